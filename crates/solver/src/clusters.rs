@@ -1,0 +1,309 @@
+//! Clusters, heavy atoms, window mass and merging (MODEL.md §6).
+//!
+//! On S^1 clusters are greedy arcs: sort the angles, start after the largest gap, and open a new
+//! cluster when an angle exceeds the current cluster's first angle by more than `r` (so every
+//! cluster has diameter at most `r`). On `S^{d-1}`, `d >= 3`, they are the connected components of
+//! the graph "geodesic distance <= r" (single linkage).
+
+use serde::{Deserialize, Serialize};
+
+use crate::sphere::{angle, dot};
+use crate::state::State;
+
+/// One cluster of particles.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cluster {
+    /// Total mass.
+    pub mass: f64,
+    /// Mass-weighted mean direction, normalized.
+    pub centre: Vec<f64>,
+    /// Largest geodesic distance between two of its particles.
+    pub spread: f64,
+    /// Number of particles (atoms) in it.
+    pub size: usize,
+}
+
+/// What the measurements of one state give.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Observables {
+    /// Clusters, heaviest first.
+    pub clusters: Vec<Cluster>,
+    /// Number of clusters.
+    pub n_clusters: usize,
+    /// Number of clusters of mass at least `heavy_mass`.
+    pub n_heavy: usize,
+    /// Mass of the heaviest cluster.
+    pub max_cluster_mass: f64,
+    /// Largest mass in any window of length `window_length` (an arc on S^1).
+    pub max_window_mass: f64,
+    /// Largest cluster spread.
+    pub max_spread: f64,
+}
+
+/// Geodesic distance from the squared chord length `|x - y|²`, accurate for nearby points.
+#[inline]
+fn chord_sq_to_geodesic(chord_sq: f64) -> f64 {
+    2.0 * (0.5 * chord_sq.sqrt()).min(1.0).asin()
+}
+
+#[inline]
+fn chord_sq(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
+}
+
+/// Measures a state: clusters at `radius`, heavy atoms, window mass.
+pub fn observe(state: &State, radius: f64, window_length: f64, heavy_mass: f64) -> Observables {
+    let groups = if state.dim == 2 {
+        circle_groups(state, radius)
+    } else {
+        linkage_groups(state, radius)
+    };
+    let mut clusters: Vec<Cluster> = groups.iter().map(|g| summarize(state, g)).collect();
+    clusters.sort_by(|a, b| b.mass.total_cmp(&a.mass));
+    let n_heavy = clusters.iter().filter(|c| c.mass >= heavy_mass).count();
+    let max_cluster_mass = clusters.first().map_or(0.0, |c| c.mass);
+    let max_spread = clusters.iter().map(|c| c.spread).fold(0.0, f64::max);
+    Observables {
+        n_clusters: clusters.len(),
+        n_heavy,
+        max_cluster_mass,
+        max_window_mass: window_mass(state, window_length),
+        max_spread,
+        clusters,
+    }
+}
+
+/// Just the count and largest spread, for the stopping rule.
+pub fn count_and_spread(state: &State, radius: f64) -> (usize, f64) {
+    let groups = if state.dim == 2 {
+        circle_groups(state, radius)
+    } else {
+        linkage_groups(state, radius)
+    };
+    let spread = groups.iter().map(|g| spread(state, g)).fold(0.0, f64::max);
+    (groups.len(), spread)
+}
+
+fn summarize(state: &State, members: &[usize]) -> Cluster {
+    let mut centre = vec![0.0; state.dim];
+    let mut mass = 0.0;
+    for &i in members {
+        mass += state.masses[i];
+        for (c, &x) in centre.iter_mut().zip(state.position(i)) {
+            *c += state.masses[i] * x;
+        }
+    }
+    let length = dot(&centre, &centre).sqrt();
+    if length > 1e-300 {
+        centre.iter_mut().for_each(|c| *c /= length);
+    } else {
+        centre.copy_from_slice(state.position(members[0]));
+    }
+    Cluster {
+        mass,
+        centre,
+        spread: spread(state, members),
+        size: members.len(),
+    }
+}
+
+fn spread(state: &State, members: &[usize]) -> f64 {
+    if state.dim == 2 && members.len() > 1 {
+        // Members are in angular order along an arc of length < 2π: its ends are the extremes.
+        let first = angle(state.position(members[0]));
+        let last = angle(state.position(members[members.len() - 1]));
+        return (last - first).rem_euclid(std::f64::consts::TAU);
+    }
+    let mut widest = 0.0f64;
+    for (a, &i) in members.iter().enumerate() {
+        for &j in &members[a + 1..] {
+            widest = widest.max(chord_sq(state.position(i), state.position(j)));
+        }
+    }
+    chord_sq_to_geodesic(widest)
+}
+
+/// Particle indices sorted by angle, rotated to start right after the largest gap, with their
+/// angles unwrapped to increase from the first one.
+fn sorted_from_largest_gap(state: &State) -> Vec<(usize, f64)> {
+    let mut by_angle: Vec<(usize, f64)> = (0..state.len())
+        .map(|i| (i, angle(state.position(i))))
+        .collect();
+    by_angle.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+    let n = by_angle.len();
+    let mut start = 0;
+    let mut largest_gap = -1.0;
+    for k in 0..n {
+        let next = if k + 1 < n {
+            by_angle[k + 1].1
+        } else {
+            by_angle[0].1 + std::f64::consts::TAU
+        };
+        let gap = next - by_angle[k].1;
+        if gap > largest_gap {
+            largest_gap = gap;
+            start = (k + 1) % n;
+        }
+    }
+    by_angle.rotate_left(start);
+    let origin = by_angle[0].1;
+    for entry in &mut by_angle {
+        entry.1 = (entry.1 - origin).rem_euclid(std::f64::consts::TAU);
+    }
+    by_angle
+}
+
+fn circle_groups(state: &State, radius: f64) -> Vec<Vec<usize>> {
+    if state.is_empty() {
+        return Vec::new();
+    }
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut first_angle = f64::NEG_INFINITY;
+    for (i, theta) in sorted_from_largest_gap(state) {
+        if groups.is_empty() || theta - first_angle > radius {
+            groups.push(Vec::new());
+            first_angle = theta;
+        }
+        groups.last_mut().expect("a group was just opened").push(i);
+    }
+    groups
+}
+
+/// Disjoint-set forest with path halving and union by index (the smaller root wins, so the
+/// result does not depend on the order unions happen in).
+struct DisjointSets(Vec<usize>);
+
+impl DisjointSets {
+    fn find(&mut self, mut i: usize) -> usize {
+        while self.0[i] != i {
+            self.0[i] = self.0[self.0[i]];
+            i = self.0[i];
+        }
+        i
+    }
+
+    fn union(&mut self, a: usize, b: usize) {
+        let (ra, rb) = (self.find(a), self.find(b));
+        if ra != rb {
+            let (low, high) = if ra < rb { (ra, rb) } else { (rb, ra) };
+            self.0[high] = low;
+        }
+    }
+
+    /// Components, each in increasing index order, ordered by their smallest index.
+    fn groups(mut self) -> Vec<Vec<usize>> {
+        let n = self.0.len();
+        let mut slot = vec![usize::MAX; n];
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        for i in 0..n {
+            let root = self.find(i);
+            if slot[root] == usize::MAX {
+                slot[root] = groups.len();
+                groups.push(Vec::new());
+            }
+            groups[slot[root]].push(i);
+        }
+        groups
+    }
+}
+
+/// Single-linkage components at geodesic distance `<= radius` (any dimension).
+fn linkage_groups(state: &State, radius: f64) -> Vec<Vec<usize>> {
+    let n = state.len();
+    let mut sets = DisjointSets((0..n).collect());
+    // Geodesic distance <= r  ⇔  chord² <= (2 sin(r/2))².
+    let threshold = (2.0 * (0.5 * radius.min(std::f64::consts::PI)).sin()).powi(2);
+    for i in 0..n {
+        let xi = state.position(i);
+        for j in i + 1..n {
+            if chord_sq(xi, state.position(j)) <= threshold {
+                sets.union(i, j);
+            }
+        }
+    }
+    sets.groups()
+}
+
+/// The largest mass in a window of length `length`: on S^1 the heaviest closed arc of that
+/// length; on `S^{d-1}`, `d >= 3`, the heaviest cap of geodesic radius `length / 2` centred at a
+/// particle (every set in it has diameter at most `length`).
+pub fn window_mass(state: &State, length: f64) -> f64 {
+    let n = state.len();
+    if n == 0 {
+        return 0.0;
+    }
+    if state.dim == 2 {
+        let sorted = sorted_from_largest_gap(state);
+        // Two pointers over the angles unrolled twice around the circle.
+        let angle_at =
+            |k: usize| sorted[k % n].1 + if k >= n { std::f64::consts::TAU } else { 0.0 };
+        let mass_at = |k: usize| state.masses[sorted[k % n].0];
+        let (mut best, mut current, mut end) = (0.0f64, 0.0, 0);
+        for begin in 0..n {
+            if end < begin {
+                end = begin;
+                current = 0.0;
+            }
+            while end < begin + n && angle_at(end) - angle_at(begin) <= length {
+                current += mass_at(end);
+                end += 1;
+            }
+            best = best.max(current);
+            current -= mass_at(begin);
+        }
+        return best.min(1.0);
+    }
+    let threshold = (2.0 * (0.25 * length.min(std::f64::consts::TAU)).sin()).powi(2);
+    (0..n)
+        .map(|i| {
+            let xi = state.position(i);
+            (0..n)
+                .filter(|&j| chord_sq(xi, state.position(j)) <= threshold)
+                .map(|j| state.masses[j])
+                .sum::<f64>()
+        })
+        .fold(0.0, f64::max)
+}
+
+/// Merges particles within geodesic distance `tol` of each other (single linkage) into one atom
+/// at their normalized mass-weighted mean, carrying their total mass. Returns whether anything
+/// was merged. Particles at exactly the same point feel the same field and move together
+/// forever, so merging them is exact; a positive `tol` trades that for speed.
+pub fn merge_close(state: &mut State, tol: f64) -> bool {
+    if tol <= 0.0 || state.len() < 2 {
+        return false;
+    }
+    let groups = if state.dim == 2 {
+        // Components of "gap <= tol" along the sorted circle, in one pass.
+        let sorted = sorted_from_largest_gap(state);
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        let mut previous = f64::NEG_INFINITY;
+        for (i, theta) in sorted {
+            if groups.is_empty() || theta - previous > tol {
+                groups.push(Vec::new());
+            }
+            groups.last_mut().expect("a group was just opened").push(i);
+            previous = theta;
+        }
+        // Members stay in angular order (the spread of a circle group relies on it); groups are
+        // ordered by their smallest index so atoms keep the particles' order.
+        groups.sort_by_key(|g| g.iter().copied().min());
+        groups
+    } else {
+        linkage_groups(state, tol)
+    };
+    if groups.len() == state.len() {
+        return false;
+    }
+    let dim = state.dim;
+    let mut positions = Vec::with_capacity(groups.len() * dim);
+    let mut masses = Vec::with_capacity(groups.len());
+    for group in &groups {
+        let cluster = summarize(state, group);
+        positions.extend_from_slice(&cluster.centre);
+        masses.push(cluster.mass);
+    }
+    state.positions = positions;
+    state.masses = masses;
+    true
+}

@@ -1,0 +1,44 @@
+//! The sphereflow solver: particles on the unit sphere moved by attention and a perceptron
+//! (MODEL.md), with integrators, clusters, energy and the authors' stopping rule.
+//!
+//! The solver does no IO and knows nothing about files, sweeps, caching or tables: it takes typed
+//! [`Params`] (and optionally supplied positions and weights) and returns a [`RunResult`].
+//!
+//! ```
+//! use sphereflow_solver::{simulate, Par, Problem};
+//! let mut params = sphereflow_solver::testing::default_params();
+//! params.model.particles = 20;
+//! params.stop.max_steps = 50;
+//! let problem = Problem::new(params, None, None).unwrap();
+//! let result = simulate(&problem, Par::Seq).unwrap();
+//! assert_eq!(result.summary.steps, 50);
+//! ```
+
+pub mod clusters;
+pub mod error;
+pub mod field;
+pub mod integrate;
+pub mod params;
+pub mod perceptron;
+pub mod reference;
+pub mod run;
+pub mod sphere;
+pub mod state;
+pub mod testing;
+
+pub use clusters::{Cluster, Observables};
+pub use error::SolverError;
+pub use field::{Dynamics, Par};
+pub use params::{
+    Activation, Attention, InitParams, IntegratorParams, Kernel, MeasureParams, Method,
+    ModelParams, Params, PerceptronParams, Regime, Retraction, ScaleMode, StopParams,
+};
+pub use perceptron::Perceptron;
+pub use run::{
+    simulate, Frame, Frames, Problem, RunResult, SeriesRow, Simulation, StopReason, Summary,
+};
+pub use state::State;
+
+/// The solver's numerical revision, recorded with every result. Bump it whenever a change can
+/// alter any result's bits: results of another revision are stale.
+pub const SOLVER_REV: u32 = 1;

@@ -1,0 +1,530 @@
+//! One simulation from start to stop: the stepping loop, the authors' stopping rule, the time
+//! series, snapshots and the final measurements (MODEL.md §5–6).
+//!
+//! A [`Simulation`] is plain data: it can be serialized at any step boundary and resumed, and the
+//! resumed run ends bit-identical to an uninterrupted one (the field at a state is a pure
+//! function of it, so nothing else needs saving).
+
+use std::collections::VecDeque;
+
+use serde::{Deserialize, Serialize};
+
+use crate::clusters::{count_and_spread, merge_close, observe, Observables};
+use crate::error::SolverError;
+use crate::field::{Dynamics, Par};
+use crate::integrate::{check_step_size, step, Scratch};
+use crate::params::{Method, Params};
+use crate::perceptron::Perceptron;
+use crate::sphere::norm;
+use crate::state::State;
+
+/// Default number of snapshots kept along a run (see [`Frames`]).
+pub const DEFAULT_MAX_FRAMES: usize = 64;
+
+/// A fully specified problem: parameters, the starting state and the perceptron.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Problem {
+    /// The parameters.
+    pub params: Params,
+    /// The starting particles.
+    pub initial: State,
+    /// The field.
+    pub dynamics: Dynamics,
+}
+
+impl Problem {
+    /// Builds the problem, drawing the initial positions and the perceptron from their seeds
+    /// unless supplied.
+    ///
+    /// # Errors
+    /// `InvalidParameter` for parameters out of range (including a `paper` kernel that would
+    /// overflow); `InvalidInput` when supplied data does not fit the parameters.
+    pub fn new(
+        params: Params,
+        initial: Option<State>,
+        perceptron: Option<Perceptron>,
+    ) -> Result<Problem, SolverError> {
+        params.validate()?;
+        let dim = params.model.dim;
+        let initial = match initial {
+            Some(state) => {
+                if state.dim != dim || state.len() != params.model.particles {
+                    return Err(SolverError::InvalidInput {
+                        what: "initial positions",
+                        reason: format!(
+                            "{} rows of dimension {}, but model.particles = {} and model.dim = {}",
+                            state.len(),
+                            state.dim,
+                            params.model.particles,
+                            dim
+                        ),
+                    });
+                }
+                state
+            }
+            None => State::uniform(dim, params.model.particles, params.init.seed),
+        };
+        let perceptron = match perceptron {
+            Some(perceptron) => {
+                if perceptron.dim != dim {
+                    return Err(SolverError::InvalidInput {
+                        what: "perceptron weights",
+                        reason: format!(
+                            "directions of dimension {}, but model.dim = {dim}",
+                            perceptron.dim
+                        ),
+                    });
+                }
+                perceptron
+            }
+            None => Perceptron::draw(dim, &params.perceptron),
+        };
+        let dynamics = Dynamics {
+            dim,
+            beta: params.model.beta,
+            kernel: params.model.kernel,
+            attention: params.model.attention,
+            regime: params.model.regime,
+            perceptron,
+        };
+        Ok(Problem {
+            params,
+            initial,
+            dynamics,
+        })
+    }
+}
+
+/// Why a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// The stopping rule held: stable cluster count, spread within the radius, drift below tol.
+    Converged,
+    /// `stop.max_steps` reached.
+    MaxSteps,
+    /// `stop.t_max` reached.
+    TMax,
+}
+
+impl StopReason {
+    /// The name used in summaries and tables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StopReason::Converged => "converged",
+            StopReason::MaxSteps => "max_steps",
+            StopReason::TMax => "t_max",
+        }
+    }
+}
+
+/// One row of the time series, recorded at every check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeriesRow {
+    /// Step count.
+    pub step: u64,
+    /// Simulated time.
+    pub t: f64,
+    /// Energy.
+    pub energy: f64,
+    /// Number of clusters at the counting radius.
+    pub n_clusters: usize,
+    /// `max_i |F_i|`.
+    pub max_drift: f64,
+}
+
+/// A snapshot of the particles.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Frame {
+    /// Step count.
+    pub step: u64,
+    /// Simulated time.
+    pub t: f64,
+    /// The particles.
+    pub state: State,
+}
+
+/// Snapshots at evenly spaced checks, at most `capacity + 1` of them whatever the run's length:
+/// when full, every other one is dropped and the spacing doubles. The final state is appended at
+/// the end, so any fraction of the run is within `2/capacity` of a kept snapshot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Frames {
+    /// Checks between two kept snapshots.
+    pub every: u64,
+    /// How many to keep at most before thinning.
+    pub capacity: usize,
+    /// The snapshots, in time order.
+    pub frames: Vec<Frame>,
+}
+
+impl Frames {
+    fn new(capacity: usize) -> Frames {
+        Frames {
+            every: 1,
+            capacity: capacity.max(2),
+            frames: Vec::new(),
+        }
+    }
+
+    fn offer(&mut self, check_index: u64, frame: impl FnOnce() -> Frame) {
+        if check_index % self.every != 0 {
+            return;
+        }
+        self.frames.push(frame());
+        if self.frames.len() > self.capacity {
+            let kept: Vec<Frame> = self.frames.drain(..).step_by(2).collect();
+            self.frames = kept;
+            self.every *= 2;
+        }
+    }
+
+    /// The kept snapshot nearest to `fraction` (in [0, 1]) of the final time.
+    pub fn at_fraction(&self, fraction: f64) -> Option<&Frame> {
+        let t_end = self.frames.last()?.t;
+        let target = fraction.clamp(0.0, 1.0) * t_end;
+        self.frames
+            .iter()
+            .min_by(|a, b| (a.t - target).abs().total_cmp(&(b.t - target).abs()))
+    }
+}
+
+/// The outcome of a finished run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunResult {
+    /// Scalar summary.
+    pub summary: Summary,
+    /// Final clusters, heaviest first.
+    pub clusters: Vec<crate::clusters::Cluster>,
+    /// The time series, one row per check.
+    pub series: Vec<SeriesRow>,
+    /// Snapshots along the run, ending with the final state.
+    pub frames: Frames,
+    /// The final particles.
+    pub final_state: State,
+}
+
+/// The scalar results of a run (the `--json` summary of `sphereflow simulate`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Number of clusters at the end.
+    pub n_clusters: usize,
+    /// Number of clusters of mass at least `measure.heavy_mass`.
+    pub n_heavy: usize,
+    /// Heaviest cluster's mass.
+    pub max_cluster_mass: f64,
+    /// Largest window mass (MODEL.md §6).
+    pub max_window_mass: f64,
+    /// Largest cluster spread.
+    pub max_spread: f64,
+    /// Energy at the start.
+    pub energy_initial: f64,
+    /// Energy at the end.
+    pub energy_final: f64,
+    /// Accepted steps.
+    pub steps: u64,
+    /// Rejected adaptive steps.
+    pub rejected_steps: u64,
+    /// Simulated time at the end.
+    pub t_final: f64,
+    /// Why the run ended.
+    pub stop_reason: StopReason,
+    /// `max_i |F_i|` at the end.
+    pub max_drift: f64,
+    /// Number of atoms at the end (fewer than particles once merged).
+    pub n_atoms: usize,
+}
+
+/// A run in progress; plain data, serializable at any step boundary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Simulation {
+    /// The particles now.
+    pub state: State,
+    /// Accepted steps so far.
+    pub step: u64,
+    /// Rejected adaptive steps so far.
+    pub rejected_steps: u64,
+    /// Simulated time.
+    pub t: f64,
+    /// Step size to try next.
+    pub dt: f64,
+    /// The step at which the last check ran.
+    pub last_check: Option<u64>,
+    /// Number of checks so far.
+    pub checks: u64,
+    /// Cluster counts of the last `stop.window` checks.
+    pub recent_counts: VecDeque<usize>,
+    /// The time series so far.
+    pub series: Vec<SeriesRow>,
+    /// Snapshots so far.
+    pub frames: Frames,
+    /// Why it stopped, once it has.
+    pub stopped: Option<StopReason>,
+}
+
+impl Simulation {
+    /// A run at its start, keeping at most `max_frames` snapshots.
+    pub fn start(problem: &Problem, max_frames: usize) -> Simulation {
+        Simulation {
+            state: problem.initial.clone(),
+            step: 0,
+            rejected_steps: 0,
+            t: 0.0,
+            dt: problem.params.integrator.dt,
+            last_check: None,
+            checks: 0,
+            recent_counts: VecDeque::new(),
+            series: Vec::new(),
+            frames: Frames::new(max_frames),
+            stopped: None,
+        }
+    }
+
+    /// Runs until the run stops or `budget` more steps were accepted, whichever comes first.
+    /// Returns the stop reason once stopped.
+    ///
+    /// # Errors
+    /// `NonFinite`, `Diverged` or `StepSizeUnderflow`, naming the step and particle.
+    pub fn advance(
+        &mut self,
+        problem: &Problem,
+        budget: u64,
+        par: Par,
+    ) -> Result<Option<StopReason>, SolverError> {
+        if self.stopped.is_some() {
+            return Ok(self.stopped);
+        }
+        let params = &problem.params;
+        let dynamics = &problem.dynamics;
+        let method = params.integrator.method;
+        let retraction = params.integrator.retraction;
+        let dim = params.model.dim;
+        let mut scratch = Scratch::default();
+        let mut velocity = vec![0.0; self.state.positions.len()];
+        let mut velocity_ready = false;
+        let stop_at = self.step.saturating_add(budget);
+        loop {
+            if !velocity_ready {
+                velocity.resize(self.state.positions.len(), 0.0);
+                dynamics.velocity(
+                    &self.state.positions,
+                    &self.state.masses,
+                    &mut velocity,
+                    par,
+                );
+                velocity_ready = true;
+            }
+            if self.step % params.stop.check_every == 0 && self.last_check != Some(self.step) {
+                if let Some(reason) = self.check(problem, &velocity, par)? {
+                    self.stopped = Some(reason);
+                    return Ok(Some(reason));
+                }
+                if params.measure.merge_tol > 0.0
+                    && merge_close(&mut self.state, params.measure.merge_tol)
+                {
+                    velocity_ready = false;
+                    continue;
+                }
+            }
+            if self.step >= params.stop.max_steps {
+                return self.stop_now(problem, StopReason::MaxSteps, par);
+            }
+            let remaining = params.stop.t_max.map(|t_max| t_max - self.t);
+            if remaining.is_some_and(|r| r <= 1e-12 * params.integrator.dt.max(self.t)) {
+                return self.stop_now(problem, StopReason::TMax, par);
+            }
+            if self.step >= stop_at {
+                return Ok(None);
+            }
+            let mut dt = self.dt;
+            if method == Method::Adaptive {
+                if let Some(r) = remaining {
+                    dt = dt.min(r);
+                }
+            } else {
+                check_step_size(dim, &velocity, dt, self.step, self.t)?;
+            }
+            let outcome = step(
+                method,
+                retraction,
+                params.integrator.tol,
+                dynamics,
+                &mut self.state.positions,
+                &self.state.masses,
+                &mut velocity,
+                dt,
+                &mut scratch,
+                par,
+            );
+            if method == Method::Adaptive {
+                // Keep the proposal unless the step was shortened to land on t_max.
+                if outcome.accepted || dt == self.dt {
+                    self.dt = outcome.next_dt;
+                } else {
+                    self.dt = outcome.next_dt.min(self.dt);
+                }
+                if !outcome.accepted {
+                    self.rejected_steps += 1;
+                    if self.dt < 1e-14 * self.t.max(1.0) {
+                        return Err(SolverError::StepSizeUnderflow {
+                            step: self.step,
+                            t: self.t,
+                            dt: self.dt,
+                        });
+                    }
+                    continue;
+                }
+            }
+            if let Some(particle) = first_non_finite(dim, &self.state.positions) {
+                return Err(SolverError::NonFinite {
+                    step: self.step,
+                    t: self.t,
+                    particle,
+                    quantity: "position",
+                });
+            }
+            self.step += 1;
+            self.t = if method == Method::Adaptive {
+                self.t + dt
+            } else {
+                self.step as f64 * params.integrator.dt
+            };
+            velocity_ready = outcome.velocity_ready;
+        }
+    }
+
+    /// Records a check (series row, snapshot) and applies the stopping rule.
+    fn check(
+        &mut self,
+        problem: &Problem,
+        velocity: &[f64],
+        par: Par,
+    ) -> Result<Option<StopReason>, SolverError> {
+        let params = &problem.params;
+        let dim = params.model.dim;
+        let max_drift = velocity.chunks_exact(dim).map(norm).fold(0.0, f64::max);
+        let energy = problem
+            .dynamics
+            .energy(&self.state.positions, &self.state.masses, par);
+        if !energy.is_finite() {
+            return Err(SolverError::NonFinite {
+                step: self.step,
+                t: self.t,
+                particle: first_non_finite(dim, velocity).unwrap_or(0),
+                quantity: "energy",
+            });
+        }
+        let radius = params.cluster_radius();
+        let (n_clusters, max_spread) = count_and_spread(&self.state, radius);
+        self.series.push(SeriesRow {
+            step: self.step,
+            t: self.t,
+            energy,
+            n_clusters,
+            max_drift,
+        });
+        let (step, t, state) = (self.step, self.t, &self.state);
+        self.frames.offer(self.checks, || Frame {
+            step,
+            t,
+            state: state.clone(),
+        });
+        self.checks += 1;
+        self.last_check = Some(self.step);
+        self.recent_counts.push_back(n_clusters);
+        let window = params.stop.window as usize;
+        while self.recent_counts.len() > window {
+            self.recent_counts.pop_front();
+        }
+        let stable = self.recent_counts.len() == window
+            && self.recent_counts.iter().all(|&c| c == n_clusters);
+        let converged = params.stop.drift_tol > 0.0
+            && stable
+            && max_spread <= radius
+            && max_drift <= params.stop.drift_tol;
+        Ok(converged.then_some(StopReason::Converged))
+    }
+
+    /// Stops at a step that is not a check: record a final series row first.
+    fn stop_now(
+        &mut self,
+        problem: &Problem,
+        reason: StopReason,
+        par: Par,
+    ) -> Result<Option<StopReason>, SolverError> {
+        if self.last_check != Some(self.step) {
+            let mut velocity = vec![0.0; self.state.positions.len()];
+            problem.dynamics.velocity(
+                &self.state.positions,
+                &self.state.masses,
+                &mut velocity,
+                par,
+            );
+            self.check(problem, &velocity, par)?;
+        }
+        self.stopped = Some(reason);
+        Ok(Some(reason))
+    }
+
+    /// The result of a stopped run.
+    ///
+    /// # Panics
+    /// If the run has not stopped.
+    pub fn finish(mut self, problem: &Problem) -> RunResult {
+        let reason = self
+            .stopped
+            .expect("finish is called on a stopped simulation");
+        let params = &problem.params;
+        let observables: Observables = observe(
+            &self.state,
+            params.cluster_radius(),
+            params.window_length(),
+            params.measure.heavy_mass,
+        );
+        let last = self.series.last().expect("a stopped run has checked");
+        if self.frames.frames.last().map(|f| f.step) != Some(self.step) {
+            self.frames.frames.push(Frame {
+                step: self.step,
+                t: self.t,
+                state: self.state.clone(),
+            });
+        }
+        let summary = Summary {
+            n_clusters: observables.n_clusters,
+            n_heavy: observables.n_heavy,
+            max_cluster_mass: observables.max_cluster_mass,
+            max_window_mass: observables.max_window_mass,
+            max_spread: observables.max_spread,
+            energy_initial: self.series[0].energy,
+            energy_final: last.energy,
+            steps: self.step,
+            rejected_steps: self.rejected_steps,
+            t_final: self.t,
+            stop_reason: reason,
+            max_drift: last.max_drift,
+            n_atoms: self.state.len(),
+        };
+        RunResult {
+            summary,
+            clusters: observables.clusters,
+            series: self.series,
+            frames: self.frames,
+            final_state: self.state,
+        }
+    }
+}
+
+fn first_non_finite(dim: usize, values: &[f64]) -> Option<usize> {
+    values
+        .chunks_exact(dim)
+        .position(|row| row.iter().any(|v| !v.is_finite()))
+}
+
+/// Runs a problem to its stop.
+///
+/// # Errors
+/// As [`Simulation::advance`].
+pub fn simulate(problem: &Problem, par: Par) -> Result<RunResult, SolverError> {
+    let mut simulation = Simulation::start(problem, DEFAULT_MAX_FRAMES);
+    while simulation.advance(problem, u64::MAX, par)?.is_none() {}
+    Ok(simulation.finish(problem))
+}
