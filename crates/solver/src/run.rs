@@ -167,7 +167,7 @@ impl Frames {
     }
 
     fn offer(&mut self, check_index: u64, frame: impl FnOnce() -> Frame) {
-        if check_index % self.every != 0 {
+        if !check_index.is_multiple_of(self.every) {
             return;
         }
         self.frames.push(frame());
@@ -313,7 +313,9 @@ impl Simulation {
                 );
                 velocity_ready = true;
             }
-            if self.step % params.stop.check_every == 0 && self.last_check != Some(self.step) {
+            if self.step.is_multiple_of(params.stop.check_every)
+                && self.last_check != Some(self.step)
+            {
                 if let Some(reason) = self.check(problem, &velocity, par)? {
                     self.stopped = Some(reason);
                     return Ok(Some(reason));

@@ -50,7 +50,7 @@ impl State {
             what: "initial positions",
             reason,
         };
-        if dim < 2 || values.is_empty() || values.len() % dim != 0 {
+        if dim < 2 || values.is_empty() || !values.len().is_multiple_of(dim) {
             return Err(invalid(format!(
                 "expected rows of {dim} coordinates, got {} values",
                 values.len()

@@ -1,0 +1,168 @@
+//! `sphereflow simulate` and `sphereflow params`.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{anyhow, Context};
+use npyz::WriterBuilder;
+use sphereflow_plan::schema::{flatten, parse_set, Setting};
+use sphereflow_plan::{resolve, Kind, SCHEMA};
+use sphereflow_solver::{simulate, Par, Problem};
+
+use crate::Failure;
+
+/// Arguments of `simulate`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// A sweep file without axes (sections of fixed values).
+    file: Option<PathBuf>,
+    /// Set a parameter: `path=value`, the value read as TOML (a bare word as a string).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    sets: Vec<String>,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Write the final positions (`.npy`).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+/// Prints the parameter table.
+pub fn print_params() {
+    println!("{:<26} {:<10} {:<10} meaning", "path", "type", "default");
+    for spec in SCHEMA {
+        let kind = match spec.kind {
+            Kind::Int { .. } => "integer".to_string(),
+            Kind::Float { .. } => "float".to_string(),
+            Kind::Bool => "bool".to_string(),
+            Kind::Enum(names) => names.join("|"),
+            Kind::File => "file".to_string(),
+        };
+        let default = spec.default.unwrap_or("-");
+        println!(
+            "{:<26} {:<10} {:<10} {}",
+            spec.path, kind, default, spec.doc
+        );
+    }
+}
+
+fn settings(args: &Args) -> anyhow::Result<BTreeMap<String, Setting>> {
+    let mut settings = BTreeMap::new();
+    if let Some(file) = &args.file {
+        let origin = file.display().to_string();
+        let text =
+            std::fs::read_to_string(file).with_context(|| format!("cannot read {origin}"))?;
+        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+            let place = e
+                .span()
+                .map(|span| {
+                    let line = text[..span.start].matches('\n').count() + 1;
+                    format!(":{line}")
+                })
+                .unwrap_or_default();
+            anyhow!("{origin}{place}: {}", e.message())
+        })?;
+        if table.contains_key("grid") {
+            return Err(anyhow!(
+                "{origin}: simulate runs one task; a [grid] needs `sphereflow run`"
+            ));
+        }
+        let mut table = table;
+        table.remove("sweep");
+        let base = file.parent().unwrap_or(Path::new(".")).to_path_buf();
+        settings.extend(flatten(&table, &origin, &base)?);
+    }
+    for set in &args.sets {
+        let (key, setting) = parse_set(set)?;
+        settings.insert(key, setting);
+    }
+    Ok(settings)
+}
+
+/// Runs `simulate`.
+pub fn run(args: &Args) -> Result<(), Failure> {
+    let settings = settings(args).map_err(Failure::Input)?;
+    let resolved = resolve(&settings).map_err(|e| Failure::Input(e.into()))?;
+    if let Some(out) = &args.out {
+        if out.extension().and_then(|e| e.to_str()) != Some("npy") {
+            return Err(Failure::Input(anyhow!(
+                "--out {}: only .npy output is supported by simulate for now",
+                out.display()
+            )));
+        }
+    }
+    let problem = Problem::new(resolved.params, resolved.initial, resolved.perceptron)
+        .map_err(|e| Failure::Input(e.into()))?;
+    let started = Instant::now();
+    let result = simulate(&problem, Par::Rayon).map_err(|e| Failure::Run(e.into()))?;
+    let runtime_s = started.elapsed().as_secs_f64();
+    let s = &result.summary;
+    if args.json {
+        let summary = serde_json::json!({
+            "n_clusters": s.n_clusters,
+            "n_heavy": s.n_heavy,
+            "max_cluster_mass": s.max_cluster_mass,
+            "max_window_mass": s.max_window_mass,
+            "energy_initial": s.energy_initial,
+            "energy_final": s.energy_final,
+            "steps": s.steps,
+            "t_final": s.t_final,
+            "stop_reason": s.stop_reason.as_str(),
+            "max_drift": s.max_drift,
+            "runtime_s": runtime_s,
+            "n_atoms": s.n_atoms,
+            "solver_rev": sphereflow_solver::SOLVER_REV,
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&summary).expect("plain JSON")
+        );
+    } else {
+        println!(
+            "{} after {} steps (t = {:.1}, {:.2} s): {} clusters, {} heavy, largest mass {:.4}, \
+             largest window mass {:.4}, energy {:.6} -> {:.6}, max drift {:.2e}",
+            s.stop_reason.as_str(),
+            s.steps,
+            s.t_final,
+            runtime_s,
+            s.n_clusters,
+            s.n_heavy,
+            s.max_cluster_mass,
+            s.max_window_mass,
+            s.energy_initial,
+            s.energy_final,
+            s.max_drift
+        );
+    }
+    if let Some(out) = &args.out {
+        write_npy(out, &result.final_state.positions, result.final_state.dim)
+            .map_err(Failure::Run)?;
+    }
+    Ok(())
+}
+
+/// Writes an `n × d` f64 array atomically (temporary file in the same directory, then rename).
+fn write_npy(path: &Path, values: &[f64], dim: usize) -> anyhow::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut temp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot write in {}", dir.display()))?;
+    {
+        let mut writer = npyz::WriteOptions::<f64>::new()
+            .default_dtype()
+            .shape(&[(values.len() / dim) as u64, dim as u64])
+            .writer(&mut temp)
+            .begin_nd()?;
+        writer.extend(values.iter().copied())?;
+        writer.finish()?;
+    }
+    temp.as_file_mut().flush()?;
+    temp.as_file().sync_all()?;
+    temp.persist(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}

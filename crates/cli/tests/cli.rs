@@ -1,0 +1,131 @@
+//! End-to-end tests of the `sphereflow` binary.
+
+use std::process::Command;
+
+fn sphereflow() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_sphereflow"))
+}
+
+/// Runs the binary, returning (exit code, stdout, stderr).
+fn check(args: &[&str], dir: &std::path::Path) -> (i32, String, String) {
+    let output = sphereflow()
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("binary runs");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn simulate_prints_a_json_summary_and_writes_positions() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("task.toml"),
+        "[model]\nparticles = 60\nbeta = 1\n[stop]\nmax_steps = 20000\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = check(
+        &[
+            "simulate",
+            "task.toml",
+            "--set",
+            "model.regime=ascent",
+            "--json",
+            "--out",
+            "final.npy",
+        ],
+        dir.path(),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let summary: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    for key in [
+        "n_clusters",
+        "n_heavy",
+        "max_cluster_mass",
+        "max_window_mass",
+        "energy_initial",
+        "energy_final",
+        "steps",
+        "t_final",
+        "stop_reason",
+        "max_drift",
+        "runtime_s",
+    ] {
+        assert!(summary.get(key).is_some(), "missing {key} in {stdout}");
+    }
+    // Ascent: the energy grows and everything gathers in one cluster.
+    assert!(summary["energy_final"].as_f64() > summary["energy_initial"].as_f64());
+    assert_eq!(summary["n_clusters"], 1);
+    let bytes = std::fs::read(dir.path().join("final.npy")).unwrap();
+    let npy = npyz::NpyFile::new(&bytes[..]).unwrap();
+    assert_eq!(npy.shape(), &[60, 2]);
+    let values: Vec<f64> = npy.into_vec().unwrap();
+    for row in values.chunks(2) {
+        assert!((row[0].hypot(row[1]) - 1.0).abs() < 1e-12);
+    }
+}
+
+#[test]
+fn bad_values_exit_2_naming_the_parameter_and_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, expected) in [
+        (
+            vec!["--set", "model.beta=-3"],
+            "invalid value for `model.beta`: must be > 0",
+        ),
+        (vec!["--set", "model.bta=3"], "did you mean `model.beta`?"),
+        (
+            vec!["--set", "model.kernel=paper", "--set", "model.beta=800"],
+            "model.beta",
+        ),
+        (
+            vec!["--set", "integrator.method=leapfrog"],
+            "integrator.method",
+        ),
+    ] {
+        let mut full = vec!["simulate", "--out", "x.npy"];
+        full.extend(args);
+        let (code, _, stderr) = check(&full, dir.path());
+        assert_eq!(code, 2, "{full:?}: {stderr}");
+        assert!(stderr.contains(expected), "{full:?}: {stderr}");
+    }
+    std::fs::write(dir.path().join("bad.toml"), "[model]\nbeta = \n").unwrap();
+    let (code, _, stderr) = check(&["simulate", "bad.toml"], dir.path());
+    assert_eq!(code, 2);
+    assert!(stderr.contains("bad.toml:2"), "{stderr}");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "nothing written"
+    );
+}
+
+#[test]
+fn a_diverging_time_step_fails_with_exit_1_naming_the_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = check(
+        &[
+            "simulate",
+            "--set",
+            "model.particles=10",
+            "--set",
+            "integrator.dt=1e6",
+        ],
+        dir.path(),
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("diverged at step 0"), "{stderr}");
+}
+
+#[test]
+fn params_lists_every_parameter_with_its_default() {
+    let (code, stdout, _) = check(&["params"], std::path::Path::new("."));
+    assert_eq!(code, 0);
+    assert!(stdout.contains("model.beta"));
+    assert!(stdout.contains("200000"));
+    assert_eq!(stdout.lines().count(), 1 + sphereflow_plan::SCHEMA.len());
+}

@@ -1,0 +1,746 @@
+//! Every parameter of DESIGN.md's table, and their resolution into solver parameters.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use sphereflow_solver::{
+    Activation, Attention, InitParams, IntegratorParams, Kernel, MeasureParams, Method,
+    ModelParams, Params, Perceptron, PerceptronParams, Regime, Retraction, ScaleMode, State,
+    StopParams,
+};
+use thiserror::Error;
+use toml::Value;
+
+/// The type and range of a parameter.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Kind {
+    /// An integer at least `min`.
+    Int {
+        /// Smallest allowed value.
+        min: i64,
+    },
+    /// A finite float; `min` with `exclusive` for `> min`.
+    Float {
+        /// Lower bound, if any.
+        min: Option<f64>,
+        /// Whether the bound itself is excluded.
+        exclusive: bool,
+        /// Upper bound (inclusive), if any.
+        max: Option<f64>,
+    },
+    /// `true` or `false`.
+    Bool,
+    /// One of the listed names.
+    Enum(&'static [&'static str]),
+    /// A path to a data file, relative to the sweep file.
+    File,
+}
+
+/// One parameter.
+#[derive(Debug, Clone, Copy)]
+pub struct ParamSpec {
+    /// `section.key`.
+    pub path: &'static str,
+    /// Type and range.
+    pub kind: Kind,
+    /// The default, as written in a sweep file (`None`: no default, the parameter is optional;
+    /// defaults that follow another parameter are described in `doc`).
+    pub default: Option<&'static str>,
+    /// What it means.
+    pub doc: &'static str,
+}
+
+const fn float(min: Option<f64>, exclusive: bool) -> Kind {
+    Kind::Float {
+        min,
+        exclusive,
+        max: None,
+    }
+}
+
+/// The schema: the single source of truth for parameters.
+pub const SCHEMA: &[ParamSpec] = &[
+    ParamSpec {
+        path: "model.dim",
+        kind: Kind::Int { min: 2 },
+        default: Some("2"),
+        doc: "ambient dimension d: particles on S^{d-1}",
+    },
+    ParamSpec {
+        path: "model.particles",
+        kind: Kind::Int { min: 1 },
+        default: Some("1000"),
+        doc: "number of particles n",
+    },
+    ParamSpec {
+        path: "model.beta",
+        kind: float(Some(0.0), true),
+        default: Some("1.0"),
+        doc: "inverse temperature β",
+    },
+    ParamSpec {
+        path: "model.kernel",
+        kind: Kind::Enum(&["shifted", "paper"]),
+        default: Some("shifted"),
+        doc: "attention weight exp(β(<x,y>-1)) (shifted) or exp(β<x,y>) (paper)",
+    },
+    ParamSpec {
+        path: "model.attention",
+        kind: Kind::Enum(&["usa", "sa"]),
+        default: Some("usa"),
+        doc: "unnormalized (usa) or softmax (sa) attention",
+    },
+    ParamSpec {
+        path: "model.regime",
+        kind: Kind::Enum(&["ascent", "descent"]),
+        default: Some("descent"),
+        doc: "ẋ = +F (ascent) or -F (descent)",
+    },
+    ParamSpec {
+        path: "perceptron.activation",
+        kind: Kind::Enum(&["relu", "gelu", "linear", "tanh", "leaky_relu", "none"]),
+        default: Some("relu"),
+        doc: "activation σ; none switches the perceptron off (the null run)",
+    },
+    ParamSpec {
+        path: "perceptron.width",
+        kind: Kind::Int { min: 1 },
+        default: None,
+        doc: "number of neurons m (default: model.dim)",
+    },
+    ParamSpec {
+        path: "perceptron.scale",
+        kind: float(Some(0.0), false),
+        default: Some("1.0"),
+        doc: "scale of the output weights s_j",
+    },
+    ParamSpec {
+        path: "perceptron.scale_mode",
+        kind: Kind::Enum(&["std", "norm"]),
+        default: Some("std"),
+        doc: "s_j ~ N(0, scale²) (std) or ±scale (norm)",
+    },
+    ParamSpec {
+        path: "perceptron.leaky_slope",
+        kind: float(None, false),
+        default: Some("0.01"),
+        doc: "slope of leaky_relu for negative arguments",
+    },
+    ParamSpec {
+        path: "perceptron.seed",
+        kind: Kind::Int { min: 0 },
+        default: Some("777"),
+        doc: "seed of the perceptron draw",
+    },
+    ParamSpec {
+        path: "perceptron.weights_file",
+        kind: Kind::File,
+        default: None,
+        doc: ".npy file, m × (d+1): row j is a_j (unit) then s_j",
+    },
+    ParamSpec {
+        path: "init.seed",
+        kind: Kind::Int { min: 0 },
+        default: Some("42"),
+        doc: "seed of the uniform initial positions",
+    },
+    ParamSpec {
+        path: "init.positions_file",
+        kind: Kind::File,
+        default: None,
+        doc: ".npy file, n × d, unit rows",
+    },
+    ParamSpec {
+        path: "integrator.method",
+        kind: Kind::Enum(&["euler", "rk2", "rk4", "adaptive"]),
+        default: Some("euler"),
+        doc: "time stepping scheme",
+    },
+    ParamSpec {
+        path: "integrator.dt",
+        kind: float(Some(0.0), true),
+        default: Some("0.1"),
+        doc: "time step (initial step for adaptive)",
+    },
+    ParamSpec {
+        path: "integrator.retraction",
+        kind: Kind::Enum(&["normalize", "exp"]),
+        default: None,
+        doc: "map back onto the sphere (default: exp if model.dim = 2, else normalize)",
+    },
+    ParamSpec {
+        path: "integrator.tol",
+        kind: float(Some(0.0), true),
+        default: Some("1e-6"),
+        doc: "adaptive: largest position error per step",
+    },
+    ParamSpec {
+        path: "stop.max_steps",
+        kind: Kind::Int { min: 1 },
+        default: Some("200000"),
+        doc: "cap on the number of steps",
+    },
+    ParamSpec {
+        path: "stop.t_max",
+        kind: float(Some(0.0), true),
+        default: None,
+        doc: "cap on the simulated time (none by default)",
+    },
+    ParamSpec {
+        path: "stop.drift_tol",
+        kind: float(Some(0.0), false),
+        default: Some("1e-4"),
+        doc: "convergence needs max_i |F_i| <= drift_tol (0: run to max_steps)",
+    },
+    ParamSpec {
+        path: "stop.check_every",
+        kind: Kind::Int { min: 1 },
+        default: Some("10"),
+        doc: "steps between checks of the stopping rule",
+    },
+    ParamSpec {
+        path: "stop.window",
+        kind: Kind::Int { min: 1 },
+        default: Some("5"),
+        doc: "checks with an unchanged cluster count needed to stop",
+    },
+    ParamSpec {
+        path: "measure.cluster_scale",
+        kind: float(Some(0.0), true),
+        default: Some("0.5"),
+        doc: "c in the cluster radius r = c / sqrt(β)",
+    },
+    ParamSpec {
+        path: "measure.cluster_cap",
+        kind: Kind::Bool,
+        default: Some("true"),
+        doc: "cap the counting radius at π/(2d)",
+    },
+    ParamSpec {
+        path: "measure.heavy_mass",
+        kind: Kind::Float {
+            min: Some(0.0),
+            exclusive: true,
+            max: Some(1.0),
+        },
+        default: Some("0.05"),
+        doc: "clusters of at least this mass are heavy atoms",
+    },
+    ParamSpec {
+        path: "measure.merge_tol",
+        kind: float(Some(0.0), false),
+        default: Some("0"),
+        doc: "merge particles closer than this (0: never)",
+    },
+];
+
+/// A parameter problem, naming the key and where it was written.
+#[derive(Debug, Error)]
+pub enum PlanError {
+    /// A key that is not a parameter.
+    #[error("{origin}: unknown parameter `{key}`{suggestion}")]
+    UnknownKey {
+        /// Where it was written.
+        origin: String,
+        /// The key.
+        key: String,
+        /// `; did you mean ...?` or empty.
+        suggestion: String,
+    },
+    /// A value of the wrong type or out of range.
+    #[error("{origin}: invalid value for `{key}`: {reason}")]
+    InvalidValue {
+        /// Where it was written.
+        origin: String,
+        /// The key.
+        key: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A file that could not be parsed or read.
+    #[error("{origin}: {reason}")]
+    File {
+        /// The file.
+        origin: String,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+/// A value with where it came from (`file.toml` or `--set`).
+#[derive(Debug, Clone)]
+pub struct Setting {
+    /// The value as written.
+    pub value: Value,
+    /// Where it was written.
+    pub origin: String,
+    /// Directory that relative file paths resolve against.
+    pub base: PathBuf,
+}
+
+/// A task's parameters resolved into solver inputs.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// Typed parameters.
+    pub params: Params,
+    /// Initial positions read from `init.positions_file`.
+    pub initial: Option<State>,
+    /// Perceptron read from `perceptron.weights_file`.
+    pub perceptron: Option<Perceptron>,
+}
+
+fn spec(path: &str) -> Option<&'static ParamSpec> {
+    SCHEMA.iter().find(|s| s.path == path)
+}
+
+/// Edit distance, for suggestions.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let current = row[j + 1];
+            row[j + 1] = (previous + usize::from(ca != cb))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
+            previous = current;
+        }
+    }
+    row[b.len()]
+}
+
+/// Suggests the nearest parameter path for an unknown key.
+pub fn suggest(key: &str) -> String {
+    SCHEMA
+        .iter()
+        .map(|s| (distance(key, s.path), s.path))
+        .chain(SCHEMA.iter().map(|s| {
+            let short = s.path.split('.').nth(1).unwrap_or(s.path);
+            (distance(key, short), s.path)
+        }))
+        .filter(|(d, _)| *d <= 3)
+        .min()
+        .map(|(_, p)| format!("; did you mean `{p}`?"))
+        .unwrap_or_default()
+}
+
+/// Flattens a parsed sweep file's sections into `section.key` settings.
+///
+/// # Errors
+/// Unknown sections or keys, and values that are not scalars.
+pub fn flatten(
+    table: &toml::Table,
+    origin: &str,
+    base: &Path,
+) -> Result<BTreeMap<String, Setting>, PlanError> {
+    let mut out = BTreeMap::new();
+    for (section, body) in table {
+        let Value::Table(body) = body else {
+            return Err(PlanError::UnknownKey {
+                origin: origin.into(),
+                key: section.clone(),
+                suggestion: suggest(section),
+            });
+        };
+        for (key, value) in body {
+            let path = format!("{section}.{key}");
+            if spec(&path).is_none() {
+                return Err(PlanError::UnknownKey {
+                    origin: origin.into(),
+                    suggestion: suggest(&path),
+                    key: path,
+                });
+            }
+            out.insert(
+                path,
+                Setting {
+                    value: value.clone(),
+                    origin: origin.into(),
+                    base: base.to_path_buf(),
+                },
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// Parses a `--set path=value`: the value is read as TOML, a bare word as a string.
+///
+/// # Errors
+/// A missing `=` or an unknown path.
+pub fn parse_set(text: &str) -> Result<(String, Setting), PlanError> {
+    let origin = format!("--set {text}");
+    let Some((key, raw)) = text.split_once('=') else {
+        return Err(PlanError::InvalidValue {
+            origin,
+            key: text.into(),
+            reason: "expected path=value".into(),
+        });
+    };
+    let key = key.trim();
+    if spec(key).is_none() {
+        return Err(PlanError::UnknownKey {
+            origin,
+            key: key.into(),
+            suggestion: suggest(key),
+        });
+    }
+    let raw = raw.trim();
+    let value = format!("v = {raw}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| Value::String(raw.into()));
+    Ok((
+        key.into(),
+        Setting {
+            value,
+            origin,
+            base: PathBuf::from("."),
+        },
+    ))
+}
+
+fn invalid(setting: &Setting, key: &str, reason: impl Into<String>) -> PlanError {
+    PlanError::InvalidValue {
+        origin: setting.origin.clone(),
+        key: key.into(),
+        reason: reason.into(),
+    }
+}
+
+/// A checked value of one parameter.
+#[derive(Debug, Clone, PartialEq)]
+enum Typed {
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Text(String),
+}
+
+fn check(spec: &ParamSpec, setting: &Setting) -> Result<Typed, PlanError> {
+    let key = spec.path;
+    let value = &setting.value;
+    match spec.kind {
+        Kind::Int { min } => {
+            let Value::Integer(i) = value else {
+                return Err(invalid(
+                    setting,
+                    key,
+                    format!("expected an integer, got {value}"),
+                ));
+            };
+            if *i < min {
+                return Err(invalid(
+                    setting,
+                    key,
+                    format!("must be at least {min}, got {i}"),
+                ));
+            }
+            Ok(Typed::Int(*i))
+        }
+        Kind::Float {
+            min,
+            exclusive,
+            max,
+        } => {
+            let x = match value {
+                Value::Float(f) => *f,
+                Value::Integer(i) => *i as f64,
+                _ => {
+                    return Err(invalid(
+                        setting,
+                        key,
+                        format!("expected a number, got {value}"),
+                    ))
+                }
+            };
+            if !x.is_finite() {
+                return Err(invalid(setting, key, format!("must be finite, got {x}")));
+            }
+            if let Some(min) = min {
+                if x < min || (exclusive && x == min) {
+                    let op = if exclusive { ">" } else { ">=" };
+                    return Err(invalid(
+                        setting,
+                        key,
+                        format!("must be {op} {min}, got {x}"),
+                    ));
+                }
+            }
+            if let Some(max) = max {
+                if x > max {
+                    return Err(invalid(setting, key, format!("must be <= {max}, got {x}")));
+                }
+            }
+            Ok(Typed::Float(if x == 0.0 { 0.0 } else { x }))
+        }
+        Kind::Bool => match value {
+            Value::Boolean(b) => Ok(Typed::Bool(*b)),
+            _ => Err(invalid(
+                setting,
+                key,
+                format!("expected true or false, got {value}"),
+            )),
+        },
+        Kind::Enum(names) => match value {
+            Value::String(s) if names.contains(&s.as_str()) => Ok(Typed::Text(s.clone())),
+            _ => Err(invalid(
+                setting,
+                key,
+                format!("expected one of {}, got {value}", names.join(", ")),
+            )),
+        },
+        Kind::File => match value {
+            Value::String(s) => Ok(Typed::Text(
+                setting.base.join(s).to_string_lossy().into_owned(),
+            )),
+            _ => Err(invalid(
+                setting,
+                key,
+                format!("expected a file path, got {value}"),
+            )),
+        },
+    }
+}
+
+/// Reads an `.npy` file of f64 (or f32) as (rows, columns, values).
+fn read_npy(path: &Path, origin: &str, key: &str) -> Result<(usize, usize, Vec<f64>), PlanError> {
+    let fail = |reason: String| PlanError::InvalidValue {
+        origin: origin.into(),
+        key: key.into(),
+        reason: format!("{}: {reason}", path.display()),
+    };
+    let bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+    let npy = npyz::NpyFile::new(&bytes[..]).map_err(|e| fail(format!("not an .npy file: {e}")))?;
+    let shape = npy.shape().to_vec();
+    if shape.len() != 2 {
+        return Err(fail(format!("expected a 2-d array, got shape {shape:?}")));
+    }
+    let (rows, cols) = (shape[0] as usize, shape[1] as usize);
+    let values: Vec<f64> = match npy.dtype() {
+        npyz::DType::Plain(t) if t.size_field() == 4 => npy
+            .into_vec::<f32>()
+            .map_err(|e| fail(e.to_string()))?
+            .into_iter()
+            .map(f64::from)
+            .collect(),
+        _ => npy.into_vec::<f64>().map_err(|e| fail(e.to_string()))?,
+    };
+    Ok((rows, cols, values))
+}
+
+/// Resolves settings into solver inputs: checks every value against the schema, fills the
+/// defaults (including those that follow `model.dim`), and reads file inputs.
+///
+/// # Errors
+/// The first invalid value, naming its key and origin.
+pub fn resolve(settings: &BTreeMap<String, Setting>) -> Result<Resolved, PlanError> {
+    let mut typed: BTreeMap<&'static str, Typed> = BTreeMap::new();
+    for spec in SCHEMA {
+        if let Some(setting) = settings.get(spec.path) {
+            typed.insert(spec.path, check(spec, setting)?);
+        } else if let Some(default) = spec.default {
+            let setting = Setting {
+                value: format!("v = {default}")
+                    .parse::<toml::Table>()
+                    .ok()
+                    .and_then(|mut t| t.remove("v"))
+                    .unwrap_or_else(|| Value::String(default.into())),
+                origin: "default".into(),
+                base: PathBuf::from("."),
+            };
+            typed.insert(
+                spec.path,
+                check(spec, &setting).expect("defaults are valid"),
+            );
+        }
+    }
+    let int = |k: &str| match typed.get(k) {
+        Some(Typed::Int(i)) => Some(*i),
+        _ => None,
+    };
+    let float = |k: &str| match typed.get(k) {
+        Some(Typed::Float(f)) => Some(*f),
+        _ => None,
+    };
+    let text = |k: &str| match typed.get(k) {
+        Some(Typed::Text(s)) => Some(s.clone()),
+        _ => None,
+    };
+    let bool_of = |k: &str| matches!(typed.get(k), Some(Typed::Bool(true)));
+    let dim = int("model.dim").expect("default") as usize;
+
+    // File inputs fix the particle count and the perceptron width.
+    let mut particles = int("model.particles").expect("default") as usize;
+    let mut initial_values = None;
+    if let Some(path) = text("init.positions_file") {
+        let setting = &settings["init.positions_file"];
+        let (rows, cols, values) =
+            read_npy(Path::new(&path), &setting.origin, "init.positions_file")?;
+        if cols != dim {
+            return Err(invalid(
+                setting,
+                "init.positions_file",
+                format!("{path}: {cols} columns, but model.dim = {dim}"),
+            ));
+        }
+        if settings.contains_key("model.particles") && rows != particles {
+            return Err(invalid(
+                setting,
+                "init.positions_file",
+                format!("{path}: {rows} rows, but model.particles = {particles}"),
+            ));
+        }
+        particles = rows;
+        initial_values = Some((values, setting.clone()));
+    }
+    let mut width = int("perceptron.width").map_or(dim, |w| w as usize);
+    let mut weight_rows = None;
+    if let Some(path) = text("perceptron.weights_file") {
+        let setting = &settings["perceptron.weights_file"];
+        let (rows, cols, values) =
+            read_npy(Path::new(&path), &setting.origin, "perceptron.weights_file")?;
+        if cols != dim + 1 {
+            return Err(invalid(
+                setting,
+                "perceptron.weights_file",
+                format!(
+                    "{path}: {cols} columns, expected model.dim + 1 = {}",
+                    dim + 1
+                ),
+            ));
+        }
+        width = rows;
+        weight_rows = Some((rows, values, setting.clone()));
+    }
+
+    let params = Params {
+        model: ModelParams {
+            dim,
+            particles,
+            beta: float("model.beta").expect("default"),
+            kernel: Kernel::from_name(&text("model.kernel").expect("default")).expect("checked"),
+            attention: Attention::from_name(&text("model.attention").expect("default"))
+                .expect("checked"),
+            regime: Regime::from_name(&text("model.regime").expect("default")).expect("checked"),
+        },
+        perceptron: PerceptronParams {
+            activation: Activation::from_name(&text("perceptron.activation").expect("default"))
+                .expect("checked"),
+            width,
+            scale: float("perceptron.scale").expect("default"),
+            scale_mode: ScaleMode::from_name(&text("perceptron.scale_mode").expect("default"))
+                .expect("checked"),
+            leaky_slope: float("perceptron.leaky_slope").expect("default"),
+            seed: int("perceptron.seed").expect("default") as u64,
+        },
+        init: InitParams {
+            seed: int("init.seed").expect("default") as u64,
+        },
+        integrator: IntegratorParams {
+            method: Method::from_name(&text("integrator.method").expect("default"))
+                .expect("checked"),
+            dt: float("integrator.dt").expect("default"),
+            retraction: text("integrator.retraction")
+                .and_then(|r| Retraction::from_name(&r))
+                .unwrap_or(if dim == 2 {
+                    Retraction::Exp
+                } else {
+                    Retraction::Normalize
+                }),
+            tol: float("integrator.tol").expect("default"),
+        },
+        stop: StopParams {
+            max_steps: int("stop.max_steps").expect("default") as u64,
+            t_max: float("stop.t_max"),
+            drift_tol: float("stop.drift_tol").expect("default"),
+            check_every: int("stop.check_every").expect("default") as u64,
+            window: int("stop.window").expect("default") as u64,
+        },
+        measure: MeasureParams {
+            cluster_scale: float("measure.cluster_scale").expect("default"),
+            cluster_cap: bool_of("measure.cluster_cap"),
+            heavy_mass: float("measure.heavy_mass").expect("default"),
+            merge_tol: float("measure.merge_tol").expect("default"),
+        },
+    };
+    let initial = match initial_values {
+        Some((values, setting)) => Some(
+            State::from_positions(dim, &values)
+                .map_err(|e| invalid(&setting, "init.positions_file", e.to_string()))?,
+        ),
+        None => None,
+    };
+    let perceptron = match weight_rows {
+        Some((rows, values, setting)) => Some(
+            Perceptron::from_rows(dim, rows, &values, &params.perceptron)
+                .map_err(|e| invalid(&setting, "perceptron.weights_file", e.to_string()))?,
+        ),
+        None => None,
+    };
+    Ok(Resolved {
+        params,
+        initial,
+        perceptron,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_documented_table() {
+        let resolved = resolve(&BTreeMap::new()).unwrap();
+        assert_eq!(
+            resolved.params,
+            sphereflow_solver::testing::default_params()
+        );
+    }
+
+    #[test]
+    fn width_and_retraction_follow_the_dimension() {
+        let (k, s) = parse_set("model.dim=3").unwrap();
+        let resolved = resolve(&BTreeMap::from([(k, s)])).unwrap();
+        assert_eq!(
+            resolved.params,
+            sphereflow_solver::testing::default_params_in(3)
+        );
+    }
+
+    #[test]
+    fn errors_name_the_key_and_suggest_near_misses() {
+        let error = parse_set("model.bta=3").unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "--set model.bta=3: unknown parameter `model.bta`; did you mean `model.beta`?"
+        );
+        let (k, s) = parse_set("model.beta=-1").unwrap();
+        let error = resolve(&BTreeMap::from([(k, s)])).unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "--set model.beta=-1: invalid value for `model.beta`: must be > 0, got -1"
+        );
+        let (k, s) = parse_set("model.regime=sideways").unwrap();
+        let error = resolve(&BTreeMap::from([(k, s)])).unwrap_err().to_string();
+        assert!(error.contains("expected one of ascent, descent"), "{error}");
+    }
+
+    #[test]
+    fn integers_are_accepted_for_floats_but_not_the_reverse() {
+        let (k, s) = parse_set("model.beta=5").unwrap();
+        assert_eq!(
+            resolve(&BTreeMap::from([(k, s)]))
+                .unwrap()
+                .params
+                .model
+                .beta,
+            5.0
+        );
+        let (k, s) = parse_set("model.particles=5.5").unwrap();
+        assert!(resolve(&BTreeMap::from([(k, s)])).is_err());
+    }
+}
