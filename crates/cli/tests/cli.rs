@@ -129,3 +129,65 @@ fn params_lists_every_parameter_with_its_default() {
     assert!(stdout.contains("200000"));
     assert_eq!(stdout.lines().count(), 1 + sphereflow_plan::SCHEMA.len());
 }
+
+fn write_npy(path: &std::path::Path, rows: u64, cols: u64, values: &[f64]) {
+    use npyz::WriterBuilder;
+    let mut file = std::fs::File::create(path).unwrap();
+    let mut writer = npyz::WriteOptions::<f64>::new()
+        .default_dtype()
+        .shape(&[rows, cols])
+        .writer(&mut file)
+        .begin_nd()
+        .unwrap();
+    writer.extend(values.iter().copied()).unwrap();
+    writer.finish().unwrap();
+}
+
+#[test]
+fn positions_and_weights_come_from_npy_files() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two antipodal particles and no perceptron force (zero output weights): nothing moves.
+    write_npy(&dir.path().join("x0.npy"), 2, 2, &[1.0, 0.0, -1.0, 0.0]);
+    write_npy(
+        &dir.path().join("w.npy"),
+        2,
+        3,
+        &[1.0, 0.0, 0.0, 0.0, 1.0, 0.0],
+    );
+    std::fs::write(
+        dir.path().join("task.toml"),
+        "[init]\npositions_file = \"x0.npy\"\n[perceptron]\nweights_file = \"w.npy\"\n\
+         [stop]\nmax_steps = 50\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = check(
+        &["simulate", "task.toml", "--json", "--out", "x1.npy"],
+        dir.path(),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let summary: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(summary["n_atoms"], 2);
+    let bytes = std::fs::read(dir.path().join("x1.npy")).unwrap();
+    let values: Vec<f64> = npyz::NpyFile::new(&bytes[..]).unwrap().into_vec().unwrap();
+    let expected = [1.0, 0.0, -1.0, 0.0];
+    for (v, e) in values.iter().zip(expected) {
+        assert!((v - e).abs() < 1e-12, "{values:?}");
+    }
+    // A file of the wrong shape or with non-unit rows is refused, naming the key.
+    write_npy(&dir.path().join("bad.npy"), 2, 2, &[2.0, 0.0, -1.0, 0.0]);
+    let (code, _, stderr) = check(
+        &["simulate", "--set", "init.positions_file=bad.npy"],
+        dir.path(),
+    );
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("init.positions_file") && stderr.contains("row 0 has norm 2"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = check(
+        &["simulate", "--set", "init.positions_file=w.npy"],
+        dir.path(),
+    );
+    assert_eq!(code, 2);
+    assert!(stderr.contains("3 columns, but model.dim = 2"), "{stderr}");
+}
