@@ -291,23 +291,6 @@ pub fn step(
             outcome.accepted = false;
             return outcome;
         }
-        // FSAL: the last stage was evaluated at the solution (identical weights, identical
-        // summation order, identical bits).
-        let last = tableau.a[n_stages - 1];
-        if last.len() == n_stages - 1 && last.iter().zip(tableau.b).all(|(a, b)| a == b) {
-            combine(dt, tableau.b, &scratch.stages, &mut scratch.chart);
-            chart_to_sphere(
-                retraction,
-                dim,
-                positions,
-                &scratch.chart,
-                &mut scratch.point,
-            );
-            positions.copy_from_slice(&scratch.point);
-            velocity.copy_from_slice(&scratch.velocity);
-            outcome.velocity_ready = true;
-            return outcome;
-        }
     }
     combine(dt, tableau.b, &scratch.stages, &mut scratch.chart);
     chart_to_sphere(
@@ -318,6 +301,16 @@ pub fn step(
         &mut scratch.point,
     );
     positions.copy_from_slice(&scratch.point);
+    // FSAL: when the last stage was evaluated at the solution (identical weights, identical
+    // summation order, identical bits), its velocity is the one at the new positions.
+    let last = tableau.a[n_stages - 1];
+    let fsal = n_stages > 1
+        && tableau.b[n_stages - 1] == 0.0
+        && last.iter().zip(tableau.b).all(|(a, b)| a == b);
+    if fsal {
+        velocity.copy_from_slice(&scratch.velocity);
+        outcome.velocity_ready = true;
+    }
     outcome
 }
 

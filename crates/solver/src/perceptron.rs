@@ -37,6 +37,14 @@ pub struct Sigma {
 }
 
 impl Sigma {
+    /// The activation a perceptron's parameters select.
+    pub fn of(params: &PerceptronParams) -> Sigma {
+        Sigma {
+            activation: params.activation,
+            leaky_slope: params.leaky_slope,
+        }
+    }
+
     /// σ(s).
     #[inline]
     pub fn sigma(&self, s: f64) -> f64 {
@@ -129,10 +137,7 @@ impl Perceptron {
             dim,
             directions,
             weights,
-            sigma: Sigma {
-                activation: params.activation,
-                leaky_slope: params.leaky_slope,
-            },
+            sigma: Sigma::of(params),
         }
     }
 
@@ -179,10 +184,7 @@ impl Perceptron {
             dim,
             directions,
             weights,
-            sigma: Sigma {
-                activation: params.activation,
-                leaky_slope: params.leaky_slope,
-            },
+            sigma: Sigma::of(params),
         })
     }
 
