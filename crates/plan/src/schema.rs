@@ -413,14 +413,14 @@ fn invalid(setting: &Setting, key: &str, reason: impl Into<String>) -> PlanError
 
 /// A checked value of one parameter.
 #[derive(Debug, Clone, PartialEq)]
-enum Typed {
+pub(crate) enum Typed {
     Int(i64),
     Float(f64),
     Bool(bool),
     Text(String),
 }
 
-fn check(spec: &ParamSpec, setting: &Setting) -> Result<Typed, PlanError> {
+pub(crate) fn check(spec: &ParamSpec, setting: &Setting) -> Result<Typed, PlanError> {
     let key = spec.path;
     let value = &setting.value;
     match spec.kind {
@@ -532,6 +532,26 @@ fn read_npy(path: &Path, origin: &str, key: &str) -> Result<(usize, usize, Vec<f
     Ok((rows, cols, values))
 }
 
+/// The typed default of a parameter that has a fixed one.
+pub(crate) fn default_value(spec: &ParamSpec) -> Option<Typed> {
+    let default = spec.default?;
+    let setting = Setting {
+        value: format!("v = {default}")
+            .parse::<toml::Table>()
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or_else(|| Value::String(default.into())),
+        origin: "default".into(),
+        base: PathBuf::from("."),
+    };
+    Some(check(spec, &setting).expect("defaults are valid"))
+}
+
+/// Looks a parameter up by path.
+pub fn spec_of(path: &str) -> Option<&'static ParamSpec> {
+    spec(path)
+}
+
 /// Resolves settings into solver inputs: checks every value against the schema, fills the
 /// defaults (including those that follow `model.dim`), and reads file inputs.
 ///
@@ -542,20 +562,8 @@ pub fn resolve(settings: &BTreeMap<String, Setting>) -> Result<Resolved, PlanErr
     for spec in SCHEMA {
         if let Some(setting) = settings.get(spec.path) {
             typed.insert(spec.path, check(spec, setting)?);
-        } else if let Some(default) = spec.default {
-            let setting = Setting {
-                value: format!("v = {default}")
-                    .parse::<toml::Table>()
-                    .ok()
-                    .and_then(|mut t| t.remove("v"))
-                    .unwrap_or_else(|| Value::String(default.into())),
-                origin: "default".into(),
-                base: PathBuf::from("."),
-            };
-            typed.insert(
-                spec.path,
-                check(spec, &setting).expect("defaults are valid"),
-            );
+        } else if let Some(default) = default_value(spec) {
+            typed.insert(spec.path, default);
         }
     }
     let int = |k: &str| match typed.get(k) {
