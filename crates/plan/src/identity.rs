@@ -15,7 +15,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::schema::{check, default_value, spec_of, PlanError, Setting, Typed};
+use crate::schema::{check, default_value, spec_of, suggest, PlanError, Setting, Typed};
 
 /// The scheme's name and version, hashed in front of the canonical form.
 pub const TASK_ID_SCHEME: &str = "sphereflow/task/v1";
@@ -46,25 +46,28 @@ fn encode(value: &Typed) -> String {
 /// # Errors
 /// Invalid values (as `resolve`), and file inputs that cannot be read.
 pub fn task_id(settings: &BTreeMap<String, Setting>) -> Result<TaskIdentity, PlanError> {
+    let dim_spec = spec_of("model.dim").expect("model.dim is in the schema");
     let dim = match settings.get("model.dim") {
-        Some(setting) => match check(spec_of("model.dim").expect("known"), setting)? {
-            Typed::Int(d) => d,
-            _ => unreachable!("model.dim is an integer"),
-        },
-        None => 2,
+        Some(setting) => check(dim_spec, setting)?,
+        None => default_value(dim_spec).expect("model.dim has a default"),
     };
     let mut canonical = String::new();
     for (path, setting) in settings {
         let spec = spec_of(path).ok_or_else(|| PlanError::UnknownKey {
             origin: setting.origin.clone(),
             key: path.clone(),
-            suggestion: String::new(),
+            suggestion: suggest(path),
         })?;
         let value = check(spec, setting)?;
         let followed_default = match spec.path {
-            "perceptron.width" => Some(Typed::Int(dim)),
+            "perceptron.width" => Some(dim.clone()),
             "integrator.retraction" => Some(Typed::Text(
-                if dim == 2 { "exp" } else { "normalize" }.into(),
+                if dim == Typed::Int(2) {
+                    "exp"
+                } else {
+                    "normalize"
+                }
+                .into(),
             )),
             _ => default_value(spec),
         };

@@ -366,6 +366,15 @@ pub fn flatten(
     Ok(out)
 }
 
+/// Reads a value as TOML, a bare word as a string.
+fn scalar(text: &str) -> Value {
+    format!("v = {text}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| Value::String(text.into()))
+}
+
 /// Parses a `--set path=value`: the value is read as TOML, a bare word as a string.
 ///
 /// # Errors
@@ -388,11 +397,7 @@ pub fn parse_set(text: &str) -> Result<(String, Setting), PlanError> {
         });
     }
     let raw = raw.trim();
-    let value = format!("v = {raw}")
-        .parse::<toml::Table>()
-        .ok()
-        .and_then(|mut t| t.remove("v"))
-        .unwrap_or_else(|| Value::String(raw.into()));
+    let value = scalar(raw);
     Ok((
         key.into(),
         Setting {
@@ -536,11 +541,7 @@ fn read_npy(path: &Path, origin: &str, key: &str) -> Result<(usize, usize, Vec<f
 pub(crate) fn default_value(spec: &ParamSpec) -> Option<Typed> {
     let default = spec.default?;
     let setting = Setting {
-        value: format!("v = {default}")
-            .parse::<toml::Table>()
-            .ok()
-            .and_then(|mut t| t.remove("v"))
-            .unwrap_or_else(|| Value::String(default.into())),
+        value: scalar(default),
         origin: "default".into(),
         base: PathBuf::from("."),
     };

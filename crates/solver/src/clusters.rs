@@ -53,11 +53,7 @@ fn chord_sq(a: &[f64], b: &[f64]) -> f64 {
 
 /// Measures a state: clusters at `radius`, heavy atoms, window mass.
 pub fn observe(state: &State, radius: f64, window_length: f64, heavy_mass: f64) -> Observables {
-    let groups = if state.dim == 2 {
-        circle_groups(state, radius)
-    } else {
-        linkage_groups(state, radius)
-    };
+    let groups = groups(state, radius);
     let mut clusters: Vec<Cluster> = groups.iter().map(|g| summarize(state, g)).collect();
     clusters.sort_by(|a, b| b.mass.total_cmp(&a.mass));
     let n_heavy = clusters.iter().filter(|c| c.mass >= heavy_mass).count();
@@ -75,13 +71,18 @@ pub fn observe(state: &State, radius: f64, window_length: f64, heavy_mass: f64) 
 
 /// Just the count and largest spread, for the stopping rule.
 pub fn count_and_spread(state: &State, radius: f64) -> (usize, f64) {
-    let groups = if state.dim == 2 {
+    let groups = groups(state, radius);
+    let spread = groups.iter().map(|g| spread(state, g)).fold(0.0, f64::max);
+    (groups.len(), spread)
+}
+
+/// Clusters as index lists: greedy arcs on S^1, single linkage otherwise.
+fn groups(state: &State, radius: f64) -> Vec<Vec<usize>> {
+    if state.dim == 2 {
         circle_groups(state, radius)
     } else {
         linkage_groups(state, radius)
-    };
-    let spread = groups.iter().map(|g| spread(state, g)).fold(0.0, f64::max);
-    (groups.len(), spread)
+    }
 }
 
 fn summarize(state: &State, members: &[usize]) -> Cluster {

@@ -328,11 +328,11 @@ impl Simulation {
                 }
             }
             if self.step >= params.stop.max_steps {
-                return self.stop_now(problem, StopReason::MaxSteps, par);
+                return self.stop_now(problem, StopReason::MaxSteps, &velocity, par);
             }
             let remaining = params.stop.t_max.map(|t_max| t_max - self.t);
             if remaining.is_some_and(|r| r <= 1e-12 * params.integrator.dt.max(self.t)) {
-                return self.stop_now(problem, StopReason::TMax, par);
+                return self.stop_now(problem, StopReason::TMax, &velocity, par);
             }
             if self.step >= stop_at {
                 return Ok(None);
@@ -446,22 +446,17 @@ impl Simulation {
         Ok(converged.then_some(StopReason::Converged))
     }
 
-    /// Stops at a step that is not a check: record a final series row first.
+    /// Stops at a step that is not a check: record a final series row first. `velocity` is the
+    /// one at the current state.
     fn stop_now(
         &mut self,
         problem: &Problem,
         reason: StopReason,
+        velocity: &[f64],
         par: Par,
     ) -> Result<Option<StopReason>, SolverError> {
         if self.last_check != Some(self.step) {
-            let mut velocity = vec![0.0; self.state.positions.len()];
-            problem.dynamics.velocity(
-                &self.state.positions,
-                &self.state.masses,
-                &mut velocity,
-                par,
-            );
-            self.check(problem, &velocity, par)?;
+            self.check(problem, velocity, par)?;
         }
         self.stopped = Some(reason);
         Ok(Some(reason))
