@@ -1,6 +1,7 @@
 //! The `sphereflow` binary: parses arguments, runs the command, maps errors to exit codes in one
 //! place (0 success, 1 the run failed, 2 bad input with nothing written).
 
+mod plan;
 mod simulate;
 
 use clap::{Parser, Subcommand};
@@ -17,6 +18,8 @@ struct Cli {
 enum Command {
     /// Every parameter: path, type, default, meaning.
     Params,
+    /// What a sweep would run: tasks, axes, state.
+    Plan(plan::Args),
     /// Run one task without the store.
     Simulate(simulate::Args),
 }
@@ -37,6 +40,7 @@ fn main() {
             simulate::print_params();
             Ok(())
         }
+        Command::Plan(args) => plan::run(&args),
         Command::Simulate(args) => simulate::run(&args),
     };
     match outcome {

@@ -7,8 +7,8 @@ use std::time::Instant;
 
 use anyhow::{anyhow, Context};
 use npyz::WriterBuilder;
-use sphereflow_plan::schema::{flatten, parse_set, Setting};
-use sphereflow_plan::{resolve, Kind, SCHEMA};
+use sphereflow_plan::schema::{parse_set, Setting};
+use sphereflow_plan::{resolve, Kind, Sweep, SCHEMA};
 use sphereflow_solver::{simulate, Par, Problem};
 
 use crate::Failure;
@@ -51,28 +51,14 @@ pub fn print_params() {
 fn settings(args: &Args) -> anyhow::Result<BTreeMap<String, Setting>> {
     let mut settings = BTreeMap::new();
     if let Some(file) = &args.file {
-        let origin = file.display().to_string();
-        let text =
-            std::fs::read_to_string(file).with_context(|| format!("cannot read {origin}"))?;
-        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-            let place = e
-                .span()
-                .map(|span| {
-                    let line = text[..span.start].matches('\n').count() + 1;
-                    format!(":{line}")
-                })
-                .unwrap_or_default();
-            anyhow!("{origin}{place}: {}", e.message())
-        })?;
-        if table.contains_key("grid") {
+        let sweep = Sweep::read(file)?;
+        if let Some(axis) = sweep.axes.first() {
             return Err(anyhow!(
-                "{origin}: simulate runs one task; a [grid] needs `sphereflow run`"
+                "{}: simulate runs one task, but the sweep has axes; `sphereflow run` runs a grid",
+                axis.origin
             ));
         }
-        let mut table = table;
-        table.remove("sweep");
-        let base = file.parent().unwrap_or(Path::new(".")).to_path_buf();
-        settings.extend(flatten(&table, &origin, &base)?);
+        settings.extend(sweep.fixed);
     }
     for set in &args.sets {
         let (key, setting) = parse_set(set)?;

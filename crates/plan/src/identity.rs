@@ -12,13 +12,58 @@
 //! Defaults that follow another parameter (`perceptron.width` = `model.dim`,
 //! `integrator.retraction` = `exp` if `model.dim` = 2 else `normalize`) are omitted when equal
 //! to the value they follow to. Adding a parameter later with a default keeps every old id.
+//!
+//! The planner encodes each distinct value once ([`Entry`]) and assembles a task's canonical
+//! form from its entries, so planning a million tasks hashes each input file once.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
 
-use crate::schema::{check, default_value, spec_of, suggest, PlanError, Setting, Typed};
+use crate::schema::{check, default_value, suggest, Kind, ParamSpec, PlanError, Setting, Typed};
+use crate::SCHEMA;
 
 /// The scheme's name and version, hashed in front of the canonical form.
 pub const TASK_ID_SCHEME: &str = "sphereflow/task/v1";
+
+/// A task's id: the blake3 hash of the scheme and its canonical form; shown as 64 hex digits.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TaskId(blake3::Hash);
+
+impl TaskId {
+    /// The id as 64 lower-case hex digits.
+    pub fn to_hex(&self) -> String {
+        self.0.to_hex().to_string()
+    }
+
+    /// Parses 64 hex digits.
+    pub fn from_hex(text: &str) -> Option<TaskId> {
+        blake3::Hash::from_hex(text).ok().map(TaskId)
+    }
+}
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.to_hex())
+    }
+}
+
+impl fmt::Debug for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TaskId({})", self.0.to_hex())
+    }
+}
+
+impl PartialOrd for TaskId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for TaskId {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.as_bytes().cmp(other.0.as_bytes())
+    }
+}
 
 /// A task's canonical form and id.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +72,75 @@ pub struct TaskIdentity {
     pub canonical: String,
     /// Hex blake3 of the scheme prefix and the canonical text.
     pub id: String,
+}
+
+/// Hashes of input files by path, so each file is read once however many tasks use it.
+pub type FileHashes = HashMap<String, String>;
+
+/// When a value is left out of the canonical form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Omit {
+    /// It equals the parameter's fixed default.
+    Always,
+    /// It differs from the fixed default, or the parameter has none.
+    Never,
+    /// It equals the default that follows `model.dim` (width, retraction): decided per task.
+    IfFollowsDim,
+}
+
+/// One checked, encoded parameter value: a line of a canonical form.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The parameter.
+    pub path: &'static str,
+    /// The value, typed by the schema.
+    pub(crate) typed: Typed,
+    /// `path=code\n`.
+    line: String,
+    omit: Omit,
+}
+
+impl Entry {
+    /// Checks a setting against its parameter and encodes it; file inputs are hashed (once per
+    /// path, through `files`).
+    ///
+    /// # Errors
+    /// Invalid values and unreadable files, naming the key and where it was written.
+    pub fn new(
+        spec: &'static ParamSpec,
+        setting: &Setting,
+        files: &mut FileHashes,
+    ) -> Result<Entry, PlanError> {
+        let typed = check(spec, setting)?;
+        let code = match (&spec.kind, &typed) {
+            (Kind::File, Typed::Text(path)) => {
+                if let Some(hash) = files.get(path) {
+                    format!("blake3:{hash}")
+                } else {
+                    let bytes = std::fs::read(path).map_err(|e| PlanError::InvalidValue {
+                        origin: setting.origin.clone(),
+                        key: spec.path.into(),
+                        reason: format!("{path}: {e}"),
+                    })?;
+                    let hash = blake3::hash(&bytes).to_hex().to_string();
+                    files.insert(path.clone(), hash.clone());
+                    format!("blake3:{hash}")
+                }
+            }
+            (_, value) => encode(value),
+        };
+        let omit = match spec.path {
+            "perceptron.width" | "integrator.retraction" => Omit::IfFollowsDim,
+            _ if default_value(spec).as_ref() == Some(&typed) => Omit::Always,
+            _ => Omit::Never,
+        };
+        Ok(Entry {
+            path: spec.path,
+            line: format!("{}={code}\n", spec.path),
+            typed,
+            omit,
+        })
+    }
 }
 
 fn encode(value: &Typed) -> String {
@@ -41,61 +155,77 @@ fn encode(value: &Typed) -> String {
     }
 }
 
-/// The identity of the task the settings describe.
-///
-/// # Errors
-/// Invalid values (as `resolve`), and file inputs that cannot be read.
-pub fn task_id(settings: &BTreeMap<String, Setting>) -> Result<TaskIdentity, PlanError> {
-    let dim_spec = spec_of("model.dim").expect("model.dim is in the schema");
-    let dim = match settings.get("model.dim") {
-        Some(setting) => check(dim_spec, setting)?,
-        None => default_value(dim_spec).expect("model.dim has a default"),
-    };
-    let mut canonical = String::new();
-    for (path, setting) in settings {
-        let spec = spec_of(path).ok_or_else(|| PlanError::UnknownKey {
-            origin: setting.origin.clone(),
-            key: path.clone(),
-            suggestion: suggest(path),
-        })?;
-        let value = check(spec, setting)?;
-        let followed_default = match spec.path {
-            "perceptron.width" => Some(dim.clone()),
-            "integrator.retraction" => Some(Typed::Text(
-                if dim == Typed::Int(2) {
-                    "exp"
-                } else {
-                    "normalize"
-                }
-                .into(),
-            )),
-            _ => default_value(spec),
+/// The default a parameter takes when it follows `model.dim`.
+fn followed_default(path: &str, dim: i64) -> Typed {
+    match path {
+        "perceptron.width" => Typed::Int(dim),
+        _ => Typed::Text(if dim == 2 { "exp" } else { "normalize" }.into()),
+    }
+}
+
+/// The canonical form of a task from its entries (one per set parameter, any order), and its id.
+pub(crate) fn canonical_of(entries: &mut [&Entry]) -> (String, TaskId) {
+    entries.sort_unstable_by_key(|e| e.path);
+    let dim = entries
+        .iter()
+        .find(|e| e.path == "model.dim")
+        .map_or(2, |e| match e.typed {
+            Typed::Int(d) => d,
+            _ => unreachable!("model.dim is an integer"),
+        });
+    let mut canonical = String::with_capacity(entries.len() * 32);
+    for entry in entries.iter() {
+        let omitted = match entry.omit {
+            Omit::Always => true,
+            Omit::Never => false,
+            Omit::IfFollowsDim => entry.typed == followed_default(entry.path, dim),
         };
-        if followed_default.as_ref() == Some(&value) {
-            continue;
+        if !omitted {
+            canonical.push_str(&entry.line);
         }
-        let encoded = if matches!(spec.kind, crate::Kind::File) {
-            let Typed::Text(path_text) = &value else {
-                unreachable!("files are paths")
-            };
-            let bytes = std::fs::read(path_text).map_err(|e| PlanError::InvalidValue {
-                origin: setting.origin.clone(),
-                key: path.clone(),
-                reason: format!("{path_text}: {e}"),
-            })?;
-            format!("blake3:{}", blake3::hash(&bytes).to_hex())
-        } else {
-            encode(&value)
-        };
-        canonical.push_str(&format!("{path}={encoded}\n"));
     }
     let mut hasher = blake3::Hasher::new();
     hasher.update(TASK_ID_SCHEME.as_bytes());
     hasher.update(b"\0");
     hasher.update(canonical.as_bytes());
+    (canonical, TaskId(hasher.finalize()))
+}
+
+/// The identity of the task the settings describe.
+///
+/// # Errors
+/// Invalid values (as `resolve`), and file inputs that cannot be read.
+pub fn task_id(settings: &BTreeMap<String, Setting>) -> Result<TaskIdentity, PlanError> {
+    task_id_in(SCHEMA, settings)
+}
+
+/// [`task_id`] against a given schema (the real one is [`SCHEMA`]; tests extend it to show that
+/// a new parameter at its default keeps every id).
+///
+/// # Errors
+/// As [`task_id`].
+pub fn task_id_in(
+    schema: &'static [ParamSpec],
+    settings: &BTreeMap<String, Setting>,
+) -> Result<TaskIdentity, PlanError> {
+    let mut files = FileHashes::new();
+    let mut entries = Vec::with_capacity(settings.len());
+    for (path, setting) in settings {
+        let spec = schema
+            .iter()
+            .find(|s| s.path == path)
+            .ok_or_else(|| PlanError::UnknownKey {
+                origin: setting.origin.clone(),
+                key: path.clone(),
+                suggestion: suggest(path),
+            })?;
+        entries.push(Entry::new(spec, setting, &mut files)?);
+    }
+    let mut refs: Vec<&Entry> = entries.iter().collect();
+    let (canonical, id) = canonical_of(&mut refs);
     Ok(TaskIdentity {
         canonical,
-        id: hasher.finalize().to_hex().to_string(),
+        id: id.to_hex(),
     })
 }
 

@@ -257,6 +257,28 @@ pub enum PlanError {
         /// What is wrong.
         reason: String,
     },
+    /// A sweep file whose structure is wrong (syntax, axes, filters), naming the place and key.
+    #[error("{origin}: {}{reason}", if key.is_empty() { String::new() } else { format!("`{key}`: ") })]
+    Sweep {
+        /// `file:line:col`.
+        origin: String,
+        /// The key, or empty when the problem is not at a key.
+        key: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A grid with more tasks than allowed without confirmation.
+    #[error(
+        "{origin}: the grid has {tasks} combinations, more than {limit}; pass --yes to plan it anyway"
+    )]
+    TooLarge {
+        /// The sweep file.
+        origin: String,
+        /// Combinations before filters.
+        tasks: u128,
+        /// The limit.
+        limit: u64,
+    },
     /// A file that could not be parsed or read.
     #[error("{origin}: {reason}")]
     File {
@@ -418,14 +440,33 @@ fn invalid(setting: &Setting, key: &str, reason: impl Into<String>) -> PlanError
 
 /// A checked value of one parameter.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Typed {
+pub enum Typed {
+    /// An integer parameter.
     Int(i64),
+    /// A float parameter (integers written for it are converted; −0 is 0).
     Float(f64),
+    /// A bool parameter.
     Bool(bool),
+    /// An enum's name, or a file input's path (resolved against the sweep file's folder).
     Text(String),
 }
 
-pub(crate) fn check(spec: &ParamSpec, setting: &Setting) -> Result<Typed, PlanError> {
+impl std::fmt::Display for Typed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Typed::Int(i) => write!(f, "{i}"),
+            Typed::Float(x) => write!(f, "{x}"),
+            Typed::Bool(b) => write!(f, "{b}"),
+            Typed::Text(s) => f.write_str(s),
+        }
+    }
+}
+
+/// Checks a value against its parameter's type and range.
+///
+/// # Errors
+/// A value of the wrong type or out of range, naming the key and where it was written.
+pub fn check(spec: &ParamSpec, setting: &Setting) -> Result<Typed, PlanError> {
     let key = spec.path;
     let value = &setting.value;
     match spec.kind {
@@ -538,7 +579,7 @@ fn read_npy(path: &Path, origin: &str, key: &str) -> Result<(usize, usize, Vec<f
 }
 
 /// The typed default of a parameter that has a fixed one.
-pub(crate) fn default_value(spec: &ParamSpec) -> Option<Typed> {
+pub fn default_value(spec: &ParamSpec) -> Option<Typed> {
     let default = spec.default?;
     let setting = Setting {
         value: scalar(default),
@@ -676,6 +717,21 @@ pub fn resolve(settings: &BTreeMap<String, Setting>) -> Result<Resolved, PlanErr
             merge_tol: float("measure.merge_tol").expect("default"),
         },
     };
+    // Constraints between parameters (the paper kernel's β limit, ...) are the solver's.
+    if let Err(error) = params.validate() {
+        let (key, reason) = match error {
+            sphereflow_solver::SolverError::InvalidParameter { key, reason } => (key, reason),
+            other => ("model", other.to_string()),
+        };
+        let origin = settings
+            .get(key)
+            .map_or_else(|| "defaults".to_string(), |s| s.origin.clone());
+        return Err(PlanError::InvalidValue {
+            origin,
+            key: key.into(),
+            reason,
+        });
+    }
     let initial = match initial_values {
         Some((values, setting)) => Some(
             State::from_positions(dim, &values)

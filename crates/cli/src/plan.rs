@@ -1,0 +1,187 @@
+//! `sphereflow plan`: what a sweep would run, checked before anything runs.
+
+use std::path::PathBuf;
+
+use serde_json::json;
+use sphereflow_plan::{Plan, PlanOptions, Sweep};
+
+use crate::Failure;
+
+/// Tasks listed by the human-readable output; `--json` lists all.
+const LISTED_TASKS: usize = 20;
+
+/// Arguments of `plan`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The sweep file.
+    sweep: PathBuf,
+    /// Print the plan as JSON (shape in docs/sweeps.md).
+    #[arg(long)]
+    json: bool,
+    /// Plan grids of more than a million tasks.
+    #[arg(long)]
+    yes: bool,
+}
+
+/// Reads, expands and validates a sweep file.
+pub fn load(path: &std::path::Path, allow_large: bool) -> Result<Plan, Failure> {
+    let sweep = Sweep::read(path).map_err(|e| Failure::Input(e.into()))?;
+    let options = PlanOptions {
+        allow_large,
+        ..PlanOptions::default()
+    };
+    Plan::new(sweep, &options).map_err(|e| Failure::Input(e.into()))
+}
+
+/// Runs `plan`.
+pub fn run(args: &Args) -> Result<(), Failure> {
+    let plan = load(&args.sweep, args.yes)?;
+    for warning in &plan.warnings {
+        eprintln!("warning: {warning}");
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&to_json(&plan)).expect("plain JSON")
+        );
+    } else {
+        print_human(&plan);
+    }
+    Ok(())
+}
+
+fn to_json(plan: &Plan) -> serde_json::Value {
+    let sweep = &plan.sweep;
+    let axes: Vec<_> = sweep
+        .axes
+        .iter()
+        .map(|axis| {
+            json!({
+                "paths": axis.paths,
+                "size": axis.len(),
+                "values": axis.values.iter()
+                    .map(|row| row.iter().map(|s| &s.value).collect::<Vec<_>>())
+                    .collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let fixed: serde_json::Map<String, serde_json::Value> = sweep
+        .fixed
+        .iter()
+        .map(|(path, setting)| {
+            (
+                path.clone(),
+                serde_json::to_value(&setting.value).expect("TOML scalars are JSON"),
+            )
+        })
+        .collect();
+    let tasks: Vec<_> = plan
+        .tasks
+        .iter()
+        .map(|task| {
+            let coordinates: serde_json::Map<String, serde_json::Value> = plan
+                .coordinates(task)
+                .into_iter()
+                .map(|(path, value)| {
+                    (
+                        path.to_string(),
+                        serde_json::to_value(value).expect("TOML scalars are JSON"),
+                    )
+                })
+                .collect();
+            json!({ "id": task.id.to_hex(), "state": "pending", "coordinates": coordinates })
+        })
+        .collect();
+    json!({
+        "sweep": sweep.name,
+        "file": sweep.file.display().to_string(),
+        "description": sweep.description,
+        "combinations": sweep.grid_size().to_string().parse::<u64>().unwrap_or(u64::MAX),
+        "filtered": plan.filtered,
+        "duplicates": plan.duplicates,
+        "n_tasks": plan.tasks.len(),
+        "counts": { "pending": plan.tasks.len(), "cached": 0, "failed": 0, "stale": 0 },
+        "axes": axes,
+        "fixed": fixed,
+        "warnings": plan.warnings,
+        "tasks": tasks,
+    })
+}
+
+fn print_human(plan: &Plan) {
+    let sweep = &plan.sweep;
+    println!("sweep {} ({})", sweep.name, sweep.file.display());
+    if let Some(description) = &sweep.description {
+        println!("  {description}");
+    }
+    println!(
+        "{} tasks from {} combinations ({} filtered out, {} duplicates)",
+        plan.tasks.len(),
+        sweep.grid_size(),
+        plan.filtered,
+        plan.duplicates
+    );
+    if !sweep.axes.is_empty() {
+        println!("axes:");
+    }
+    for axis in &sweep.axes {
+        let values: Vec<String> = axis
+            .values
+            .iter()
+            .map(|row| {
+                let cells: Vec<String> = row.iter().map(|s| show(&s.value)).collect();
+                if cells.len() == 1 {
+                    cells[0].clone()
+                } else {
+                    format!("({})", cells.join(", "))
+                }
+            })
+            .collect();
+        let shown = if values.len() > 8 {
+            format!(
+                "{}, ..., {}",
+                values[..6].join(", "),
+                values[values.len() - 1]
+            )
+        } else {
+            values.join(", ")
+        };
+        println!("  {:<32} {:>6}  {shown}", axis.paths.join(" + "), axis.len());
+    }
+    if !sweep.fixed.is_empty() {
+        let fixed: Vec<String> = sweep
+            .fixed
+            .iter()
+            .map(|(path, setting)| format!("{path}={}", show(&setting.value)))
+            .collect();
+        println!("fixed: {}", fixed.join(" "));
+    }
+    println!("state: {} pending", plan.tasks.len());
+    println!("tasks:");
+    for task in plan.tasks.iter().take(LISTED_TASKS) {
+        let coordinates: Vec<String> = plan
+            .coordinates(task)
+            .iter()
+            .map(|(path, value)| format!("{path}={}", show(value)))
+            .collect();
+        println!(
+            "  {}  pending  {}",
+            &task.id.to_hex()[..12],
+            coordinates.join(" ")
+        );
+    }
+    if plan.tasks.len() > LISTED_TASKS {
+        println!(
+            "  ... and {} more (--json lists all)",
+            plan.tasks.len() - LISTED_TASKS
+        );
+    }
+}
+
+/// A value as a reader writes it: strings without quotes.
+fn show(value: &toml::Value) -> String {
+    match value {
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,742 @@
+//! The sweep file language (docs/sweeps.md): fixed values in sections, axes under `[grid]`.
+//!
+//! ```toml
+//! [sweep]
+//! name = "s1-beta"                 # results/<name>/; default: the file's stem
+//! [model]
+//! particles = 1000                 # fixed
+//! [grid]
+//! model.beta = [1, 5, 10]          # an axis: the Cartesian product of all axes
+//! init.seed = { range = [0, 10] }  # 0, 1, ..., 9
+//! [[grid.zip]]                     # axes that vary together
+//! model.particles = [100, 1000]
+//! integrator.dt = [0.1, 0.05]
+//! [[grid.exclude]]                 # drop the combinations that match every key
+//! model.attention = "sa"
+//! model.regime = "ascent"
+//! ```
+//!
+//! Parsing keeps the position of every key and value, so each error names the file, line,
+//! column and key. Every value is checked against the schema here, before anything runs.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use toml_edit::{ImDocument, Item, Table, Value};
+
+use crate::schema::{check, spec_of, suggest, Kind, PlanError, Setting, Typed};
+
+/// Sections that hold fixed parameter values.
+pub const SECTIONS: &[&str] = &["model", "perceptron", "init", "integrator", "stop", "measure"];
+
+/// Largest number of values one generator may produce.
+const MAX_AXIS_VALUES: i64 = 100_000_000;
+
+/// A parsed, checked sweep file: what to vary and what to hold fixed.
+#[derive(Debug, Clone)]
+pub struct Sweep {
+    /// The sweep's name (`[sweep] name`, else the file's stem): names its result folder.
+    pub name: String,
+    /// `[sweep] description`, if any.
+    pub description: Option<String>,
+    /// The file it was read from.
+    pub file: PathBuf,
+    /// Parameters held fixed, by path.
+    pub fixed: BTreeMap<String, Setting>,
+    /// The axes, in file order: plain axes, then zipped groups.
+    pub axes: Vec<Axis>,
+    /// `[[grid.include]]`: when present, only combinations matching one of them are kept.
+    pub include: Vec<Filter>,
+    /// `[[grid.exclude]]`: combinations matching one of them are dropped.
+    pub exclude: Vec<Filter>,
+}
+
+/// One axis of the grid: one parameter, or several that vary together (`[[grid.zip]]`).
+#[derive(Debug, Clone)]
+pub struct Axis {
+    /// The parameters it sets.
+    pub paths: Vec<&'static str>,
+    /// `values[i][k]` is the value of `paths[k]` at the axis' `i`-th position.
+    pub values: Vec<Vec<Setting>>,
+    /// Where it was written (`file:line:col`).
+    pub origin: String,
+}
+
+impl Axis {
+    /// Number of positions.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Whether it has no positions (never true for a parsed sweep).
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// Whether every parameter it sets is a seed (`init.seed`, `perceptron.seed`): such axes
+    /// cannot make a task invalid.
+    pub fn is_seed_axis(&self) -> bool {
+        self.paths
+            .iter()
+            .all(|p| matches!(*p, "init.seed" | "perceptron.seed"))
+    }
+}
+
+/// A condition on combinations: every listed parameter takes one of the listed values.
+#[derive(Debug, Clone)]
+pub struct Filter {
+    /// `(parameter, accepted values)`.
+    pub conditions: Vec<(&'static str, Vec<Typed>)>,
+    /// Where it was written.
+    pub origin: String,
+}
+
+/// Positions in one file's text.
+struct Source<'a> {
+    name: String,
+    text: &'a str,
+    base: PathBuf,
+}
+
+impl Source<'_> {
+    /// `file:line:col` of a byte span (1-based line and column, column in characters).
+    fn at(&self, span: Option<Range<usize>>) -> String {
+        match span {
+            Some(span) => {
+                let before = &self.text[..span.start.min(self.text.len())];
+                let line = before.matches('\n').count() + 1;
+                let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+                format!("{}:{line}:{column}", self.name)
+            }
+            None => self.name.clone(),
+        }
+    }
+
+    fn setting(&self, value: &Value) -> Setting {
+        Setting {
+            value: to_toml(value),
+            origin: self.at(value.span()),
+            base: self.base.clone(),
+        }
+    }
+
+    fn error(&self, span: Option<Range<usize>>, key: &str, reason: impl Into<String>) -> PlanError {
+        PlanError::Sweep {
+            origin: self.at(span),
+            key: key.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+fn to_toml(value: &Value) -> toml::Value {
+    match value {
+        Value::String(s) => toml::Value::String(s.value().clone()),
+        Value::Integer(i) => toml::Value::Integer(*i.value()),
+        Value::Float(f) => toml::Value::Float(*f.value()),
+        Value::Boolean(b) => toml::Value::Boolean(*b.value()),
+        Value::Datetime(d) => toml::Value::Datetime(*d.value()),
+        Value::Array(a) => toml::Value::Array(a.iter().map(to_toml).collect()),
+        Value::InlineTable(t) => {
+            toml::Value::Table(t.iter().map(|(k, v)| (k.to_string(), to_toml(v))).collect())
+        }
+    }
+}
+
+/// A table's entries with their key spans, whether written as `[table]` or `{ inline }`.
+fn entries(item: &Item) -> Option<Vec<(&str, Option<Range<usize>>, Item)>> {
+    match item {
+        Item::Table(table) => Some(table_entries(table)),
+        Item::Value(Value::InlineTable(table)) => Some(
+            table
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k,
+                        table.key(k).and_then(|key| key.span()),
+                        Item::Value(v.clone()),
+                    )
+                })
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+fn table_entries(table: &Table) -> Vec<(&str, Option<Range<usize>>, Item)> {
+    table
+        .iter()
+        .map(|(k, v)| (k, table.key(k).and_then(|key| key.span()), v.clone()))
+        .collect()
+}
+
+fn item_span(item: &Item, key_span: Option<Range<usize>>) -> Option<Range<usize>> {
+    item.span().or(key_span)
+}
+
+/// Parameter paths of a `[grid]`-like table: `section.key` (dotted or nested), or a quoted
+/// `"section.key"`.
+fn parameter_entries(
+    source: &Source,
+    table: &Table,
+    context: &str,
+) -> Result<Vec<(&'static str, Option<Range<usize>>, Item)>, PlanError> {
+    let mut out = Vec::new();
+    for (key, key_span, item) in table_entries(table) {
+        out.extend(parameters_of(source, key, key_span, item, context)?);
+    }
+    Ok(out)
+}
+
+/// The parameters one entry of a `[grid]`-like table sets.
+fn parameters_of(
+    source: &Source,
+    key: &str,
+    key_span: Option<Range<usize>>,
+    item: Item,
+    context: &str,
+) -> Result<Vec<(&'static str, Option<Range<usize>>, Item)>, PlanError> {
+    if key.contains('.') {
+        return Ok(vec![(known_path(source, key, key_span.clone())?, key_span, item)]);
+    }
+    let inner = match &item {
+        Item::Table(_) | Item::Value(Value::InlineTable(_)) if SECTIONS.contains(&key) => {
+            entries(&item)
+        }
+        _ => None,
+    };
+    let Some(inner) = inner else {
+        return Err(PlanError::UnknownKey {
+            origin: source.at(key_span),
+            key: format!("{context}.{key}"),
+            suggestion: suggest(key),
+        });
+    };
+    inner
+        .into_iter()
+        .map(|(name, span, value)| {
+            let path = known_path(source, &format!("{key}.{name}"), span.clone())?;
+            Ok((path, span, value))
+        })
+        .collect()
+}
+
+fn known_path(
+    source: &Source,
+    path: &str,
+    span: Option<Range<usize>>,
+) -> Result<&'static str, PlanError> {
+    spec_of(path)
+        .map(|spec| spec.path)
+        .ok_or_else(|| PlanError::UnknownKey {
+            origin: source.at(span),
+            key: path.into(),
+            suggestion: suggest(path),
+        })
+}
+
+impl Sweep {
+    /// Reads and checks a sweep file.
+    ///
+    /// # Errors
+    /// Unreadable files, TOML syntax, unknown keys, wrong types, out-of-range values and
+    /// malformed axes, each naming the file, line, column and key.
+    pub fn read(path: &Path) -> Result<Sweep, PlanError> {
+        let text = std::fs::read(path).map_err(|e| PlanError::File {
+            origin: path.display().to_string(),
+            reason: format!("cannot read: {e}"),
+        })?;
+        let text = String::from_utf8(text).map_err(|e| PlanError::File {
+            origin: path.display().to_string(),
+            reason: format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
+        })?;
+        let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "sweep".into());
+        Sweep::parse(&text, &path.display().to_string(), &base, &stem)
+    }
+
+    /// Parses and checks a sweep file's text; `origin` names it in errors, `base` is the folder
+    /// file inputs resolve against, `default_name` names the sweep when `[sweep] name` is absent.
+    ///
+    /// # Errors
+    /// As [`Sweep::read`].
+    pub fn parse(
+        text: &str,
+        origin: &str,
+        base: &Path,
+        default_name: &str,
+    ) -> Result<Sweep, PlanError> {
+        let source = Source {
+            name: origin.into(),
+            text,
+            base: base.to_path_buf(),
+        };
+        let document = ImDocument::parse(text).map_err(|e| PlanError::Sweep {
+            origin: source.at(e.span()),
+            key: String::new(),
+            reason: format!("TOML syntax: {}", e.message().trim()),
+        })?;
+        let mut sweep = Sweep {
+            name: default_name.into(),
+            description: None,
+            file: PathBuf::from(origin),
+            fixed: BTreeMap::new(),
+            axes: Vec::new(),
+            include: Vec::new(),
+            exclude: Vec::new(),
+        };
+        let mut grid = None;
+        for (key, key_span, item) in table_entries(document.as_table()) {
+            match key {
+                "sweep" => sweep.read_header(&source, &item, key_span)?,
+                "grid" => grid = Some((item, key_span)),
+                section if SECTIONS.contains(&section) => {
+                    sweep.read_section(&source, section, &item, key_span)?
+                }
+                other => {
+                    return Err(PlanError::UnknownKey {
+                        origin: source.at(key_span),
+                        key: other.into(),
+                        suggestion: suggest(other),
+                    })
+                }
+            }
+        }
+        if let Some((item, span)) = grid {
+            sweep.read_grid(&source, &item, span)?;
+        }
+        Ok(sweep)
+    }
+
+    fn read_header(
+        &mut self,
+        source: &Source,
+        item: &Item,
+        span: Option<Range<usize>>,
+    ) -> Result<(), PlanError> {
+        let Some(fields) = entries(item) else {
+            return Err(source.error(span, "sweep", "expected a table `[sweep]`"));
+        };
+        for (key, key_span, value) in fields {
+            let text = value.as_str();
+            match (key, text) {
+                ("name", Some(name)) => {
+                    let valid = !name.is_empty()
+                        && name
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                        && !name.starts_with('.');
+                    if !valid {
+                        return Err(source.error(
+                            item_span(&value, key_span),
+                            "sweep.name",
+                            format!(
+                                "{name:?} names a results folder: use letters, digits, '-', '_' \
+                                 and '.', not starting with '.'"
+                            ),
+                        ));
+                    }
+                    self.name = name.into();
+                }
+                ("description", Some(text)) => self.description = Some(text.into()),
+                ("name" | "description", None) => {
+                    return Err(source.error(
+                        item_span(&value, key_span),
+                        &format!("sweep.{key}"),
+                        "expected a string",
+                    ))
+                }
+                (other, _) => {
+                    return Err(PlanError::UnknownKey {
+                        origin: source.at(key_span),
+                        key: format!("sweep.{other}"),
+                        suggestion: if other == "nam" || other == "desc" {
+                            "; `[sweep]` takes `name` and `description`".into()
+                        } else {
+                            String::new()
+                        },
+                    })
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn read_section(
+        &mut self,
+        source: &Source,
+        section: &str,
+        item: &Item,
+        span: Option<Range<usize>>,
+    ) -> Result<(), PlanError> {
+        let Some(fields) = entries(item) else {
+            return Err(source.error(
+                span,
+                section,
+                format!("expected a table `[{section}]` of parameters"),
+            ));
+        };
+        for (key, key_span, value) in fields {
+            let path = format!("{section}.{key}");
+            let path = known_path(source, &path, key_span.clone())?;
+            let value = match value {
+                Item::Value(Value::Array(_)) => {
+                    return Err(source.error(
+                        item_span(&value, key_span),
+                        path,
+                        format!(
+                            "a list is not a fixed value; to vary it, put it under [grid] \
+                             as `{path} = [...]`"
+                        ),
+                    ))
+                }
+                Item::Value(v @ Value::InlineTable(_)) => {
+                    return Err(source.error(
+                        v.span(),
+                        path,
+                        "a table is not a fixed value; generators (range, linspace, ...) \
+                         belong under [grid]",
+                    ))
+                }
+                Item::Value(v) => v,
+                _ => {
+                    return Err(source.error(
+                        key_span,
+                        path,
+                        "expected a value, got a table",
+                    ))
+                }
+            };
+            let setting = source.setting(&value);
+            check(spec_of(path).expect("known path"), &setting)?;
+            self.fixed.insert(path.into(), setting);
+        }
+        Ok(())
+    }
+
+    fn read_grid(
+        &mut self,
+        source: &Source,
+        item: &Item,
+        span: Option<Range<usize>>,
+    ) -> Result<(), PlanError> {
+        let Item::Table(grid) = item else {
+            return Err(source.error(span, "grid", "expected a table `[grid]`"));
+        };
+        let mut zips = Vec::new();
+        let mut include = Vec::new();
+        let mut exclude = Vec::new();
+        for (key, key_span, item) in table_entries(grid) {
+            if !matches!(key, "zip" | "include" | "exclude") {
+                for (path, span, item) in parameters_of(source, key, key_span, item, "grid")? {
+                    let values = axis_values(source, path, &item, span.clone())?;
+                    let rows = values.into_iter().map(|v| vec![v]).collect();
+                    self.add_axis(source, vec![path], rows, item_span(&item, span))?;
+                }
+                continue;
+            }
+            let tables = match &item {
+                Item::ArrayOfTables(array) => Some(array.iter().cloned().collect::<Vec<_>>()),
+                Item::Value(Value::Array(array)) => array
+                    .iter()
+                    .map(|v| v.as_inline_table().map(|t| t.clone().into_table()))
+                    .collect::<Option<Vec<_>>>(),
+                Item::Table(table) => Some(vec![table.clone()]),
+                _ => None,
+            };
+            let Some(tables) = tables else {
+                return Err(source.error(
+                    item_span(&item, key_span),
+                    &format!("grid.{key}"),
+                    format!("expected tables: write `[[grid.{key}]]` sections"),
+                ));
+            };
+            match key {
+                "zip" => zips.extend(tables),
+                "include" => include.extend(tables),
+                _ => exclude.extend(tables),
+            }
+        }
+        for table in zips {
+            let span = table.span();
+            let mut paths = Vec::new();
+            let mut columns: Vec<Vec<Setting>> = Vec::new();
+            for (path, key_span, item) in parameter_entries(source, &table, "grid.zip")? {
+                let values = axis_values(source, path, &item, key_span.clone())?;
+                if let Some(first) = columns.first() {
+                    if first.len() != values.len() {
+                        return Err(source.error(
+                            item_span(&item, key_span),
+                            path,
+                            format!(
+                                "zipped axes must have the same length: `{}` has {}, `{path}` has {}",
+                                paths[0],
+                                first.len(),
+                                values.len()
+                            ),
+                        ));
+                    }
+                }
+                paths.push(path);
+                columns.push(values);
+            }
+            if paths.is_empty() {
+                return Err(source.error(span, "grid.zip", "an empty zip: list the axes that vary together"));
+            }
+            let rows = (0..columns[0].len())
+                .map(|i| columns.iter().map(|c| c[i].clone()).collect())
+                .collect();
+            self.add_axis(source, paths, rows, span)?;
+        }
+        for table in include {
+            self.include.push(read_filter(source, "include", &table)?);
+        }
+        for table in exclude {
+            self.exclude.push(read_filter(source, "exclude", &table)?);
+        }
+        Ok(())
+    }
+
+    fn add_axis(
+        &mut self,
+        source: &Source,
+        paths: Vec<&'static str>,
+        values: Vec<Vec<Setting>>,
+        span: Option<Range<usize>>,
+    ) -> Result<(), PlanError> {
+        for path in &paths {
+            if let Some(fixed) = self.fixed.get(*path) {
+                return Err(source.error(
+                    span,
+                    path,
+                    format!(
+                        "is both fixed (at {}) and an axis; keep one",
+                        fixed.origin
+                    ),
+                ));
+            }
+            if let Some(other) = self.axes.iter().find(|a| a.paths.contains(path)) {
+                return Err(source.error(
+                    span,
+                    path,
+                    format!("is already an axis (at {})", other.origin),
+                ));
+            }
+        }
+        self.axes.push(Axis {
+            paths,
+            values,
+            origin: source.at(span),
+        });
+        Ok(())
+    }
+
+    /// Number of combinations before filters and deduplication (saturating).
+    pub fn grid_size(&self) -> u128 {
+        self.axes
+            .iter()
+            .fold(1u128, |n, axis| n.saturating_mul(axis.len() as u128))
+    }
+}
+
+/// The values of one axis: a list, or a generator table.
+fn axis_values(
+    source: &Source,
+    path: &'static str,
+    item: &Item,
+    key_span: Option<Range<usize>>,
+) -> Result<Vec<Setting>, PlanError> {
+    let spec = spec_of(path).expect("known path");
+    let span = item_span(item, key_span.clone());
+    let values: Vec<Setting> = match item {
+        Item::Value(Value::Array(array)) => array.iter().map(|v| source.setting(v)).collect(),
+        Item::Value(Value::InlineTable(_)) | Item::Table(_) => {
+            let fields = entries(item).expect("a table");
+            let [(name, name_span, args)] = fields.as_slice() else {
+                return Err(source.error(
+                    span,
+                    path,
+                    "a generator table has exactly one key: range, linspace, logspace or geomspace",
+                ));
+            };
+            let at = item_span(args, name_span.clone());
+            let numbers = generator_arguments(source, path, name, args, at.clone())?;
+            let generated = generate(name, &numbers, spec.kind)
+                .map_err(|reason| source.error(at.clone(), path, reason))?;
+            let origin = source.at(at);
+            generated
+                .into_iter()
+                .map(|value| Setting {
+                    value,
+                    origin: origin.clone(),
+                    base: source.base.clone(),
+                })
+                .collect()
+        }
+        Item::Value(_) => {
+            return Err(source.error(
+                span,
+                path,
+                format!(
+                    "an axis is a list of values or a generator; to fix one value, write it \
+                     in [{}]",
+                    path.split('.').next().unwrap_or("model")
+                ),
+            ))
+        }
+        _ => return Err(source.error(span, path, "expected a list of values")),
+    };
+    if values.is_empty() {
+        return Err(source.error(span, path, "an empty axis: give at least one value"));
+    }
+    for setting in &values {
+        check(spec, setting)?;
+    }
+    Ok(values)
+}
+
+fn generator_arguments(
+    source: &Source,
+    path: &str,
+    name: &str,
+    args: &Item,
+    span: Option<Range<usize>>,
+) -> Result<Vec<toml::Value>, PlanError> {
+    let Some(array) = args.as_array() else {
+        return Err(source.error(
+            span,
+            path,
+            format!("`{name}` takes a list: {}", generator_usage(name)),
+        ));
+    };
+    Ok(array.iter().map(to_toml).collect())
+}
+
+fn generator_usage(name: &str) -> &'static str {
+    match name {
+        "range" => "`range = [start, stop]` or `[start, stop, step]` (integers, stop excluded)",
+        "linspace" => "`linspace = [start, stop, count]` (evenly spaced, both ends included)",
+        "logspace" => {
+            "`logspace = [a, b, count]`: 10^a ... 10^b, evenly spaced exponents, both ends included"
+        }
+        "geomspace" => "`geomspace = [start, stop, count]` (geometric, both ends included)",
+        _ => "the generators are range, linspace, logspace and geomspace",
+    }
+}
+
+/// Values of a generator. Float sequences given to an integer parameter are rounded.
+fn generate(name: &str, args: &[toml::Value], kind: Kind) -> Result<Vec<toml::Value>, String> {
+    let usage = || format!("`{name}`: {}", generator_usage(name));
+    let int = |v: &toml::Value| v.as_integer();
+    let number = |v: &toml::Value| v.as_float().or_else(|| v.as_integer().map(|i| i as f64));
+    match name {
+        "range" => {
+            let numbers: Option<Vec<i64>> = args.iter().map(int).collect();
+            let (start, stop, step) = match numbers.as_deref() {
+                Some([start, stop]) => (*start, *stop, 1),
+                Some([start, stop, step]) => (*start, *stop, *step),
+                _ => return Err(usage()),
+            };
+            if step == 0 {
+                return Err("`range`: the step must not be 0".into());
+            }
+            let count = if step > 0 {
+                (stop.saturating_sub(start) + step - 1).max(0) / step
+            } else {
+                (start.saturating_sub(stop) - step - 1).max(0) / -step
+            };
+            if count > MAX_AXIS_VALUES {
+                return Err(format!("`range` gives {count} values, more than {MAX_AXIS_VALUES}"));
+            }
+            Ok((0..count)
+                .map(|i| start + i * step)
+                .map(|v| match kind {
+                    Kind::Float { .. } => toml::Value::Float(v as f64),
+                    _ => toml::Value::Integer(v),
+                })
+                .collect())
+        }
+        "linspace" | "logspace" | "geomspace" => {
+            let [start, stop, count] = args else {
+                return Err(usage());
+            };
+            let (Some(start), Some(stop), Some(count)) = (number(start), number(stop), int(count))
+            else {
+                return Err(usage());
+            };
+            if !(1..=MAX_AXIS_VALUES).contains(&count) {
+                return Err(format!("`{name}`: the count must be between 1 and {MAX_AXIS_VALUES}, got {count}"));
+            }
+            if !start.is_finite() || !stop.is_finite() {
+                return Err(format!("`{name}`: the ends must be finite"));
+            }
+            if name == "geomspace" && (start <= 0.0 || stop <= 0.0) {
+                return Err("`geomspace`: both ends must be positive".into());
+            }
+            let last = (count - 1).max(1) as f64;
+            let values = (0..count).map(|i| {
+                let fraction = i as f64 / last;
+                let at_end = i == count - 1 && count > 1;
+                match name {
+                    "linspace" if at_end => stop,
+                    "linspace" => start + (stop - start) * fraction,
+                    "logspace" => 10f64.powf(if at_end { stop } else { start + (stop - start) * fraction }),
+                    _ if at_end => stop,
+                    _ => start * (stop / start).powf(fraction),
+                }
+            });
+            Ok(values
+                .map(|x| match kind {
+                    Kind::Int { .. } => toml::Value::Integer(x.round() as i64),
+                    _ => toml::Value::Float(x),
+                })
+                .collect())
+        }
+        _ => Err(format!(
+            "unknown generator `{name}`; {}",
+            generator_usage("")
+        )),
+    }
+}
+
+fn read_filter(source: &Source, kind: &str, table: &Table) -> Result<Filter, PlanError> {
+    let span = table.span();
+    let mut conditions = Vec::new();
+    for (path, key_span, item) in parameter_entries(source, table, &format!("grid.{kind}"))? {
+        let spec = spec_of(path).expect("known path");
+        let values: Vec<Value> = match &item {
+            Item::Value(Value::Array(array)) => array.iter().cloned().collect(),
+            Item::Value(v) if !v.is_inline_table() => vec![v.clone()],
+            _ => {
+                return Err(source.error(
+                    item_span(&item, key_span),
+                    path,
+                    format!("a `grid.{kind}` condition is a value or a list of values"),
+                ))
+            }
+        };
+        if values.is_empty() {
+            return Err(source.error(item_span(&item, key_span), path, "an empty list matches nothing"));
+        }
+        let typed = values
+            .iter()
+            .map(|v| check(spec, &source.setting(v)))
+            .collect::<Result<Vec<_>, _>>()?;
+        conditions.push((path, typed));
+    }
+    if conditions.is_empty() {
+        return Err(source.error(
+            span,
+            &format!("grid.{kind}"),
+            "an empty filter: give the parameters and values it matches",
+        ));
+    }
+    Ok(Filter {
+        conditions,
+        origin: source.at(span),
+    })
+}
