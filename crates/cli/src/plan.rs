@@ -146,7 +146,11 @@ fn print_human(plan: &Plan) {
         } else {
             values.join(", ")
         };
-        println!("  {:<32} {:>6}  {shown}", axis.paths.join(" + "), axis.len());
+        println!(
+            "  {:<32} {:>6}  {shown}",
+            axis.paths.join(" + "),
+            axis.len()
+        );
     }
     if !sweep.fixed.is_empty() {
         let fixed: Vec<String> = sweep

@@ -232,12 +232,13 @@ pub fn task_id_in(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::{flatten, parse_set};
+    use crate::schema::parse_set;
+    use crate::Sweep;
     use std::path::Path;
 
     fn id_of_toml(text: &str) -> String {
-        let table: toml::Table = text.parse().unwrap();
-        task_id(&flatten(&table, "t.toml", Path::new(".")).unwrap())
+        let sweep = Sweep::parse(text, "t.toml", Path::new("."), "t").unwrap();
+        task_id(&sweep.fixed)
             .unwrap()
             .id
     }
@@ -340,8 +341,8 @@ mod tests {
         std::fs::write(dir.path().join("c.npy"), b"other bytes").unwrap();
         let id = |name: &str| {
             let text = format!("[init]\npositions_file = \"{name}\"\n");
-            let table: toml::Table = text.parse().unwrap();
-            task_id(&flatten(&table, "t.toml", dir.path()).unwrap())
+            let sweep = Sweep::parse(&text, "t.toml", dir.path(), "t").unwrap();
+            task_id(&sweep.fixed)
                 .unwrap()
                 .id
         };

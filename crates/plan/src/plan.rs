@@ -76,6 +76,12 @@ impl Plan {
             return Err(PlanError::TooLarge {
                 origin: sweep.file.display().to_string(),
                 tasks: size,
+                shape: sweep
+                    .axes
+                    .iter()
+                    .map(|a| a.len().to_string())
+                    .collect::<Vec<_>>()
+                    .join(" × "),
                 limit: options.max_tasks,
             });
         }
@@ -109,7 +115,10 @@ impl Plan {
                     return Lookup::Axis { axis: a, column };
                 }
             }
-            let fixed = fixed.iter().find(|e| e.path == path).map(|e| e.typed.clone());
+            let fixed = fixed
+                .iter()
+                .find(|e| e.path == path)
+                .map(|e| e.typed.clone());
             Lookup::Fixed(fixed.or_else(|| spec_of(path).and_then(default_value)))
         };
         let compile = |filters: &[Filter]| -> Vec<Vec<(Lookup, Vec<Typed>)>> {

@@ -269,11 +269,14 @@ pub enum PlanError {
     },
     /// A grid with more tasks than allowed without confirmation.
     #[error(
-        "{origin}: the grid has {tasks} combinations, more than {limit}; pass --yes to plan it anyway"
+        "{origin}: the grid has {tasks} combinations ({shape}), more than {limit}; pass --yes to plan \
+         it anyway"
     )]
     TooLarge {
         /// The sweep file.
         origin: String,
+        /// The axis sizes, `a × b × ...`.
+        shape: String,
         /// Combinations before filters.
         tasks: u128,
         /// The limit.
@@ -316,7 +319,7 @@ fn spec(path: &str) -> Option<&'static ParamSpec> {
 }
 
 /// Edit distance, for suggestions.
-fn distance(a: &str, b: &str) -> usize {
+pub(crate) fn distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut row: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {
@@ -346,46 +349,6 @@ pub fn suggest(key: &str) -> String {
         .min()
         .map(|(_, p)| format!("; did you mean `{p}`?"))
         .unwrap_or_default()
-}
-
-/// Flattens a parsed sweep file's sections into `section.key` settings.
-///
-/// # Errors
-/// Unknown sections or keys, and values that are not scalars.
-pub fn flatten(
-    table: &toml::Table,
-    origin: &str,
-    base: &Path,
-) -> Result<BTreeMap<String, Setting>, PlanError> {
-    let mut out = BTreeMap::new();
-    for (section, body) in table {
-        let Value::Table(body) = body else {
-            return Err(PlanError::UnknownKey {
-                origin: origin.into(),
-                key: section.clone(),
-                suggestion: suggest(section),
-            });
-        };
-        for (key, value) in body {
-            let path = format!("{section}.{key}");
-            if spec(&path).is_none() {
-                return Err(PlanError::UnknownKey {
-                    origin: origin.into(),
-                    suggestion: suggest(&path),
-                    key: path,
-                });
-            }
-            out.insert(
-                path,
-                Setting {
-                    value: value.clone(),
-                    origin: origin.into(),
-                    base: base.to_path_buf(),
-                },
-            );
-        }
-    }
-    Ok(out)
 }
 
 /// Reads a value as TOML, a bare word as a string.
@@ -462,6 +425,16 @@ impl std::fmt::Display for Typed {
     }
 }
 
+/// A value as it would be written in TOML, for messages.
+fn shown(value: &Value) -> String {
+    match value {
+        Value::Datetime(d) => format!("the date-time {d}"),
+        Value::Array(_) => format!("the list {value}"),
+        Value::Table(_) => format!("the table {value}"),
+        other => other.to_string(),
+    }
+}
+
 /// Checks a value against its parameter's type and range.
 ///
 /// # Errors
@@ -475,7 +448,7 @@ pub fn check(spec: &ParamSpec, setting: &Setting) -> Result<Typed, PlanError> {
                 return Err(invalid(
                     setting,
                     key,
-                    format!("expected an integer, got {value}"),
+                    format!("expected an integer, got {}", shown(value)),
                 ));
             };
             if *i < min {
@@ -499,7 +472,7 @@ pub fn check(spec: &ParamSpec, setting: &Setting) -> Result<Typed, PlanError> {
                     return Err(invalid(
                         setting,
                         key,
-                        format!("expected a number, got {value}"),
+                        format!("expected a number, got {}", shown(value)),
                     ))
                 }
             };
@@ -528,7 +501,7 @@ pub fn check(spec: &ParamSpec, setting: &Setting) -> Result<Typed, PlanError> {
             _ => Err(invalid(
                 setting,
                 key,
-                format!("expected true or false, got {value}"),
+                format!("expected true or false, got {}", shown(value)),
             )),
         },
         Kind::Enum(names) => match value {
@@ -536,7 +509,7 @@ pub fn check(spec: &ParamSpec, setting: &Setting) -> Result<Typed, PlanError> {
             _ => Err(invalid(
                 setting,
                 key,
-                format!("expected one of {}, got {value}", names.join(", ")),
+                format!("expected one of {}, got {}", names.join(", "), shown(value)),
             )),
         },
         Kind::File => match value {
@@ -546,7 +519,7 @@ pub fn check(spec: &ParamSpec, setting: &Setting) -> Result<Typed, PlanError> {
             _ => Err(invalid(
                 setting,
                 key,
-                format!("expected a file path, got {value}"),
+                format!("expected a file path, got {}", shown(value)),
             )),
         },
     }

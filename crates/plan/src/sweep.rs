@@ -28,7 +28,14 @@ use toml_edit::{ImDocument, Item, Table, Value};
 use crate::schema::{check, spec_of, suggest, Kind, PlanError, Setting, Typed};
 
 /// Sections that hold fixed parameter values.
-pub const SECTIONS: &[&str] = &["model", "perceptron", "init", "integrator", "stop", "measure"];
+pub const SECTIONS: &[&str] = &[
+    "model",
+    "perceptron",
+    "init",
+    "integrator",
+    "stop",
+    "measure",
+];
 
 /// Largest number of values one generator may produce.
 const MAX_AXIS_VALUES: i64 = 100_000_000;
@@ -130,6 +137,21 @@ impl Source<'_> {
     }
 }
 
+/// The message for a top-level key that is not a section, with the nearest section.
+fn unknown_section(key: &str) -> String {
+    let known = SECTIONS.iter().chain(&["sweep", "grid"]);
+    let nearest = known
+        .map(|s| (crate::schema::distance(key, s), *s))
+        .filter(|(d, _)| *d <= 3)
+        .min();
+    let sections = "sections are [sweep], [model], [perceptron], [init], [integrator], [stop], \
+                    [measure] and [grid]";
+    match nearest {
+        Some((_, near)) => format!("unknown section; did you mean `[{near}]`? ({sections})"),
+        None => format!("unknown section ({sections})"),
+    }
+}
+
 fn to_toml(value: &Value) -> toml::Value {
     match value {
         Value::String(s) => toml::Value::String(s.value().clone()),
@@ -144,8 +166,11 @@ fn to_toml(value: &Value) -> toml::Value {
     }
 }
 
+/// A key (or parameter path), where it was written, and its item.
+type Keyed<K> = (K, Option<Range<usize>>, Item);
+
 /// A table's entries with their key spans, whether written as `[table]` or `{ inline }`.
-fn entries(item: &Item) -> Option<Vec<(&str, Option<Range<usize>>, Item)>> {
+fn entries(item: &Item) -> Option<Vec<Keyed<&str>>> {
     match item {
         Item::Table(table) => Some(table_entries(table)),
         Item::Value(Value::InlineTable(table)) => Some(
@@ -164,7 +189,7 @@ fn entries(item: &Item) -> Option<Vec<(&str, Option<Range<usize>>, Item)>> {
     }
 }
 
-fn table_entries(table: &Table) -> Vec<(&str, Option<Range<usize>>, Item)> {
+fn table_entries(table: &Table) -> Vec<Keyed<&str>> {
     table
         .iter()
         .map(|(k, v)| (k, table.key(k).and_then(|key| key.span()), v.clone()))
@@ -181,7 +206,7 @@ fn parameter_entries(
     source: &Source,
     table: &Table,
     context: &str,
-) -> Result<Vec<(&'static str, Option<Range<usize>>, Item)>, PlanError> {
+) -> Result<Vec<Keyed<&'static str>>, PlanError> {
     let mut out = Vec::new();
     for (key, key_span, item) in table_entries(table) {
         out.extend(parameters_of(source, key, key_span, item, context)?);
@@ -196,9 +221,13 @@ fn parameters_of(
     key_span: Option<Range<usize>>,
     item: Item,
     context: &str,
-) -> Result<Vec<(&'static str, Option<Range<usize>>, Item)>, PlanError> {
+) -> Result<Vec<Keyed<&'static str>>, PlanError> {
     if key.contains('.') {
-        return Ok(vec![(known_path(source, key, key_span.clone())?, key_span, item)]);
+        return Ok(vec![(
+            known_path(source, key, key_span.clone())?,
+            key_span,
+            item,
+        )]);
     }
     let inner = match &item {
         Item::Table(_) | Item::Value(Value::InlineTable(_)) if SECTIONS.contains(&key) => {
@@ -278,7 +307,10 @@ impl Sweep {
         let document = ImDocument::parse(text).map_err(|e| PlanError::Sweep {
             origin: source.at(e.span()),
             key: String::new(),
-            reason: format!("TOML syntax: {}", e.message().trim()),
+            reason: format!(
+                "TOML syntax: {}",
+                e.message().trim().lines().collect::<Vec<_>>().join("; ")
+            ),
         })?;
         let mut sweep = Sweep {
             name: default_name.into(),
@@ -298,11 +330,7 @@ impl Sweep {
                     sweep.read_section(&source, section, &item, key_span)?
                 }
                 other => {
-                    return Err(PlanError::UnknownKey {
-                        origin: source.at(key_span),
-                        key: other.into(),
-                        suggestion: suggest(other),
-                    })
+                    return Err(source.error(key_span, other, unknown_section(other)));
                 }
             }
         }
@@ -354,11 +382,7 @@ impl Sweep {
                     return Err(PlanError::UnknownKey {
                         origin: source.at(key_span),
                         key: format!("sweep.{other}"),
-                        suggestion: if other == "nam" || other == "desc" {
-                            "; `[sweep]` takes `name` and `description`".into()
-                        } else {
-                            String::new()
-                        },
+                        suggestion: "; `[sweep]` takes `name` and `description`".into(),
                     })
                 }
             }
@@ -403,13 +427,7 @@ impl Sweep {
                     ))
                 }
                 Item::Value(v) => v,
-                _ => {
-                    return Err(source.error(
-                        key_span,
-                        path,
-                        "expected a value, got a table",
-                    ))
-                }
+                _ => return Err(source.error(key_span, path, "expected a value, got a table")),
             };
             let setting = source.setting(&value);
             check(spec_of(path).expect("known path"), &setting)?;
@@ -430,13 +448,10 @@ impl Sweep {
         let mut zips = Vec::new();
         let mut include = Vec::new();
         let mut exclude = Vec::new();
+        let mut plain = Vec::new();
         for (key, key_span, item) in table_entries(grid) {
             if !matches!(key, "zip" | "include" | "exclude") {
-                for (path, span, item) in parameters_of(source, key, key_span, item, "grid")? {
-                    let values = axis_values(source, path, &item, span.clone())?;
-                    let rows = values.into_iter().map(|v| vec![v]).collect();
-                    self.add_axis(source, vec![path], rows, item_span(&item, span))?;
-                }
+                plain.extend(parameters_of(source, key, key_span, item, "grid")?);
                 continue;
             }
             let tables = match &item {
@@ -460,6 +475,13 @@ impl Sweep {
                 "include" => include.extend(tables),
                 _ => exclude.extend(tables),
             }
+        }
+        // Axes in the order they are written (dotted keys group by section in the table).
+        plain.sort_by_key(|(_, span, _)| span.as_ref().map_or(usize::MAX, |s| s.start));
+        for (path, span, item) in plain {
+            let values = axis_values(source, path, &item, span.clone())?;
+            let rows = values.into_iter().map(|v| vec![v]).collect();
+            self.add_axis(source, vec![path], rows, item_span(&item, span))?;
         }
         for table in zips {
             let span = table.span();
@@ -485,7 +507,11 @@ impl Sweep {
                 columns.push(values);
             }
             if paths.is_empty() {
-                return Err(source.error(span, "grid.zip", "an empty zip: list the axes that vary together"));
+                return Err(source.error(
+                    span,
+                    "grid.zip",
+                    "an empty zip: list the axes that vary together",
+                ));
             }
             let rows = (0..columns[0].len())
                 .map(|i| columns.iter().map(|c| c[i].clone()).collect())
@@ -513,10 +539,7 @@ impl Sweep {
                 return Err(source.error(
                     span,
                     path,
-                    format!(
-                        "is both fixed (at {}) and an axis; keep one",
-                        fixed.origin
-                    ),
+                    format!("is both fixed (at {}) and an axis; keep one", fixed.origin),
                 ));
             }
             if let Some(other) = self.axes.iter().find(|a| a.paths.contains(path)) {
@@ -650,7 +673,9 @@ fn generate(name: &str, args: &[toml::Value], kind: Kind) -> Result<Vec<toml::Va
                 (start.saturating_sub(stop) - step - 1).max(0) / -step
             };
             if count > MAX_AXIS_VALUES {
-                return Err(format!("`range` gives {count} values, more than {MAX_AXIS_VALUES}"));
+                return Err(format!(
+                    "`range` gives {count} values, more than {MAX_AXIS_VALUES}"
+                ));
             }
             Ok((0..count)
                 .map(|i| start + i * step)
@@ -669,7 +694,9 @@ fn generate(name: &str, args: &[toml::Value], kind: Kind) -> Result<Vec<toml::Va
                 return Err(usage());
             };
             if !(1..=MAX_AXIS_VALUES).contains(&count) {
-                return Err(format!("`{name}`: the count must be between 1 and {MAX_AXIS_VALUES}, got {count}"));
+                return Err(format!(
+                    "`{name}`: the count must be between 1 and {MAX_AXIS_VALUES}, got {count}"
+                ));
             }
             if !start.is_finite() || !stop.is_finite() {
                 return Err(format!("`{name}`: the ends must be finite"));
@@ -684,7 +711,11 @@ fn generate(name: &str, args: &[toml::Value], kind: Kind) -> Result<Vec<toml::Va
                 match name {
                     "linspace" if at_end => stop,
                     "linspace" => start + (stop - start) * fraction,
-                    "logspace" => 10f64.powf(if at_end { stop } else { start + (stop - start) * fraction }),
+                    "logspace" => 10f64.powf(if at_end {
+                        stop
+                    } else {
+                        start + (stop - start) * fraction
+                    }),
                     _ if at_end => stop,
                     _ => start * (stop / start).powf(fraction),
                 }
@@ -720,7 +751,11 @@ fn read_filter(source: &Source, kind: &str, table: &Table) -> Result<Filter, Pla
             }
         };
         if values.is_empty() {
-            return Err(source.error(item_span(&item, key_span), path, "an empty list matches nothing"));
+            return Err(source.error(
+                item_span(&item, key_span),
+                path,
+                "an empty list matches nothing",
+            ));
         }
         let typed = values
             .iter()
