@@ -191,3 +191,76 @@ fn positions_and_weights_come_from_npy_files() {
     assert_eq!(code, 2);
     assert!(stderr.contains("3 columns, but model.dim = 2"), "{stderr}");
 }
+
+/// The workspace root (sweeps/ and tests/data/ live there).
+fn root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+#[test]
+fn plan_lists_tasks_axes_and_counts_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("grid.toml"),
+        "[sweep]\nname = \"g\"\n[model]\nparticles = 50\n[grid]\nmodel.beta = [1, 5, 5.0]\n\
+         init.seed = { range = [0, 2] }\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = check(&["plan", "grid.toml", "--json"], dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("warning:") && stderr.contains("repeat an earlier task"));
+    let plan: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(plan["sweep"], "g");
+    assert_eq!(plan["n_tasks"], 4);
+    assert_eq!(plan["combinations"], 6);
+    assert_eq!(plan["duplicates"], 2);
+    assert_eq!(plan["axes"][0]["paths"][0], "model.beta");
+    assert_eq!(plan["axes"][1]["size"], 2);
+    assert_eq!(plan["counts"]["pending"], 4);
+    let tasks = plan["tasks"].as_array().unwrap();
+    assert_eq!(tasks.len(), 4);
+    assert_eq!(tasks[0]["id"].as_str().unwrap().len(), 64);
+    assert_eq!(tasks[3]["coordinates"]["init.seed"], 1);
+    // Nothing is written by planning.
+    let entries: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(entries.len(), 1);
+}
+
+#[test]
+fn plan_refuses_bad_sweeps_with_exit_2_and_their_place() {
+    let corpus = root().join("tests/data/bad");
+    for name in [
+        "unknown_key.toml",
+        "bad_axis_element.toml",
+        "too_large.toml",
+    ] {
+        let (code, stdout, stderr) = check(&["plan", name], &corpus);
+        assert_eq!(code, 2, "{name}: {stderr}");
+        assert!(stdout.is_empty());
+        assert!(stderr.starts_with(&format!("error: {name}")), "{stderr}");
+    }
+    let (code, _, stderr) = check(&["plan", "too_large.toml", "--yes", "--json"], &corpus);
+    assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
+fn every_paper_sweep_plans_cleanly() {
+    let folder = root().join("sweeps/paper");
+    let mut planned = 0;
+    for entry in std::fs::read_dir(&folder).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let (code, stdout, stderr) = check(&["plan", path.to_str().unwrap(), "--json"], &folder);
+        assert_eq!(code, 0, "{}: {stderr}", path.display());
+        assert!(stderr.is_empty(), "{}: {stderr}", path.display());
+        let plan: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        assert!(plan["n_tasks"].as_u64().unwrap() >= 1);
+        // Every paper sweep says which figure it feeds.
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("Feeds"), "{}", path.display());
+        planned += 1;
+    }
+    assert!(planned >= 5);
+}

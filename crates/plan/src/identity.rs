@@ -238,9 +238,7 @@ mod tests {
 
     fn id_of_toml(text: &str) -> String {
         let sweep = Sweep::parse(text, "t.toml", Path::new("."), "t").unwrap();
-        task_id(&sweep.fixed)
-            .unwrap()
-            .id
+        task_id(&sweep.fixed).unwrap().id
     }
 
     fn id_of_sets(sets: &[&str]) -> TaskIdentity {
@@ -342,9 +340,7 @@ mod tests {
         let id = |name: &str| {
             let text = format!("[init]\npositions_file = \"{name}\"\n");
             let sweep = Sweep::parse(&text, "t.toml", dir.path(), "t").unwrap();
-            task_id(&sweep.fixed)
-                .unwrap()
-                .id
+            task_id(&sweep.fixed).unwrap().id
         };
         assert_eq!(id("a.npy"), id("b.npy"));
         assert_ne!(id("a.npy"), id("c.npy"));
