@@ -1,8 +1,11 @@
 //! The `sphereflow` binary: parses arguments, runs the command, maps errors to exit codes in one
-//! place (0 success, 1 the run failed, 2 bad input with nothing written).
+//! place (0 success, 1 the run or some tasks failed, 2 bad input with nothing written,
+//! 130 interrupted with all committed work kept).
 
 mod plan;
+mod run;
 mod simulate;
+mod status;
 
 use clap::{Parser, Subcommand};
 
@@ -20,6 +23,14 @@ enum Command {
     Params,
     /// What a sweep would run: tasks, axes, state.
     Plan(plan::Args),
+    /// Run a sweep: compute what the store lacks, in parallel, resumably.
+    Run(run::Args),
+    /// Done / running (leased) / pending / failed tasks of a sweep.
+    Status(status::Args),
+    /// Drain the pending tasks of a sweep (what each Slurm array element runs).
+    Worker(run::Args),
+    /// Remove orphaned temporaries, expired leases and unneeded checkpoints.
+    Gc(status::GcArgs),
     /// Run one task without the store.
     Simulate(simulate::Args),
 }
@@ -29,8 +40,10 @@ enum Command {
 pub enum Failure {
     /// Bad input: exit code 2, nothing written.
     Input(anyhow::Error),
-    /// The run itself failed: exit code 1.
+    /// The run itself failed, or some of its tasks did: exit code 1.
     Run(anyhow::Error),
+    /// Interrupted by Ctrl-C or a signal, committed work kept: exit code 130.
+    Interrupted,
 }
 
 fn main() {
@@ -41,6 +54,10 @@ fn main() {
             Ok(())
         }
         Command::Plan(args) => plan::run(&args),
+        Command::Run(args) => run::execute(&args, false),
+        Command::Status(args) => status::run(&args),
+        Command::Worker(args) => run::execute(&args, true),
+        Command::Gc(args) => status::run_gc(&args),
         Command::Simulate(args) => simulate::run(&args),
     };
     match outcome {
@@ -53,5 +70,6 @@ fn main() {
             eprintln!("error: {error:#}");
             std::process::exit(1);
         }
+        Err(Failure::Interrupted) => std::process::exit(130),
     }
 }

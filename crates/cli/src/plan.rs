@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use serde_json::json;
+use sphereflow_exec::TaskState;
 use sphereflow_plan::{Plan, PlanOptions, Sweep};
 
 use crate::Failure;
@@ -21,6 +22,9 @@ pub struct Args {
     /// Plan grids of more than a million tasks.
     #[arg(long)]
     yes: bool,
+    /// The store whose results decide each task's state.
+    #[arg(long, default_value = "results/store")]
+    store: PathBuf,
 }
 
 /// Reads, expands and validates a sweep file.
@@ -39,18 +43,19 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     for warning in &plan.warnings {
         eprintln!("warning: {warning}");
     }
+    let states = crate::status::states(&plan, &args.store)?;
     if args.json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&to_json(&plan)).expect("plain JSON")
+            serde_json::to_string_pretty(&to_json(&plan, &states)).expect("plain JSON")
         );
     } else {
-        print_human(&plan);
+        print_human(&plan, &states);
     }
     Ok(())
 }
 
-fn to_json(plan: &Plan) -> serde_json::Value {
+fn to_json(plan: &Plan, states: &[TaskState]) -> serde_json::Value {
     let sweep = &plan.sweep;
     let axes: Vec<_> = sweep
         .axes
@@ -78,7 +83,8 @@ fn to_json(plan: &Plan) -> serde_json::Value {
     let tasks: Vec<_> = plan
         .tasks
         .iter()
-        .map(|task| {
+        .zip(states)
+        .map(|(task, state)| {
             let coordinates: serde_json::Map<String, serde_json::Value> = plan
                 .coordinates(task)
                 .into_iter()
@@ -89,7 +95,12 @@ fn to_json(plan: &Plan) -> serde_json::Value {
                     )
                 })
                 .collect();
-            json!({ "id": task.id.to_hex(), "state": "pending", "coordinates": coordinates })
+            json!({
+                "id": task.id.to_hex(),
+                "state": state.name(),
+                "detail": crate::status::detail(state),
+                "coordinates": coordinates,
+            })
         })
         .collect();
     json!({
@@ -100,7 +111,7 @@ fn to_json(plan: &Plan) -> serde_json::Value {
         "filtered": plan.filtered,
         "duplicates": plan.duplicates,
         "n_tasks": plan.tasks.len(),
-        "counts": { "pending": plan.tasks.len(), "cached": 0, "failed": 0, "stale": 0 },
+        "counts": crate::status::counts(states),
         "axes": axes,
         "fixed": fixed,
         "warnings": plan.warnings,
@@ -108,7 +119,7 @@ fn to_json(plan: &Plan) -> serde_json::Value {
     })
 }
 
-fn print_human(plan: &Plan) {
+fn print_human(plan: &Plan, states: &[TaskState]) {
     let sweep = &plan.sweep;
     println!("sweep {} ({})", sweep.name, sweep.file.display());
     if let Some(description) = &sweep.description {
@@ -160,17 +171,23 @@ fn print_human(plan: &Plan) {
             .collect();
         println!("fixed: {}", fixed.join(" "));
     }
-    println!("state: {} pending", plan.tasks.len());
+    let counts: Vec<String> = crate::status::counts(states)
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(name, n)| format!("{n} {name}"))
+        .collect();
+    println!("state: {}", counts.join(", "));
     println!("tasks:");
-    for task in plan.tasks.iter().take(LISTED_TASKS) {
+    for (task, state) in plan.tasks.iter().zip(states).take(LISTED_TASKS) {
         let coordinates: Vec<String> = plan
             .coordinates(task)
             .iter()
             .map(|(path, value)| format!("{path}={}", show(value)))
             .collect();
         println!(
-            "  {}  pending  {}",
+            "  {}  {:<8} {}",
             &task.id.to_hex()[..12],
+            state.name(),
             coordinates.join(" ")
         );
     }

@@ -1,0 +1,158 @@
+//! `sphereflow status` and `sphereflow gc`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde_json::json;
+use sphereflow_exec::{gc, label, lease, task_state, Store, TaskState};
+use sphereflow_plan::Plan;
+
+use crate::Failure;
+
+/// Arguments of `status`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The sweep file.
+    sweep: PathBuf,
+    /// Print the state of every task as JSON.
+    #[arg(long)]
+    json: bool,
+    /// The store.
+    #[arg(long, default_value = "results/store")]
+    store: PathBuf,
+}
+
+/// Arguments of `gc`.
+#[derive(clap::Args)]
+pub struct GcArgs {
+    /// The store.
+    #[arg(long, default_value = "results/store")]
+    store: PathBuf,
+}
+
+/// The state of every task of a plan (all pending when there is no store yet).
+pub fn states(plan: &Plan, store: &std::path::Path) -> Result<Vec<TaskState>, Failure> {
+    let store = Store::open_existing(store).map_err(|e| Failure::Input(e.into()))?;
+    Ok(plan
+        .tasks
+        .iter()
+        .map(|task| match &store {
+            Some(store) => task_state(store, &task.id),
+            None => TaskState::Pending,
+        })
+        .collect())
+}
+
+/// Counts of each state name, with every name present.
+pub fn counts(states: &[TaskState]) -> BTreeMap<&'static str, usize> {
+    let mut counts: BTreeMap<&'static str, usize> =
+        ["cached", "stale", "corrupt", "failed", "running", "pending"]
+            .into_iter()
+            .map(|name| (name, 0))
+            .collect();
+    for state in states {
+        *counts.entry(state.name()).or_default() += 1;
+    }
+    counts
+}
+
+/// What a state says beyond its name.
+pub fn detail(state: &TaskState) -> Option<String> {
+    match state {
+        TaskState::Stale { solver_rev } => Some(format!(
+            "computed by solver revision {solver_rev}, now {}",
+            sphereflow_solver::SOLVER_REV
+        )),
+        TaskState::Corrupt { reason } => Some(reason.clone()),
+        TaskState::Failed { reason } => Some(reason.clone()),
+        TaskState::Running(lease) => Some(format!(
+            "held by {} on {} (pid {}{}), heartbeat {:.0} s ago",
+            lease.holder,
+            lease.host,
+            lease.pid,
+            lease
+                .slurm
+                .as_ref()
+                .map(|s| format!(", Slurm element {s}"))
+                .unwrap_or_default(),
+            lease.age_s(lease::now_ms())
+        )),
+        TaskState::Cached | TaskState::Pending => None,
+    }
+}
+
+/// Runs `status`.
+pub fn run(args: &Args) -> Result<(), Failure> {
+    let plan = crate::plan::load(&args.sweep, true)?;
+    let states = states(&plan, &args.store)?;
+    let counts = counts(&states);
+    if args.json {
+        let tasks: Vec<_> = plan
+            .tasks
+            .iter()
+            .zip(&states)
+            .map(|(task, state)| {
+                let mut entry = json!({
+                    "id": task.id.to_hex(),
+                    "state": state.name(),
+                    "label": label(&plan, task),
+                    "detail": detail(state),
+                });
+                if let TaskState::Running(lease) = state {
+                    entry["lease"] = serde_json::to_value(lease).expect("plain data");
+                }
+                entry
+            })
+            .collect();
+        let out = json!({
+            "sweep": plan.sweep.name,
+            "store": args.store.display().to_string(),
+            "n_tasks": plan.tasks.len(),
+            "counts": counts,
+            "tasks": tasks,
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out).expect("plain JSON")
+        );
+        return Ok(());
+    }
+    println!(
+        "sweep {}: {} tasks in {}",
+        plan.sweep.name,
+        plan.tasks.len(),
+        args.store.display()
+    );
+    let summary: Vec<String> = counts
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(name, n)| format!("{n} {name}"))
+        .collect();
+    println!("  {}", summary.join(", "));
+    for (task, state) in plan.tasks.iter().zip(&states) {
+        if let Some(detail) = detail(state) {
+            println!(
+                "  {:<8} {}  {}: {detail}",
+                state.name(),
+                &task.id.to_hex()[..12],
+                label(&plan, task)
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Runs `gc`.
+pub fn run_gc(args: &GcArgs) -> Result<(), Failure> {
+    let Some(store) = Store::open_existing(&args.store).map_err(|e| Failure::Input(e.into()))?
+    else {
+        println!("no store at {}: nothing to do", args.store.display());
+        return Ok(());
+    };
+    let report = gc(&store).map_err(|e| Failure::Run(e.into()))?;
+    println!(
+        "removed {} orphaned temporaries, {} expired leases, {} unneeded checkpoints",
+        report.temporaries, report.leases, report.checkpoints
+    );
+    Ok(())
+}

@@ -1,0 +1,25 @@
+//! The sphereflow executor: runs a plan's tasks against a content-addressed store.
+//!
+//! - [`store`]: the store's layout, verified objects, atomic commits, checkpoints, failures;
+//! - [`lease`]: claims on tasks by `O_EXCL` lease files with heartbeats and takeover;
+//! - [`runner`]: the parallel scheduler (rayon), longest first, with checkpoints and failure
+//!   isolation;
+//! - [`events`]: what a run reports (the command line draws it) and the JSON-lines event log;
+//! - [`gc`]: removal of what killed runs leave behind.
+//!
+//! Nothing here prints or draws; the executor knows nothing about Parquet or progress bars.
+
+pub mod error;
+pub mod events;
+pub mod gc;
+pub mod lease;
+pub mod provenance;
+pub mod runner;
+pub mod store;
+
+pub use error::ExecError;
+pub use events::Event;
+pub use gc::{gc, GcReport};
+pub use lease::Lease;
+pub use runner::{label, run, task_state, Report, RunOptions, Shard, TaskState};
+pub use store::{ObjectState, Store, StoredResult};

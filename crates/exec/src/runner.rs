@@ -1,0 +1,763 @@
+//! The scheduler: a sweep's tasks across cores, longest first, each claimed by lease, run with
+//! checkpoints, and committed atomically; failures are recorded and the sweep goes on.
+//!
+//! `jobs` runners share one rayon pool of `jobs` threads. A runner takes the most expensive
+//! pending task (estimated cost n² × steps, the steps learned from finished tasks of the same
+//! β, dimension and size), so long tasks start first. While other tasks wait, a task runs on
+//! its runner's thread; once nothing waits, a task's field is computed with the whole pool
+//! (the solver's results do not depend on the thread count, so this never changes a bit).
+
+use std::collections::{HashMap, HashSet};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime};
+
+use sphereflow_plan::{Plan, Task, TaskId, Typed};
+use sphereflow_solver::{Par, Problem, Simulation, SOLVER_REV};
+
+use crate::error::ExecError;
+use crate::events::{Event, EventLog};
+use crate::lease::{self, Claim, Holder, Lease};
+use crate::provenance::{rfc3339, Provenance};
+use crate::store::{
+    Checkpoint, Committed, FailureRecord, FrameIndex, ObjectContent, ObjectState, Store,
+    StoredSummary, TaskSpec,
+};
+
+/// Snapshots kept per task (initial, final and thinned ones between).
+pub const FRAMES_PER_TASK: usize = 32;
+
+/// A static split of a sweep: this process runs the tasks whose id falls in part `index` of
+/// `count` (1-based).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// Which part, from 1.
+    pub index: u64,
+    /// How many parts.
+    pub count: u64,
+}
+
+impl Shard {
+    /// Parses `I/N`.
+    ///
+    /// # Errors
+    /// Anything but `I/N` with `1 <= I <= N`.
+    pub fn parse(text: &str) -> Result<Shard, ExecError> {
+        let fail = || ExecError::Option {
+            option: "--shard",
+            reason: format!("expected I/N with 1 <= I <= N, got {text:?}"),
+        };
+        let (i, n) = text.split_once('/').ok_or_else(fail)?;
+        let index: u64 = i.trim().parse().map_err(|_| fail())?;
+        let count: u64 = n.trim().parse().map_err(|_| fail())?;
+        if index == 0 || index > count {
+            return Err(fail());
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// Whether a task belongs to this shard (by the first 8 bytes of its id).
+    pub fn contains(&self, id: &TaskId) -> bool {
+        let hex = id.to_hex();
+        let head = u64::from_str_radix(&hex[..16], 16).expect("hex");
+        head % self.count == self.index - 1
+    }
+}
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Tasks in parallel (and threads in the pool).
+    pub jobs: usize,
+    /// Only this part of the sweep.
+    pub shard: Option<Shard>,
+    /// Run tasks that failed before.
+    pub retry_failed: bool,
+    /// Stop starting tasks after this many failures.
+    pub max_failures: Option<usize>,
+    /// Time between checkpoints of a running task.
+    pub checkpoint_every: Duration,
+    /// Lease time-to-live (heartbeats every quarter of it).
+    pub lease_ttl: Duration,
+    /// How often to look again at tasks held by other runners.
+    pub poll: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            shard: None,
+            retry_failed: false,
+            max_failures: None,
+            checkpoint_every: Duration::from_secs(10),
+            lease_ttl: Duration::from_secs(60),
+            poll: Duration::from_millis(500),
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Report {
+    /// Tasks in the sweep (this shard's).
+    pub tasks: usize,
+    /// Already committed before the run.
+    pub cached: usize,
+    /// Committed by this run.
+    pub committed: usize,
+    /// Committed by other runners while this one waited.
+    pub done_elsewhere: usize,
+    /// Failed in this run: `(id, reason)`.
+    pub failed: Vec<(String, String)>,
+    /// Failed in an earlier run and not retried: `(id, reason)`.
+    pub failed_before: Vec<(String, String)>,
+    /// Interrupted (Ctrl-C or a signal): running tasks were checkpointed.
+    pub interrupted: bool,
+    /// Stopped starting tasks because the failure budget was spent.
+    pub failure_budget_spent: bool,
+    /// Tasks neither committed nor failed at the end.
+    pub remaining: usize,
+}
+
+/// A task's state in a store.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TaskState {
+    /// Committed by this solver revision.
+    Cached,
+    /// Committed by another solver revision: will be recomputed.
+    Stale {
+        /// The revision that computed it.
+        solver_rev: u32,
+    },
+    /// An object that fails verification: will be recomputed.
+    Corrupt {
+        /// What is wrong.
+        reason: String,
+    },
+    /// Failed (recorded reason).
+    Failed {
+        /// Why.
+        reason: String,
+    },
+    /// Leased by a runner.
+    Running(Lease),
+    /// Not computed.
+    Pending,
+}
+
+impl TaskState {
+    /// `cached`, `stale`, `corrupt`, `failed`, `running` or `pending`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            TaskState::Cached => "cached",
+            TaskState::Stale { .. } => "stale",
+            TaskState::Corrupt { .. } => "corrupt",
+            TaskState::Failed { .. } => "failed",
+            TaskState::Running(_) => "running",
+            TaskState::Pending => "pending",
+        }
+    }
+}
+
+/// A task's state: its object first, then a live lease, then a recorded failure.
+pub fn task_state(store: &Store, id: &TaskId) -> TaskState {
+    match store.inspect(id) {
+        ObjectState::Ok { solver_rev } if solver_rev == SOLVER_REV => return TaskState::Cached,
+        ObjectState::Ok { solver_rev } => return TaskState::Stale { solver_rev },
+        ObjectState::Corrupt { reason } => return TaskState::Corrupt { reason },
+        ObjectState::Missing => {}
+    }
+    if let Some(lease) = lease::read(store, id).filter(|l| !l.is_expired(lease::now_ms())) {
+        return TaskState::Running(lease);
+    }
+    match store.failure(id) {
+        Some(record) => TaskState::Failed {
+            reason: record.reason,
+        },
+        None => TaskState::Pending,
+    }
+}
+
+/// A task's axis values, `beta=10 activation=relu`.
+pub fn label(plan: &Plan, task: &Task) -> String {
+    plan.coordinates(task)
+        .iter()
+        .map(|(path, value)| {
+            let key = path.split('.').nth(1).unwrap_or(path);
+            match value {
+                toml::Value::String(s) => format!("{key}={s}"),
+                other => format!("{key}={other}"),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The spec stored beside a result: every parameter, defaults filled.
+fn spec_of(plan: &Plan, task: &Task) -> TaskSpec {
+    let identity = plan.identity(task).ok();
+    let mut parameters = serde_json::Map::new();
+    for spec in sphereflow_plan::SCHEMA {
+        let value = match plan.value(task, spec.path) {
+            Some(Typed::Int(i)) => serde_json::Value::from(i),
+            Some(Typed::Float(x)) => serde_json::Value::from(x),
+            Some(Typed::Bool(b)) => serde_json::Value::from(b),
+            Some(Typed::Text(s)) => serde_json::Value::from(s),
+            None => serde_json::Value::Null,
+        };
+        parameters.insert(spec.path.into(), value);
+    }
+    TaskSpec {
+        scheme: sphereflow_plan::TASK_ID_SCHEME.into(),
+        task_id: task.id.to_hex(),
+        canonical: identity.map(|i| i.canonical).unwrap_or_default(),
+        parameters,
+    }
+}
+
+/// Learned steps per task, for the cost estimate (n² × steps).
+#[derive(Default)]
+struct Estimator {
+    steps: HashMap<(u64, u64, u64), (f64, u32)>,
+}
+
+impl Estimator {
+    fn key(plan: &Plan, task: &Task) -> (u64, u64, u64) {
+        let int = |p| match plan.value(task, p) {
+            Some(Typed::Int(i)) => i as u64,
+            _ => 0,
+        };
+        let beta = match plan.value(task, "model.beta") {
+            Some(Typed::Float(b)) => b.to_bits(),
+            _ => 0,
+        };
+        (int("model.dim"), int("model.particles"), beta)
+    }
+
+    fn cost(&self, plan: &Plan, task: &Task) -> f64 {
+        let key = Estimator::key(plan, task);
+        let n = key.1 as f64;
+        let max_steps = match plan.value(task, "stop.max_steps") {
+            Some(Typed::Int(i)) => i as f64,
+            _ => 1.0,
+        };
+        let steps = self
+            .steps
+            .get(&key)
+            .map_or(max_steps, |(total, count)| total / f64::from(*count));
+        n * n * steps
+    }
+
+    fn learn(&mut self, plan: &Plan, task: &Task, steps: u64) {
+        let entry = self.steps.entry(Estimator::key(plan, task)).or_default();
+        entry.0 += steps as f64;
+        entry.1 += 1;
+    }
+}
+
+struct Queue {
+    /// Indices into the plan's tasks, cheapest first (runners pop the end).
+    pending: Vec<usize>,
+    /// Held by other runners when last looked at.
+    held: Vec<usize>,
+    running: usize,
+    since_sort: usize,
+}
+
+struct Shared<'a> {
+    plan: &'a Plan,
+    store: &'a Store,
+    options: &'a RunOptions,
+    holder: Holder,
+    log: EventLog,
+    sink: &'a (dyn Fn(&Event) + Sync),
+    interrupt: &'a AtomicBool,
+    queue: Mutex<Queue>,
+    leases: Mutex<HashSet<TaskId>>,
+    estimator: Mutex<Estimator>,
+    failures: AtomicUsize,
+    report: Mutex<Report>,
+    done: AtomicBool,
+}
+
+enum Outcome {
+    Committed,
+    Failed(String),
+    Interrupted,
+}
+
+impl Shared<'_> {
+    fn emit(&self, event: Event) {
+        self.log.append(&event);
+        (self.sink)(&event);
+    }
+
+    fn stopping(&self) -> bool {
+        self.interrupt.load(Ordering::SeqCst) || self.budget_spent()
+    }
+
+    fn budget_spent(&self) -> bool {
+        self.options
+            .max_failures
+            .is_some_and(|max| self.failures.load(Ordering::SeqCst) >= max)
+    }
+
+    /// Parallelism for a running task: the whole pool once nothing waits.
+    fn par(&self) -> Par {
+        let queue = self.queue.lock().expect("queue");
+        if queue.pending.is_empty() && queue.running < self.options.jobs {
+            Par::Rayon
+        } else {
+            Par::Seq
+        }
+    }
+
+    fn sort_pending(&self, queue: &mut Queue) {
+        let estimator = self.estimator.lock().expect("estimator");
+        let plan = self.plan;
+        queue.pending.sort_by(|&a, &b| {
+            estimator
+                .cost(plan, &plan.tasks[a])
+                .total_cmp(&estimator.cost(plan, &plan.tasks[b]))
+                .then(b.cmp(&a))
+        });
+        queue.since_sort = 0;
+    }
+
+    /// The next task to run; `None` when there is nothing left for this runner.
+    fn next(&self) -> Option<usize> {
+        loop {
+            if self.stopping() {
+                return None;
+            }
+            {
+                let mut queue = self.queue.lock().expect("queue");
+                if let Some(index) = queue.pending.pop() {
+                    queue.running += 1;
+                    return Some(index);
+                }
+                if queue.held.is_empty() {
+                    return None;
+                }
+            }
+            std::thread::sleep(self.options.poll);
+            self.look_at_held();
+        }
+    }
+
+    /// Tasks held elsewhere: committed ones are done, expired leases go back to pending.
+    fn look_at_held(&self) {
+        let held = std::mem::take(&mut self.queue.lock().expect("queue").held);
+        let mut still_held = Vec::new();
+        let mut freed = Vec::new();
+        for index in held {
+            let id = &self.plan.tasks[index].id;
+            match task_state(self.store, id) {
+                TaskState::Cached => self.report.lock().expect("report").done_elsewhere += 1,
+                TaskState::Running(_) => still_held.push(index),
+                TaskState::Failed { reason } if !self.options.retry_failed => {
+                    self.report
+                        .lock()
+                        .expect("report")
+                        .failed_before
+                        .push((id.to_hex(), reason));
+                }
+                _ => freed.push(index),
+            }
+        }
+        let mut queue = self.queue.lock().expect("queue");
+        queue.held.extend(still_held);
+        queue.pending.extend(freed);
+    }
+
+    fn finish_task(&self) {
+        let mut queue = self.queue.lock().expect("queue");
+        queue.running -= 1;
+        queue.since_sort += 1;
+        if queue.since_sort > queue.pending.len() / 256 {
+            self.sort_pending(&mut queue);
+        }
+    }
+
+    fn runner(&self) {
+        while let Some(index) = self.next() {
+            self.claim_and_run(index);
+            self.finish_task();
+        }
+    }
+
+    fn claim_and_run(&self, index: usize) {
+        let task = &self.plan.tasks[index];
+        let id = task.id;
+        match lease::claim(self.store, &id, &self.holder) {
+            Ok(Claim::Acquired) => {}
+            Ok(Claim::HeldBy(lease)) => {
+                self.emit(Event::HeldElsewhere {
+                    id: id.to_hex(),
+                    holder: lease.map_or_else(|| "?".into(), |l| l.holder),
+                });
+                self.queue.lock().expect("queue").held.push(index);
+                return;
+            }
+            Err(error) => {
+                self.fail(task, "error", &format!("cannot claim: {error}"));
+                return;
+            }
+        }
+        self.leases.lock().expect("leases").insert(id);
+        // Another runner may have committed it between our look and our claim.
+        if matches!(self.store.inspect(&id), ObjectState::Ok { solver_rev } if solver_rev == SOLVER_REV)
+        {
+            self.report.lock().expect("report").done_elsewhere += 1;
+        } else {
+            let outcome =
+                catch_unwind(AssertUnwindSafe(|| self.run_task(task))).unwrap_or_else(|payload| {
+                    let message = payload
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| payload.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "unknown panic".into());
+                    Outcome::Failed(format!("panic: {message}"))
+                });
+            match outcome {
+                Outcome::Committed => self.report.lock().expect("report").committed += 1,
+                Outcome::Failed(reason) => {
+                    let kind = if reason.starts_with("panic") {
+                        "panic"
+                    } else {
+                        "error"
+                    };
+                    self.fail(task, kind, &reason);
+                }
+                Outcome::Interrupted => {}
+            }
+        }
+        self.leases.lock().expect("leases").remove(&id);
+        lease::release(self.store, &id, &self.holder);
+    }
+
+    fn fail(&self, task: &Task, kind: &str, reason: &str) {
+        let now = SystemTime::now();
+        let record = FailureRecord {
+            task_id: task.id.to_hex(),
+            kind: kind.into(),
+            reason: reason.into(),
+            provenance: Provenance::new(&self.holder.name, self.options.jobs, now, now),
+        };
+        let reason = match self.store.record_failure(&task.id, &record) {
+            Ok(()) => reason.to_string(),
+            Err(error) => format!("{reason} (and the failure could not be recorded: {error})"),
+        };
+        self.store.remove_checkpoint(&task.id);
+        self.failures.fetch_add(1, Ordering::SeqCst);
+        self.report
+            .lock()
+            .expect("report")
+            .failed
+            .push((task.id.to_hex(), reason.clone()));
+        self.emit(Event::Failed {
+            id: task.id.to_hex(),
+            reason,
+        });
+    }
+
+    fn run_task(&self, task: &Task) -> Outcome {
+        let id = task.id;
+        let resolved = match self.plan.resolve(task) {
+            Ok(resolved) => resolved,
+            Err(error) => return Outcome::Failed(format!("refused: {error}")),
+        };
+        let problem = match Problem::new(resolved.params, resolved.initial, resolved.perceptron) {
+            Ok(problem) => problem,
+            Err(error) => return Outcome::Failed(format!("refused: {error}")),
+        };
+        let session_start = Instant::now();
+        let checkpoint = self.store.checkpoint(&id, SOLVER_REV);
+        let resumed_from_step = checkpoint.as_ref().map(|c| c.simulation.step);
+        let (mut simulation, prior_runtime, started) = match checkpoint {
+            Some(c) => (c.simulation, c.runtime_s, c.started),
+            None => (
+                Simulation::start(&problem, FRAMES_PER_TASK),
+                0.0,
+                rfc3339(SystemTime::now()),
+            ),
+        };
+        self.emit(Event::Started {
+            id: id.to_hex(),
+            label: label(self.plan, task),
+            resumed_from_step,
+        });
+        let stop = &problem.params.stop;
+        let mut chunk = stop.check_every.max(1);
+        let mut last_checkpoint = Instant::now();
+        let mut last_progress = Instant::now();
+        let runtime = |start: Instant| prior_runtime + start.elapsed().as_secs_f64();
+        loop {
+            let clock = Instant::now();
+            match simulation.advance(&problem, chunk, self.par()) {
+                Err(error) => return Outcome::Failed(error.to_string()),
+                Ok(Some(_)) => break,
+                Ok(None) => {}
+            }
+            // Chunks of about a quarter second: responsive to Ctrl-C, cheap to schedule.
+            let elapsed = clock.elapsed().as_secs_f64().max(1e-6);
+            let scaled = (chunk as f64 * 0.25 / elapsed).clamp(1.0, 1e6) as u64;
+            chunk = scaled.max(stop.check_every.max(1));
+            if last_progress.elapsed() >= Duration::from_millis(250) {
+                last_progress = Instant::now();
+                let last = simulation.series.last();
+                self.emit(Event::Progress {
+                    id: id.to_hex(),
+                    step: simulation.step,
+                    max_steps: stop.max_steps,
+                    t: simulation.t,
+                    n_clusters: last.map_or(0, |r| r.n_clusters),
+                    max_drift: last.map_or(f64::NAN, |r| r.max_drift),
+                });
+            }
+            let interrupted = self.interrupt.load(Ordering::SeqCst);
+            if interrupted || last_checkpoint.elapsed() >= self.options.checkpoint_every {
+                let checkpoint = Checkpoint {
+                    task_id: id.to_hex(),
+                    solver_rev: SOLVER_REV,
+                    runtime_s: runtime(session_start),
+                    started: started.clone(),
+                    simulation: simulation.clone(),
+                };
+                if let Err(error) = self.store.save_checkpoint(&id, &checkpoint) {
+                    if interrupted {
+                        return Outcome::Interrupted;
+                    }
+                    return Outcome::Failed(format!("cannot checkpoint: {error}"));
+                }
+                self.emit(Event::Checkpointed {
+                    id: id.to_hex(),
+                    step: simulation.step,
+                });
+                last_checkpoint = Instant::now();
+                if interrupted {
+                    return Outcome::Interrupted;
+                }
+            }
+        }
+        let result = simulation.finish(&problem);
+        let summary = &result.summary;
+        let finite = [
+            summary.max_cluster_mass,
+            summary.max_window_mass,
+            summary.energy_initial,
+            summary.energy_final,
+            summary.t_final,
+            summary.max_drift,
+        ]
+        .iter()
+        .chain(&result.final_state.positions)
+        .all(|x| x.is_finite());
+        if !finite {
+            return Outcome::Failed(format!(
+                "non-finite result after {} steps (t = {})",
+                summary.steps, summary.t_final
+            ));
+        }
+        let runtime_s = runtime(session_start);
+        let mut provenance = Provenance::new(
+            &self.holder.name,
+            self.options.jobs,
+            SystemTime::now(),
+            SystemTime::now(),
+        );
+        provenance.started = started;
+        let stored = StoredSummary {
+            summary: summary.clone(),
+            runtime_s,
+            solver_rev: SOLVER_REV,
+            provenance,
+            frames: result
+                .frames
+                .frames
+                .iter()
+                .map(|f| FrameIndex {
+                    step: f.step,
+                    t: f.t,
+                    atoms: f.state.len(),
+                })
+                .collect(),
+        };
+        let content = ObjectContent::new(
+            &spec_of(self.plan, task),
+            &stored,
+            &result.final_state,
+            &result.series,
+            &result.clusters,
+            &result.frames,
+        );
+        match self.store.commit(&id, &content, SOLVER_REV) {
+            Ok(Committed::Written) | Ok(Committed::AlreadyThere) => {}
+            Err(error) => return Outcome::Failed(format!("cannot commit: {error}")),
+        }
+        self.store.remove_checkpoint(&id);
+        self.store.clear_failure(&id);
+        self.estimator
+            .lock()
+            .expect("estimator")
+            .learn(self.plan, task, summary.steps);
+        self.emit(Event::Finished {
+            id: id.to_hex(),
+            steps: summary.steps,
+            stop_reason: summary.stop_reason.as_str().into(),
+            n_clusters: summary.n_clusters,
+            runtime_s,
+        });
+        Outcome::Committed
+    }
+
+    fn heartbeats(&self) {
+        let every = (self.options.lease_ttl / 4).max(Duration::from_millis(50));
+        let mut last = Instant::now();
+        while !self.done.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(20).min(every));
+            if last.elapsed() < every {
+                continue;
+            }
+            last = Instant::now();
+            let held: Vec<TaskId> = self
+                .leases
+                .lock()
+                .expect("leases")
+                .iter()
+                .copied()
+                .collect();
+            for id in held {
+                lease::heartbeat(self.store, &id, &self.holder);
+            }
+        }
+    }
+}
+
+/// Runs a plan's tasks against a store: cached ones are skipped, the others computed in
+/// parallel and committed. Events go to `sink` and to the store's event log. Setting
+/// `interrupt` makes running tasks checkpoint and the run return.
+///
+/// # Errors
+/// Only errors of the store itself (it cannot be written at all); a task's failure is recorded
+/// in the report and the store.
+pub fn run(
+    plan: &Plan,
+    store: &Store,
+    options: &RunOptions,
+    sink: &(dyn Fn(&Event) + Sync),
+    interrupt: &AtomicBool,
+) -> Result<Report, ExecError> {
+    if options.jobs == 0 {
+        return Err(ExecError::Option {
+            option: "-j",
+            reason: "must be at least 1".into(),
+        });
+    }
+    let holder = Holder::new(options.lease_ttl);
+    let log = EventLog::open(&store.event_log(), &holder.name)?;
+    let mut report = Report::default();
+    let mut pending = Vec::new();
+    let selected: Vec<usize> = (0..plan.tasks.len())
+        .filter(|&i| options.shard.is_none_or(|s| s.contains(&plan.tasks[i].id)))
+        .collect();
+    report.tasks = selected.len();
+    let shared_log_events = |event: Event| {
+        log.append(&event);
+        sink(&event);
+    };
+    let mut cache_hits = Vec::new();
+    for &index in &selected {
+        let id = &plan.tasks[index].id;
+        match task_state(store, id) {
+            TaskState::Cached => {
+                report.cached += 1;
+                cache_hits.push(index);
+            }
+            TaskState::Failed { reason } if !options.retry_failed => {
+                report.failed_before.push((id.to_hex(), reason));
+            }
+            _ => pending.push(index),
+        }
+    }
+    shared_log_events(Event::Planned {
+        sweep: plan.sweep.name.clone(),
+        tasks: report.tasks,
+        cached: report.cached,
+        queued: pending.len(),
+        failed: report.failed_before.len(),
+    });
+    for &index in &cache_hits {
+        shared_log_events(Event::CacheHit {
+            id: plan.tasks[index].id.to_hex(),
+        });
+    }
+    for &index in &pending {
+        shared_log_events(Event::Queued {
+            id: plan.tasks[index].id.to_hex(),
+            label: label(plan, &plan.tasks[index]),
+        });
+    }
+    let shared = Shared {
+        plan,
+        store,
+        options,
+        holder,
+        log,
+        sink,
+        interrupt,
+        queue: Mutex::new(Queue {
+            pending,
+            held: Vec::new(),
+            running: 0,
+            since_sort: 0,
+        }),
+        leases: Mutex::new(HashSet::new()),
+        estimator: Mutex::new(Estimator::default()),
+        failures: AtomicUsize::new(0),
+        report: Mutex::new(report),
+        done: AtomicBool::new(false),
+    };
+    shared.sort_pending(&mut shared.queue.lock().expect("queue"));
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.jobs)
+        .thread_name(|i| format!("sphereflow-runner-{i}"))
+        .build()
+        .map_err(|e| ExecError::Option {
+            option: "-j",
+            reason: e.to_string(),
+        })?;
+    std::thread::scope(|scope| {
+        scope.spawn(|| shared.heartbeats());
+        pool.scope(|s| {
+            for _ in 0..options.jobs {
+                s.spawn(|_| shared.runner());
+            }
+        });
+        shared.done.store(true, Ordering::SeqCst);
+    });
+    let mut report = shared.report.into_inner().expect("report");
+    let queue = shared.queue.into_inner().expect("queue");
+    report.interrupted = interrupt.load(Ordering::SeqCst);
+    report.failure_budget_spent = options
+        .max_failures
+        .is_some_and(|max| shared.failures.load(Ordering::SeqCst) >= max);
+    report.remaining = report.tasks
+        - report.cached
+        - report.committed
+        - report.done_elsewhere
+        - report.failed.len()
+        - report.failed_before.len();
+    debug_assert!(queue.running == 0);
+    if report.interrupted {
+        let event = Event::Interrupted {
+            committed: report.committed,
+            remaining: report.remaining,
+        };
+        shared.log.append(&event);
+        sink(&event);
+    }
+    Ok(report)
+}
