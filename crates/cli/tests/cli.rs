@@ -264,3 +264,210 @@ fn every_paper_sweep_plans_cleanly() {
     }
     assert!(planned >= 5);
 }
+
+const TWELVE: &str = "[sweep]\nname = \"twelve\"\n[model]\nparticles = 120\n\
+                      [stop]\nmax_steps = 3000\ndrift_tol = 0\n\
+                      [grid]\nmodel.beta = [1, 4, 9]\nperceptron.activation = [\"relu\", \"none\"]\n\
+                      init.seed = [1, 2]\n";
+
+/// Every result file of a store's objects, with the summary's runtime and provenance left out.
+fn results_of(store: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    for shard in std::fs::read_dir(store.join("objects")).unwrap() {
+        for object in std::fs::read_dir(shard.unwrap().path()).unwrap() {
+            let object = object.unwrap().path();
+            let id = object.file_name().unwrap().to_string_lossy().into_owned();
+            for file in std::fs::read_dir(&object).unwrap() {
+                let path = file.unwrap().path();
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                let mut bytes = std::fs::read(&path).unwrap();
+                if name == "summary.json" {
+                    let mut summary: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+                    summary["runtime_s"] = serde_json::Value::Null;
+                    summary["provenance"] = serde_json::Value::Null;
+                    bytes = serde_json::to_vec(&summary).unwrap();
+                }
+                if name != "checksums.json" {
+                    out.insert(format!("{id}/{name}"), bytes);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `finished` events per task in a store's event log.
+fn finished_counts(store: &std::path::Path) -> std::collections::BTreeMap<String, usize> {
+    let log = std::fs::read_to_string(store.join("events.jsonl")).unwrap();
+    let mut counts = std::collections::BTreeMap::new();
+    for line in log.lines() {
+        let event: serde_json::Value = serde_json::from_str(line).unwrap();
+        if event["event"] == "finished" {
+            *counts
+                .entry(event["id"].as_str().unwrap().to_string())
+                .or_default() += 1;
+        }
+    }
+    counts
+}
+
+#[test]
+fn a_sweep_killed_mid_run_resumes_to_the_uninterrupted_results() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("twelve.toml"), TWELVE).unwrap();
+    let run_args = |store: &str| {
+        vec![
+            "run".to_string(),
+            "twelve.toml".into(),
+            "--store".into(),
+            store.into(),
+            "-j".into(),
+            "2".into(),
+            "--checkpoint-every".into(),
+            "0.1".into(),
+        ]
+    };
+    let (code, _, stderr) = check(
+        &run_args("reference")
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        dir.path(),
+    );
+    assert_eq!(code, 0, "{stderr}");
+
+    // Kill it twice at different moments, then let it finish.
+    for delay in [700, 400] {
+        let mut child = sphereflow()
+            .args(run_args("killed"))
+            .current_dir(dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+    }
+    let killed = dir.path().join("killed");
+    assert!(
+        finished_counts(&killed).len() < 12,
+        "the kills landed before the end"
+    );
+    let (code, stdout, stderr) = check(
+        &run_args("killed")
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        dir.path(),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("12 tasks"), "{stdout}");
+    let reference = results_of(&dir.path().join("reference"));
+    assert_eq!(reference.len(), 12 * 7);
+    assert!(results_of(&killed) == reference, "results differ");
+
+    // A second run is all cache hits; gc leaves no temporary or lease behind.
+    let (code, stdout, _) = check(
+        &run_args("killed")
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        dir.path(),
+    );
+    assert_eq!(code, 0);
+    assert!(stdout.contains("0 computed, 12 cached"), "{stdout}");
+    let (code, _, _) = check(&["gc", "--store", "killed"], dir.path());
+    assert_eq!(code, 0);
+    for folder in ["tmp", "leases", "checkpoints"] {
+        let left: Vec<_> = std::fs::read_dir(killed.join(folder)).unwrap().collect();
+        assert!(left.is_empty(), "{folder}: {left:?}");
+    }
+}
+
+#[test]
+fn two_runners_on_one_store_compute_each_task_once() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("twelve.toml"), TWELVE).unwrap();
+    let children: Vec<_> = (0..2)
+        .map(|_| {
+            sphereflow()
+                .args(["run", "twelve.toml", "--store", "shared", "-j", "1"])
+                .current_dir(dir.path())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let counts = finished_counts(&dir.path().join("shared"));
+    assert_eq!(counts.len(), 12);
+    assert!(counts.values().all(|&n| n == 1), "{counts:?}");
+    let (code, stdout, _) = check(
+        &["status", "twelve.toml", "--store", "shared", "--json"],
+        dir.path(),
+    );
+    assert_eq!(code, 0);
+    let status: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(status["counts"]["cached"], 12, "{stdout}");
+    assert_eq!(status["counts"]["corrupt"], 0);
+}
+
+#[test]
+fn failed_tasks_give_exit_1_and_interrupts_give_130() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("diverge.toml"),
+        "[model]\nparticles = 20\nbeta = 10\n[stop]\nmax_steps = 100\n\
+         [grid]\nintegrator.dt = [0.1, 50]\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = check(&["run", "diverge.toml", "--store", "s"], dir.path());
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(
+        stderr.contains("failed") && stderr.contains("step"),
+        "{stderr}"
+    );
+    let (_, stdout, _) = check(&["status", "diverge.toml", "--store", "s"], dir.path());
+    assert!(
+        stdout.contains("1 cached") && stdout.contains("1 failed"),
+        "{stdout}"
+    );
+
+    // SIGINT: running tasks checkpoint, exit 130, and a later run resumes.
+    std::fs::write(dir.path().join("twelve.toml"), TWELVE).unwrap();
+    let child = sphereflow()
+        .args(["run", "twelve.toml", "--store", "s", "-j", "2"])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("resume with `sphereflow run twelve.toml"),
+        "{stderr}"
+    );
+    let leases: Vec<_> = std::fs::read_dir(dir.path().join("s/leases"))
+        .unwrap()
+        .collect();
+    assert!(leases.is_empty(), "leases released: {leases:?}");
+    let (code, _, stderr) = check(&["run", "twelve.toml", "--store", "s"], dir.path());
+    assert_eq!(code, 0, "{stderr}");
+}
