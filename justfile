@@ -13,3 +13,11 @@ test:
 
 bench:
     cargo bench -p sphereflow-solver
+
+# Executor overhead: 10,000 tiny tasks through the store.
+bench-exec:
+    cargo bench -p sphereflow-exec --bench overhead
+
+# Planning a one-million-task grid.
+bench-plan:
+    cargo bench -p sphereflow-plan --bench plan

@@ -35,7 +35,11 @@ fn main() {
     }
     let direct = started.elapsed().as_secs_f64();
 
-    let dir = tempfile::tempdir_in(".").unwrap();
+    // The store lives where SPHEREFLOW_BENCH_DIR says (default: the system temporary folder).
+    let dir = match std::env::var_os("SPHEREFLOW_BENCH_DIR") {
+        Some(base) => tempfile::tempdir_in(base).unwrap(),
+        None => tempfile::tempdir().unwrap(),
+    };
     let store = Store::open(&dir.path().join("store")).unwrap();
     let options = RunOptions::default();
     let interrupt = AtomicBool::new(false);

@@ -21,7 +21,7 @@ use crate::events::{Event, EventLog};
 use crate::lease::{self, Claim, Holder, Lease};
 use crate::provenance::{rfc3339, Provenance};
 use crate::store::{
-    Checkpoint, Committed, FailureRecord, FrameIndex, ObjectContent, ObjectState, Store,
+    Checkpoint, Committed, FailureRecord, FrameIndex, ObjectContent, ObjectState, Staged, Store,
     StoredSummary, TaskSpec,
 };
 
@@ -218,31 +218,40 @@ fn spec_of(plan: &Plan, task: &Task) -> TaskSpec {
 }
 
 /// Learned steps per task, for the cost estimate (n² × steps).
-#[derive(Default)]
 struct Estimator {
+    /// Per task of the plan: (dim, particles, β bits) and the step cap.
+    keys: Vec<((u64, u64, u64), f64)>,
+    /// Total steps and count of finished tasks, by key.
     steps: HashMap<(u64, u64, u64), (f64, u32)>,
 }
 
 impl Estimator {
-    fn key(plan: &Plan, task: &Task) -> (u64, u64, u64) {
-        let int = |p| match plan.value(task, p) {
-            Some(Typed::Int(i)) => i as u64,
-            _ => 0,
-        };
-        let beta = match plan.value(task, "model.beta") {
-            Some(Typed::Float(b)) => b.to_bits(),
-            _ => 0,
-        };
-        (int("model.dim"), int("model.particles"), beta)
+    fn new(plan: &Plan) -> Estimator {
+        let keys = plan
+            .tasks
+            .iter()
+            .map(|task| {
+                let int = |p| match plan.value(task, p) {
+                    Some(Typed::Int(i)) => i as u64,
+                    _ => 0,
+                };
+                let beta = match plan.value(task, "model.beta") {
+                    Some(Typed::Float(b)) => b.to_bits(),
+                    _ => 0,
+                };
+                let key = (int("model.dim"), int("model.particles"), beta);
+                (key, int("stop.max_steps").max(1) as f64)
+            })
+            .collect();
+        Estimator {
+            keys,
+            steps: HashMap::new(),
+        }
     }
 
-    fn cost(&self, plan: &Plan, task: &Task) -> f64 {
-        let key = Estimator::key(plan, task);
+    fn cost(&self, index: usize) -> f64 {
+        let (key, max_steps) = self.keys[index];
         let n = key.1 as f64;
-        let max_steps = match plan.value(task, "stop.max_steps") {
-            Some(Typed::Int(i)) => i as f64,
-            _ => 1.0,
-        };
         let steps = self
             .steps
             .get(&key)
@@ -250,8 +259,8 @@ impl Estimator {
         n * n * steps
     }
 
-    fn learn(&mut self, plan: &Plan, task: &Task, steps: u64) {
-        let entry = self.steps.entry(Estimator::key(plan, task)).or_default();
+    fn learn(&mut self, index: usize, steps: u64) {
+        let entry = self.steps.entry(self.keys[index].0).or_default();
         entry.0 += steps as f64;
         entry.1 += 1;
     }
@@ -280,12 +289,26 @@ struct Shared<'a> {
     failures: AtomicUsize,
     report: Mutex<Report>,
     done: AtomicBool,
+    runners_done: AtomicBool,
+    to_commit: Mutex<Vec<Finished>>,
+    commit_ready: std::sync::Condvar,
 }
 
 enum Outcome {
-    Committed,
+    /// Written to a private folder and handed to the committer.
+    Staged,
     Failed(String),
     Interrupted,
+}
+
+/// A finished task waiting for the group commit.
+struct Finished {
+    index: usize,
+    staged: Staged,
+    steps: u64,
+    stop_reason: &'static str,
+    n_clusters: usize,
+    runtime_s: f64,
 }
 
 impl Shared<'_> {
@@ -316,11 +339,10 @@ impl Shared<'_> {
 
     fn sort_pending(&self, queue: &mut Queue) {
         let estimator = self.estimator.lock().expect("estimator");
-        let plan = self.plan;
         queue.pending.sort_by(|&a, &b| {
             estimator
-                .cost(plan, &plan.tasks[a])
-                .total_cmp(&estimator.cost(plan, &plan.tasks[b]))
+                .cost(a)
+                .total_cmp(&estimator.cost(b))
                 .then(b.cmp(&a))
         });
         queue.since_sort = 0;
@@ -413,7 +435,7 @@ impl Shared<'_> {
             self.report.lock().expect("report").done_elsewhere += 1;
         } else {
             let outcome =
-                catch_unwind(AssertUnwindSafe(|| self.run_task(task))).unwrap_or_else(|payload| {
+                catch_unwind(AssertUnwindSafe(|| self.run_task(index))).unwrap_or_else(|payload| {
                     let message = payload
                         .downcast_ref::<&str>()
                         .map(|s| s.to_string())
@@ -422,7 +444,8 @@ impl Shared<'_> {
                     Outcome::Failed(format!("panic: {message}"))
                 });
             match outcome {
-                Outcome::Committed => self.report.lock().expect("report").committed += 1,
+                // The committer releases the lease once the result is durable.
+                Outcome::Staged => return,
                 Outcome::Failed(reason) => {
                     let kind = if reason.starts_with("panic") {
                         "panic"
@@ -463,7 +486,8 @@ impl Shared<'_> {
         });
     }
 
-    fn run_task(&self, task: &Task) -> Outcome {
+    fn run_task(&self, index: usize) -> Outcome {
+        let task = &self.plan.tasks[index];
         let id = task.id;
         let resolved = match self.plan.resolve(task) {
             Ok(resolved) => resolved,
@@ -570,7 +594,9 @@ impl Shared<'_> {
         );
         provenance.started = started;
         let stored = StoredSummary {
+            spec: spec_of(self.plan, task),
             summary: summary.clone(),
+            clusters: result.clusters.clone(),
             runtime_s,
             solver_rev: SOLVER_REV,
             provenance,
@@ -585,32 +611,85 @@ impl Shared<'_> {
                 })
                 .collect(),
         };
-        let content = ObjectContent::new(
-            &spec_of(self.plan, task),
-            &stored,
-            &result.final_state,
-            &result.series,
-            &result.clusters,
-            &result.frames,
-        );
-        match self.store.commit(&id, &content, SOLVER_REV) {
-            Ok(Committed::Written) | Ok(Committed::AlreadyThere) => {}
+        let content =
+            ObjectContent::new(&stored, &result.final_state, &result.series, &result.frames);
+        let staged = match self.store.stage(&id, &content) {
+            Ok(staged) => staged,
             Err(error) => return Outcome::Failed(format!("cannot commit: {error}")),
-        }
-        self.store.remove_checkpoint(&id);
-        self.store.clear_failure(&id);
-        self.estimator
-            .lock()
-            .expect("estimator")
-            .learn(self.plan, task, summary.steps);
-        self.emit(Event::Finished {
-            id: id.to_hex(),
+        };
+        self.to_commit.lock().expect("commits").push(Finished {
+            index,
+            staged,
             steps: summary.steps,
-            stop_reason: summary.stop_reason.as_str().into(),
+            stop_reason: summary.stop_reason.as_str(),
             n_clusters: summary.n_clusters,
             runtime_s,
         });
-        Outcome::Committed
+        self.commit_ready.notify_one();
+        Outcome::Staged
+    }
+
+    /// The group committer: publishes whatever has finished since its last sync in one batch,
+    /// then releases the leases and reports. Runs until the runners are done and nothing waits.
+    fn committer(&self) {
+        loop {
+            let batch = {
+                let mut waiting = self.to_commit.lock().expect("commits");
+                while waiting.is_empty() && !self.runners_done.load(Ordering::SeqCst) {
+                    waiting = self
+                        .commit_ready
+                        .wait_timeout(waiting, Duration::from_millis(50))
+                        .expect("commits")
+                        .0;
+                }
+                if waiting.is_empty() {
+                    return;
+                }
+                std::mem::take(&mut *waiting)
+            };
+            let (finished, staged): (Vec<_>, Vec<_>) = batch
+                .into_iter()
+                .map(|f| {
+                    let Finished {
+                        index,
+                        staged,
+                        steps,
+                        stop_reason,
+                        n_clusters,
+                        runtime_s,
+                    } = f;
+                    ((index, steps, stop_reason, n_clusters, runtime_s), staged)
+                })
+                .unzip();
+            let results = self.store.publish(staged, SOLVER_REV);
+            for ((index, steps, stop_reason, n_clusters, runtime_s), result) in
+                finished.into_iter().zip(results)
+            {
+                let task = &self.plan.tasks[index];
+                let id = task.id;
+                match result {
+                    Ok(Committed::Written) | Ok(Committed::AlreadyThere) => {
+                        self.store.remove_checkpoint(&id);
+                        self.store.clear_failure(&id);
+                        self.estimator
+                            .lock()
+                            .expect("estimator")
+                            .learn(index, steps);
+                        self.report.lock().expect("report").committed += 1;
+                        self.emit(Event::Finished {
+                            id: id.to_hex(),
+                            steps,
+                            stop_reason: stop_reason.into(),
+                            n_clusters,
+                            runtime_s,
+                        });
+                    }
+                    Err(error) => self.fail(task, "error", &format!("cannot commit: {error}")),
+                }
+                self.leases.lock().expect("leases").remove(&id);
+                lease::release(self.store, &id, &self.holder);
+            }
+        }
     }
 
     fn heartbeats(&self) {
@@ -715,10 +794,13 @@ pub fn run(
             since_sort: 0,
         }),
         leases: Mutex::new(HashSet::new()),
-        estimator: Mutex::new(Estimator::default()),
+        estimator: Mutex::new(Estimator::new(plan)),
         failures: AtomicUsize::new(0),
         report: Mutex::new(report),
         done: AtomicBool::new(false),
+        runners_done: AtomicBool::new(false),
+        to_commit: Mutex::new(Vec::new()),
+        commit_ready: std::sync::Condvar::new(),
     };
     shared.sort_pending(&mut shared.queue.lock().expect("queue"));
     let pool = rayon::ThreadPoolBuilder::new()
@@ -731,11 +813,15 @@ pub fn run(
         })?;
     std::thread::scope(|scope| {
         scope.spawn(|| shared.heartbeats());
+        let committer = scope.spawn(|| shared.committer());
         pool.scope(|s| {
             for _ in 0..options.jobs {
                 s.spawn(|_| shared.runner());
             }
         });
+        shared.runners_done.store(true, Ordering::SeqCst);
+        shared.commit_ready.notify_all();
+        committer.join().expect("the committer does not panic");
         shared.done.store(true, Ordering::SeqCst);
     });
     let mut report = shared.report.into_inner().expect("report");

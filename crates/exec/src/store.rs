@@ -2,9 +2,9 @@
 //!
 //! ```text
 //! <store>/layout                      "sphereflow/store/v1"
-//! <store>/objects/ab/<task_id>/       a committed result: spec.json, summary.json, final.npy,
-//!                                     masses.npy, series.json, clusters.json, frames.npy,
-//!                                     checksums.json (blake3 of every other file, written last)
+//! <store>/objects/ab/<task_id>/       a committed result: summary.json (spec, summary,
+//!                                     clusters, provenance), series.json, final.npy,
+//!                                     frames.npy, checksums.json (blake3 of the others)
 //! <store>/leases/<task_id>.lease      who is computing a task (see `lease`)
 //! <store>/checkpoints/<task_id>.json  a running task's last checkpoint
 //! <store>/failed/<task_id>.json       why a task failed
@@ -32,15 +32,9 @@ use crate::provenance::Provenance;
 pub const STORE_LAYOUT: &str = "sphereflow/store/v1";
 
 /// The files of an object, in the order they are written (`checksums.json` comes last).
-pub const OBJECT_FILES: &[&str] = &[
-    "spec.json",
-    "summary.json",
-    "final.npy",
-    "masses.npy",
-    "series.json",
-    "clusters.json",
-    "frames.npy",
-];
+///
+/// Few files per object on purpose: creating files dominates the cost of committing tiny tasks.
+pub const OBJECT_FILES: &[&str] = &["summary.json", "series.json", "final.npy", "frames.npy"];
 
 /// What a task is, as stored beside its result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -66,9 +60,12 @@ pub struct FrameIndex {
     pub atoms: usize,
 }
 
-/// `summary.json`: the scalar results, how long they took and where they were computed.
+/// `summary.json`: the task, its scalar results and clusters, how long they took and where
+/// they were computed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredSummary {
+    /// The task.
+    pub spec: TaskSpec,
     /// The solver's summary.
     pub summary: Summary,
     /// Wall time of the computation (all sessions of it, if resumed).
@@ -77,6 +74,8 @@ pub struct StoredSummary {
     pub solver_rev: u32,
     /// Where, when and by what it was computed.
     pub provenance: Provenance,
+    /// Final clusters, heaviest first.
+    pub clusters: Vec<Cluster>,
     /// The snapshots in `frames.npy`, in order.
     pub frames: Vec<FrameIndex>,
 }
@@ -84,16 +83,12 @@ pub struct StoredSummary {
 /// Everything a committed object holds, read back.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredResult {
-    /// The task.
-    pub spec: TaskSpec,
-    /// Scalar results and provenance.
+    /// The task, scalar results, clusters and provenance.
     pub summary: StoredSummary,
     /// Final atoms.
     pub final_state: State,
     /// The time series.
     pub series: Vec<SeriesRow>,
-    /// Final clusters, heaviest first.
-    pub clusters: Vec<Cluster>,
     /// Snapshots: `(step, t, state)`.
     pub frames: Vec<(u64, f64, State)>,
 }
@@ -246,58 +241,62 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ExecError
     })
 }
 
-/// The bytes of every object file for a finished run.
-pub(crate) struct ObjectContent {
+/// The bytes of every object file of a finished run.
+pub struct ObjectContent {
     files: Vec<(&'static str, Vec<u8>)>,
 }
 
 impl ObjectContent {
     /// Encodes a finished run.
-    pub(crate) fn new(
-        spec: &TaskSpec,
+    pub fn new(
         summary: &StoredSummary,
         final_state: &State,
         series: &[SeriesRow],
-        clusters: &[Cluster],
         frames: &Frames,
     ) -> ObjectContent {
         let dim = final_state.dim;
         let mut frame_rows = Vec::new();
         let mut rows = 0u64;
         for frame in &frames.frames {
-            for (x, m) in frame
-                .state
-                .positions
-                .chunks_exact(dim)
-                .zip(&frame.state.masses)
-            {
-                frame_rows.push(*m);
-                frame_rows.extend_from_slice(x);
-                rows += 1;
-            }
+            rows += frame.state.len() as u64;
+            push_rows(&frame.state, &mut frame_rows);
         }
+        let mut final_rows = Vec::with_capacity(final_state.len() * (dim + 1));
+        push_rows(final_state, &mut final_rows);
+        let columns = dim as u64 + 1;
         let files = vec![
-            ("spec.json", json(spec)),
             ("summary.json", json(summary)),
+            ("series.json", json(series)),
             (
                 "final.npy",
-                npy_bytes(
-                    &final_state.positions,
-                    &[final_state.len() as u64, dim as u64],
-                ),
+                npy_bytes(&final_rows, &[final_state.len() as u64, columns]),
             ),
-            (
-                "masses.npy",
-                npy_bytes(&final_state.masses, &[final_state.len() as u64]),
-            ),
-            ("series.json", json(series)),
-            ("clusters.json", json(clusters)),
-            (
-                "frames.npy",
-                npy_bytes(&frame_rows, &[rows, dim as u64 + 1]),
-            ),
+            ("frames.npy", npy_bytes(&frame_rows, &[rows, columns])),
         ];
         ObjectContent { files }
+    }
+}
+
+/// Appends a state's atoms as rows `[mass, x_1 .. x_d]`.
+fn push_rows(state: &State, out: &mut Vec<f64>) {
+    for (x, m) in state.positions.chunks_exact(state.dim).zip(&state.masses) {
+        out.push(*m);
+        out.extend_from_slice(x);
+    }
+}
+
+/// Splits rows `[mass, x_1 .. x_d]` back into a state.
+fn state_of_rows(rows: &[f64], dim: usize) -> State {
+    let mut positions = Vec::with_capacity(rows.len() / (dim + 1) * dim);
+    let mut masses = Vec::with_capacity(rows.len() / (dim + 1));
+    for row in rows.chunks_exact(dim + 1) {
+        masses.push(row[0]);
+        positions.extend_from_slice(&row[1..]);
+    }
+    State {
+        dim,
+        positions,
+        masses,
     }
 }
 
@@ -306,6 +305,42 @@ fn json<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
     let mut bytes = serde_json::to_vec_pretty(value).expect("plain data");
     bytes.push(b'\n');
     bytes
+}
+
+/// An object written to a private folder, awaiting [`Store::publish`].
+#[derive(Debug)]
+pub struct Staged {
+    /// The task.
+    pub id: TaskId,
+    work: PathBuf,
+}
+
+/// Syncs everything written under the store (files, folders, renames) to disk: on Linux with
+/// one `syncfs` of its filesystem, elsewhere file by file and folder by folder.
+fn sync_tree(root: &Path, paths: &[&Path]) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let _ = paths;
+        let handle = File::open(root)?;
+        // SAFETY: `syncfs` takes a valid open descriptor, which `handle` holds for the call.
+        if unsafe { libc::syncfs(handle.as_raw_fd()) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = root;
+        for path in paths {
+            if path.is_dir() {
+                for entry in fs::read_dir(path)? {
+                    File::open(entry?.path())?.sync_all()?;
+                }
+            }
+            File::open(path)?.sync_all()?;
+        }
+    }
+    Ok(())
 }
 
 /// How a commit ended.
@@ -434,90 +469,137 @@ impl Store {
     /// Missing or malformed files.
     pub fn load(&self, id: &TaskId) -> Result<StoredResult, ExecError> {
         let dir = self.object_dir(id);
-        let spec: TaskSpec = read_json(&dir.join("spec.json"))?;
         let summary: StoredSummary = read_json(&dir.join("summary.json"))?;
-        let (shape, positions) = read_npy(&dir.join("final.npy"))?;
-        let dim = shape.get(1).copied().unwrap_or(1) as usize;
-        let (_, masses) = read_npy(&dir.join("masses.npy"))?;
-        let final_state = State {
-            dim,
-            positions,
-            masses,
-        };
+        let (shape, rows) = read_npy(&dir.join("final.npy"))?;
+        let dim = (shape.get(1).copied().unwrap_or(2) as usize)
+            .saturating_sub(1)
+            .max(1);
+        let final_state = state_of_rows(&rows, dim);
         let series = read_json(&dir.join("series.json"))?;
-        let clusters = read_json(&dir.join("clusters.json"))?;
         let (_, rows) = read_npy(&dir.join("frames.npy"))?;
         let mut frames = Vec::with_capacity(summary.frames.len());
         let mut offset = 0;
         for index in &summary.frames {
-            let mut positions = Vec::with_capacity(index.atoms * dim);
-            let mut masses = Vec::with_capacity(index.atoms);
-            for row in rows[offset..offset + index.atoms * (dim + 1)].chunks_exact(dim + 1) {
-                masses.push(row[0]);
-                positions.extend_from_slice(&row[1..]);
-            }
-            offset += index.atoms * (dim + 1);
-            frames.push((
-                index.step,
-                index.t,
-                State {
-                    dim,
-                    positions,
-                    masses,
-                },
-            ));
+            let length = index.atoms * (dim + 1);
+            let Some(frame_rows) = rows.get(offset..offset + length) else {
+                return Err(ExecError::Corrupt {
+                    path: dir.join("frames.npy"),
+                    reason: "fewer rows than summary.json lists".into(),
+                });
+            };
+            frames.push((index.step, index.t, state_of_rows(frame_rows, dim)));
+            offset += length;
         }
         Ok(StoredResult {
-            spec,
             summary,
             final_state,
             series,
-            clusters,
             frames,
         })
     }
 
-    /// Commits an object: written in a private folder, synced, renamed into place. A corrupt
-    /// or stale object already there is replaced; a valid one of this revision is kept.
+    /// Commits one object (see [`Store::stage`] and [`Store::publish`]).
     ///
     /// # Errors
     /// IO errors (a full disk among them); nothing partial is left in `objects/`.
-    pub(crate) fn commit(
+    pub fn commit(
         &self,
         id: &TaskId,
         content: &ObjectContent,
         solver_rev: u32,
     ) -> Result<Committed, ExecError> {
+        let staged = self.stage(id, content)?;
+        self.publish(vec![staged], solver_rev)
+            .pop()
+            .expect("one result per staged object")
+    }
+
+    /// Writes an object's files and checksums into a private folder under `tmp/`, not yet
+    /// synced nor visible.
+    ///
+    /// # Errors
+    /// IO errors; the private folder is removed.
+    pub fn stage(&self, id: &TaskId, content: &ObjectContent) -> Result<Staged, ExecError> {
         let work = self
             .root
             .join("tmp")
             .join(format!("commit.{id}.{}", unique_suffix()));
-        let result = self.commit_from(&work, id, content, solver_rev);
-        if work.exists() {
-            let _ = fs::remove_dir_all(&work);
+        let write = || -> Result<(), ExecError> {
+            fs::create_dir_all(&work).map_err(|e| io_error(&work, e))?;
+            let mut checksums = serde_json::Map::new();
+            for (name, bytes) in &content.files {
+                let path = work.join(name);
+                fs::write(&path, bytes).map_err(|e| io_error(&path, e))?;
+                checksums.insert(
+                    (*name).into(),
+                    blake3::hash(bytes).to_hex().to_string().into(),
+                );
+            }
+            let path = work.join("checksums.json");
+            let checksums = serde_json::to_vec_pretty(&checksums).expect("plain data");
+            fs::write(&path, checksums).map_err(|e| io_error(&path, e))
+        };
+        match write() {
+            Ok(()) => Ok(Staged { id: *id, work }),
+            Err(error) => {
+                let _ = fs::remove_dir_all(&work);
+                Err(error)
+            }
         }
-        result
     }
 
-    fn commit_from(
+    /// Makes staged objects durable and visible: one filesystem sync for the whole batch (the
+    /// group commit: a batch of tiny tasks costs about one sync), then each private folder is
+    /// renamed into `objects/` and the shard folders are synced. A corrupt or stale object
+    /// already there is replaced; a valid one of this revision is kept and ours discarded.
+    pub fn publish(
         &self,
-        work: &Path,
-        id: &TaskId,
-        content: &ObjectContent,
+        batch: Vec<Staged>,
         solver_rev: u32,
-    ) -> Result<Committed, ExecError> {
-        fs::create_dir_all(work).map_err(|e| io_error(work, e))?;
-        let mut checksums = serde_json::Map::new();
-        for (name, bytes) in &content.files {
-            write_synced(&work.join(name), bytes)?;
-            checksums.insert(
-                (*name).into(),
-                blake3::hash(bytes).to_hex().to_string().into(),
-            );
+    ) -> Vec<Result<Committed, ExecError>> {
+        if batch.is_empty() {
+            return Vec::new();
         }
-        let checksums = serde_json::to_vec_pretty(&checksums).expect("plain data");
-        write_synced(&work.join("checksums.json"), &checksums)?;
-        sync_dir(work)?;
+        let works: Vec<&Path> = batch.iter().map(|s| s.work.as_path()).collect();
+        let synced = sync_tree(&self.root, &works);
+        let mut shards = Vec::new();
+        let mut results: Vec<Result<Committed, ExecError>> = batch
+            .iter()
+            .map(|staged| {
+                if let Err(error) = &synced {
+                    let error = io::Error::new(error.kind(), error.to_string());
+                    return Err(io_error(&staged.work, error));
+                }
+                let outcome = self.place(staged, solver_rev);
+                if let Ok(Committed::Written) = outcome {
+                    let shard = self.object_dir(&staged.id);
+                    shards.push(shard.parent().expect("shard").to_path_buf());
+                }
+                outcome
+            })
+            .collect();
+        for staged in &batch {
+            if staged.work.exists() {
+                let _ = fs::remove_dir_all(&staged.work);
+            }
+        }
+        // The renames themselves, durable in one more sync.
+        let shard_paths: Vec<&Path> = shards.iter().map(PathBuf::as_path).collect();
+        if let Err(error) = sync_tree(&self.root, &shard_paths) {
+            for result in results
+                .iter_mut()
+                .filter(|r| matches!(r, Ok(Committed::Written)))
+            {
+                let error = io::Error::new(error.kind(), error.to_string());
+                *result = Err(io_error(&self.root, error));
+            }
+        }
+        results
+    }
+
+    /// Renames one synced private folder into place.
+    fn place(&self, staged: &Staged, solver_rev: u32) -> Result<Committed, ExecError> {
+        let id = &staged.id;
         let target = self.object_dir(id);
         let shard = target.parent().expect("objects/ab");
         fs::create_dir_all(shard).map_err(|e| io_error(shard, e))?;
@@ -540,16 +622,14 @@ impl Store {
                 }
             }
         }
-        match fs::rename(work, &target) {
-            Ok(()) => {}
+        match fs::rename(&staged.work, &target) {
+            Ok(()) => Ok(Committed::Written),
             // Another runner committed between our check and our rename.
             Err(_) if matches!(self.inspect(id), ObjectState::Ok { solver_rev: rev } if rev == solver_rev) => {
-                return Ok(Committed::AlreadyThere)
+                Ok(Committed::AlreadyThere)
             }
-            Err(e) => return Err(io_error(&target, e)),
+            Err(e) => Err(io_error(&target, e)),
         }
-        sync_dir(shard)?;
-        Ok(Committed::Written)
     }
 
     /// The recorded failure of a task, if any.

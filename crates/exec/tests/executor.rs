@@ -32,14 +32,7 @@ fn result_bytes(store: &Store, plan: &Plan) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
     for task in &plan.tasks {
         let dir = store.object_dir(&task.id);
-        for name in [
-            "spec.json",
-            "final.npy",
-            "masses.npy",
-            "series.json",
-            "clusters.json",
-            "frames.npy",
-        ] {
+        for name in ["final.npy", "series.json", "frames.npy"] {
             out.insert(
                 format!("{}/{name}", task.id),
                 std::fs::read(dir.join(name)).unwrap(),
@@ -48,6 +41,8 @@ fn result_bytes(store: &Store, plan: &Plan) -> BTreeMap<String, Vec<u8>> {
         let summary: serde_json::Value =
             serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap();
         let kept = serde_json::json!({
+            "spec": summary["spec"],
+            "clusters": summary["clusters"],
             "summary": summary["summary"],
             "frames": summary["frames"],
             "solver_rev": summary["solver_rev"],

@@ -551,8 +551,7 @@ fn read_npy(path: &Path, origin: &str, key: &str) -> Result<(usize, usize, Vec<f
     Ok((rows, cols, values))
 }
 
-/// The typed default of a parameter that has a fixed one.
-pub fn default_value(spec: &ParamSpec) -> Option<Typed> {
+fn parse_default(spec: &ParamSpec) -> Option<Typed> {
     let default = spec.default?;
     let setting = Setting {
         value: scalar(default),
@@ -560,6 +559,18 @@ pub fn default_value(spec: &ParamSpec) -> Option<Typed> {
         base: PathBuf::from("."),
     };
     Some(check(spec, &setting).expect("defaults are valid"))
+}
+
+/// The typed default of a parameter that has a fixed one (parsed once per parameter).
+pub fn default_value(spec: &ParamSpec) -> Option<Typed> {
+    static DEFAULTS: std::sync::OnceLock<BTreeMap<&'static str, Option<Typed>>> =
+        std::sync::OnceLock::new();
+    let defaults =
+        DEFAULTS.get_or_init(|| SCHEMA.iter().map(|s| (s.path, parse_default(s))).collect());
+    match (defaults.get(spec.path), spec_of(spec.path)) {
+        (Some(typed), Some(known)) if known.default == spec.default => typed.clone(),
+        _ => parse_default(spec),
+    }
 }
 
 /// Looks a parameter up by path.
