@@ -419,6 +419,15 @@ fn two_runners_on_one_store_compute_each_task_once() {
     let status: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(status["counts"]["cached"], 12, "{stdout}");
     assert_eq!(status["counts"]["corrupt"], 0);
+    // `plan` reads the same states from the store.
+    let (code, stdout, _) = check(
+        &["plan", "twelve.toml", "--store", "shared", "--json"],
+        dir.path(),
+    );
+    assert_eq!(code, 0);
+    let plan: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(plan["counts"]["cached"], 12, "{stdout}");
+    assert_eq!(plan["tasks"][0]["state"], "cached");
 }
 
 #[test]
