@@ -2,6 +2,7 @@
 //! place (0 success, 1 the run or some tasks failed, 2 bad input with nothing written,
 //! 130 interrupted with all committed work kept).
 
+mod analyze;
 mod plan;
 mod run;
 mod simulate;
@@ -29,6 +30,8 @@ enum Command {
     Status(status::Args),
     /// Drain the pending tasks of a sweep (what each Slurm array element runs).
     Worker(run::Args),
+    /// Parquet tables, scaling-law fits and theorem checks of a sweep.
+    Analyze(analyze::Args),
     /// Remove orphaned temporaries, expired leases and unneeded checkpoints.
     Gc(status::GcArgs),
     /// Run one task without the store.
@@ -58,6 +61,7 @@ fn main() {
         Command::Status(args) => status::run(&args),
         Command::Worker(args) => run::execute(&args, true),
         Command::Gc(args) => status::run_gc(&args),
+        Command::Analyze(args) => analyze::run(&args),
         Command::Simulate(args) => simulate::run(&args),
     };
     match outcome {

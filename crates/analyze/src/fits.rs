@@ -1,0 +1,219 @@
+//! Scaling-law fits against β with bootstrap intervals over seeds.
+//!
+//! - `power`: `value = C β^α`, least squares in log-log over the points with β >= `beta_min`
+//!   and a positive value; `exponent` is α, `prefactor` is C.
+//! - `sqrt`: `value = a + b sqrt β`, least squares; `exponent` is the slope b, `prefactor` a.
+//!
+//! The 95% interval of the exponent comes from a bootstrap that resamples the seeds within each
+//! β (each task is one draw at its β) and refits, 2.5th and 97.5th percentiles. With a single
+//! seed per β the resampling cannot vary anything and the interval collapses to the estimate.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+
+/// Which law.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Law {
+    /// `C β^α`.
+    Power,
+    /// `a + b sqrt β`.
+    Sqrt,
+}
+
+impl Law {
+    /// `power` or `sqrt`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Law::Power => "power",
+            Law::Sqrt => "sqrt",
+        }
+    }
+}
+
+/// A fitted law.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fit {
+    /// The law.
+    pub law: Law,
+    /// α (power) or b (sqrt).
+    pub exponent: f64,
+    /// Lower end of the 95% bootstrap interval.
+    pub exponent_lo: f64,
+    /// Upper end.
+    pub exponent_hi: f64,
+    /// C (power) or a (sqrt).
+    pub prefactor: f64,
+    /// Coefficient of determination (in log-log for the power law).
+    pub r2: f64,
+    /// Points used.
+    pub n_points: usize,
+    /// Smallest β used.
+    pub beta_min: f64,
+    /// Largest β used.
+    pub beta_max: f64,
+}
+
+/// Least squares line `y = intercept + slope x`, with r².
+fn line(points: &[(f64, f64)]) -> Option<(f64, f64, f64)> {
+    let n = points.len() as f64;
+    let mean_x = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let mean_y = points.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxx: f64 = points.iter().map(|p| (p.0 - mean_x).powi(2)).sum();
+    let sxy: f64 = points.iter().map(|p| (p.0 - mean_x) * (p.1 - mean_y)).sum();
+    let syy: f64 = points.iter().map(|p| (p.1 - mean_y).powi(2)).sum();
+    if sxx <= 0.0 {
+        return None;
+    }
+    let slope = sxy / sxx;
+    let intercept = mean_y - slope * mean_x;
+    let residual: f64 = points
+        .iter()
+        .map(|p| (p.1 - intercept - slope * p.0).powi(2))
+        .sum();
+    let r2 = if syy > 0.0 { 1.0 - residual / syy } else { 1.0 };
+    Some((intercept, slope, r2))
+}
+
+/// The points a law is fitted to, transformed: `(log β, log v)` or `(sqrt β, v)`.
+fn transformed(law: Law, points: &[(f64, f64)], beta_min: f64) -> Vec<(f64, f64)> {
+    points
+        .iter()
+        .filter(|(beta, value)| *beta >= beta_min && value.is_finite())
+        .filter(|(_, value)| law == Law::Sqrt || *value > 0.0)
+        .map(|&(beta, value)| match law {
+            Law::Power => (beta.ln(), value.ln()),
+            Law::Sqrt => (beta.sqrt(), value),
+        })
+        .collect()
+}
+
+/// The p-th quantile (0..=1) of sorted values, by linear interpolation.
+fn quantile(sorted: &[f64], p: f64) -> f64 {
+    let position = p * (sorted.len() - 1) as f64;
+    let (low, high) = (position.floor() as usize, position.ceil() as usize);
+    sorted[low] + (sorted[high] - sorted[low]) * (position - low as f64)
+}
+
+/// Fits a law to `(β, value)` points (one per task) with a seeded bootstrap of `replicates`
+/// resamplings of the seeds within each β. `None` with fewer than two distinct β.
+pub fn fit(
+    law: Law,
+    points: &[(f64, f64)],
+    beta_min: f64,
+    replicates: usize,
+    seed: u64,
+) -> Option<Fit> {
+    let data = transformed(law, points, beta_min);
+    let (intercept, slope, r2) = line(&data)?;
+    // Group by β (the transformed x is monotone in β, so equal x means equal β).
+    let mut groups: Vec<Vec<(f64, f64)>> = Vec::new();
+    let mut sorted = data.clone();
+    sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for point in sorted {
+        match groups.last_mut() {
+            Some(group) if group[0].0 == point.0 => group.push(point),
+            _ => groups.push(vec![point]),
+        }
+    }
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    let mut slopes = Vec::with_capacity(replicates);
+    let mut sample = Vec::with_capacity(data.len());
+    for _ in 0..replicates {
+        sample.clear();
+        for group in &groups {
+            for _ in 0..group.len() {
+                sample.push(group[rng.gen_range(0..group.len())]);
+            }
+        }
+        if let Some((_, s, _)) = line(&sample) {
+            slopes.push(s);
+        }
+    }
+    slopes.sort_by(f64::total_cmp);
+    let (exponent_lo, exponent_hi) = if slopes.is_empty() {
+        (slope, slope)
+    } else {
+        (quantile(&slopes, 0.025), quantile(&slopes, 0.975))
+    };
+    let betas = points.iter().map(|p| p.0).filter(|beta| *beta >= beta_min);
+    let (beta_lo, beta_hi) = betas.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), b| {
+        (lo.min(b), hi.max(b))
+    });
+    Some(Fit {
+        law,
+        exponent: slope,
+        exponent_lo,
+        exponent_hi,
+        prefactor: match law {
+            Law::Power => intercept.exp(),
+            Law::Sqrt => intercept,
+        },
+        r2,
+        n_points: data.len(),
+        beta_min: beta_lo,
+        beta_max: beta_hi,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand_distr::{Distribution, Normal};
+
+    /// Synthetic counts `2 β^0.5 e^{noise}` at 10 seeds per β.
+    fn synthetic(seed: u64, noise: f64) -> Vec<(f64, f64)> {
+        let mut rng = ChaCha20Rng::seed_from_u64(seed);
+        let normal = Normal::new(0.0, noise).unwrap();
+        let mut points = Vec::new();
+        for beta in [1.0, 3.0, 5.0, 7.0, 10.0, 15.0, 25.0, 35.0, 50.0] {
+            for _ in 0..10 {
+                points.push((beta, 2.0 * f64::sqrt(beta) * normal.sample(&mut rng).exp()));
+            }
+        }
+        points
+    }
+
+    #[test]
+    fn exact_laws_are_recovered_exactly() {
+        let power: Vec<(f64, f64)> = [1.0, 2.0, 4.0, 8.0]
+            .iter()
+            .map(|&b| (b, 3.0 * f64::powf(b, 0.7)))
+            .collect();
+        let fitted = fit(Law::Power, &power, 1.0, 100, 1).unwrap();
+        assert!((fitted.exponent - 0.7).abs() < 1e-12);
+        assert!((fitted.prefactor - 3.0).abs() < 1e-12);
+        assert!((fitted.r2 - 1.0).abs() < 1e-12);
+        let sqrt: Vec<(f64, f64)> = [1.0, 4.0, 9.0]
+            .iter()
+            .map(|&b| (b, 1.5 + 2.0 * f64::sqrt(b)))
+            .collect();
+        let fitted = fit(Law::Sqrt, &sqrt, 0.5, 100, 1).unwrap();
+        assert!((fitted.exponent - 2.0).abs() < 1e-12 && (fitted.prefactor - 1.5).abs() < 1e-12);
+        assert_eq!(
+            (fitted.beta_min, fitted.beta_max, fitted.n_points),
+            (1.0, 9.0, 3)
+        );
+        assert!(fit(Law::Power, &[(2.0, 1.0), (2.0, 3.0)], 1.0, 10, 1).is_none());
+    }
+
+    #[test]
+    fn the_interval_covers_the_true_exponent() {
+        let mut covered = 0;
+        for seed in 0..40 {
+            let fitted = fit(Law::Power, &synthetic(seed, 0.2), 1.0, 400, seed).unwrap();
+            assert!(fitted.exponent_lo < fitted.exponent && fitted.exponent < fitted.exponent_hi);
+            assert!(fitted.exponent_hi - fitted.exponent_lo < 0.2, "{fitted:?}");
+            if fitted.exponent_lo <= 0.5 && 0.5 <= fitted.exponent_hi {
+                covered += 1;
+            }
+        }
+        // A 95% interval: about 38 of 40; fewer than 33 would mean it is too narrow.
+        assert!(covered >= 33, "covered {covered} of 40");
+        let fitted = fit(Law::Power, &synthetic(7, 0.2), 1.0, 400, 7).unwrap();
+        assert!((fitted.exponent - 0.5).abs() < 0.1);
+        // The points below beta_min are left out.
+        let mut with_small = synthetic(7, 0.2);
+        with_small.push((0.01, 1000.0));
+        assert_eq!(fit(Law::Power, &with_small, 1.0, 400, 7).unwrap(), fitted);
+    }
+}

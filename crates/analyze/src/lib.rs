@@ -1,0 +1,574 @@
+//! The sphereflow analyzer: a sweep's results as Parquet tables (docs/tables.md), scaling-law
+//! fits with bootstrap intervals over seeds, and the checks of MODEL.md §7.
+//!
+//! It reads the store through `sphereflow-exec` and knows nothing about drawing. Analysis of a
+//! partial sweep works: pending and failed tasks are rows of `tasks` with their status, and
+//! running `analyze` again after more tasks finish picks them up.
+
+pub mod fits;
+pub mod tables;
+pub mod theory;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use sphereflow_exec::{task_state, Store, StoredResult, TaskState};
+use sphereflow_plan::{Kind, Plan, Task, Typed, SCHEMA};
+use sphereflow_solver::{Problem, StopReason};
+use thiserror::Error;
+
+pub use fits::{fit, Fit, Law};
+pub use tables::{write_parquet, Column, Table};
+
+/// What can go wrong.
+#[derive(Debug, Error)]
+pub enum AnalyzeError {
+    /// A file could not be written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A table could not be built or encoded.
+    #[error("table: {0}")]
+    Table(String),
+    /// The store could not be read.
+    #[error(transparent)]
+    Store(#[from] sphereflow_exec::ExecError),
+}
+
+/// How to analyze.
+#[derive(Debug, Clone)]
+pub struct AnalyzeOptions {
+    /// Fits use the tasks with β at least this.
+    pub fit_beta_min: f64,
+    /// The anti-concentration theorem is checked from this β on (and where B(β) < 1).
+    pub theorem_beta_min: f64,
+    /// Bootstrap resamplings per fit.
+    pub replicates: usize,
+    /// Seed of the bootstrap.
+    pub seed: u64,
+}
+
+impl Default for AnalyzeOptions {
+    fn default() -> Self {
+        AnalyzeOptions {
+            fit_beta_min: 1.0,
+            theorem_beta_min: 1.0,
+            replicates: 1000,
+            seed: 2026,
+        }
+    }
+}
+
+/// The quantities fitted against β.
+pub const FITTED: &[&str] = &["n_clusters", "n_heavy", "max_cluster_mass"];
+
+/// A fit of one quantity in one group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupFit {
+    /// The group's label (`activation=relu`, or `all`).
+    pub group: String,
+    /// The quantity.
+    pub quantity: &'static str,
+    /// The fitted law.
+    pub fit: Fit,
+}
+
+/// Everything `analyze` produces.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Analysis {
+    /// One row per task.
+    pub tasks: Table,
+    /// One row per final cluster of each finished task.
+    pub clusters: Table,
+    /// One row per check of each finished task.
+    pub series: Table,
+    /// One row per group, quantity and law.
+    pub fits: Table,
+    /// One row per finished task: the theorem checks.
+    pub bounds: Table,
+    /// The fits, for the summary.
+    pub group_fits: Vec<GroupFit>,
+    /// Tasks by status.
+    pub counts: BTreeMap<&'static str, usize>,
+    /// Finished tasks where the theorem applies.
+    pub applicable: usize,
+    /// Of those, where the window mass exceeds B(β).
+    pub violations: usize,
+    /// Null runs on S^1 checked against k*(β), and those whose count equals k*.
+    pub null_runs: (usize, usize),
+}
+
+/// The column a parameter gets: its key, except the two seeds.
+pub fn column_name(path: &str) -> String {
+    match path {
+        "init.seed" => "init_seed".into(),
+        "perceptron.seed" => "perceptron_seed".into(),
+        other => other.split('.').nth(1).unwrap_or(other).into(),
+    }
+}
+
+fn parameter_column(kind: Kind) -> Column {
+    match kind {
+        Kind::Int { .. } => Column::Int(Vec::new()),
+        Kind::Float { .. } => Column::Float(Vec::new()),
+        Kind::Bool => Column::Bool(Vec::new()),
+        Kind::Enum(_) => Column::Dict(Vec::new()),
+        Kind::File => Column::Text(Vec::new()),
+    }
+}
+
+fn push_typed(column: &mut Column, value: Option<Typed>) {
+    match (column, value) {
+        (Column::Int(v), Some(Typed::Int(i))) => v.push(Some(i)),
+        (Column::Float(v), Some(Typed::Float(x))) => v.push(Some(x)),
+        (Column::Bool(v), Some(Typed::Bool(b))) => v.push(Some(b)),
+        (Column::Text(v) | Column::Dict(v), Some(Typed::Text(s))) => v.push(Some(s)),
+        (Column::Int(v), _) => v.push(None),
+        (Column::Float(v), _) => v.push(None),
+        (Column::Bool(v), _) => v.push(None),
+        (Column::Text(v) | Column::Dict(v), _) => v.push(None),
+        (Column::FloatList(v), _) => v.push(None),
+    }
+}
+
+/// Builds a table column by column from rows of values.
+struct Builder {
+    table: Table,
+}
+
+impl Builder {
+    fn new(columns: Vec<(&str, Column)>) -> Builder {
+        Builder {
+            table: Table {
+                columns: columns
+                    .into_iter()
+                    .map(|(n, c)| (n.to_string(), c))
+                    .collect(),
+            },
+        }
+    }
+
+    fn column(&mut self, name: &str) -> &mut Column {
+        &mut self
+            .table
+            .columns
+            .iter_mut()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("no column {name}"))
+            .1
+    }
+
+    fn int(&mut self, name: &str, value: Option<i64>) {
+        match self.column(name) {
+            Column::Int(v) => v.push(value),
+            _ => panic!("{name} is not int64"),
+        }
+    }
+
+    fn float(&mut self, name: &str, value: Option<f64>) {
+        match self.column(name) {
+            Column::Float(v) => v.push(value),
+            _ => panic!("{name} is not float64"),
+        }
+    }
+
+    fn text(&mut self, name: &str, value: Option<String>) {
+        match self.column(name) {
+            Column::Text(v) | Column::Dict(v) => v.push(value),
+            _ => panic!("{name} is not a string"),
+        }
+    }
+
+    fn bool(&mut self, name: &str, value: Option<bool>) {
+        match self.column(name) {
+            Column::Bool(v) => v.push(value),
+            _ => panic!("{name} is not bool"),
+        }
+    }
+
+    fn floats(&mut self, name: &str, value: Option<Vec<f64>>) {
+        match self.column(name) {
+            Column::FloatList(v) => v.push(value),
+            _ => panic!("{name} is not a list"),
+        }
+    }
+}
+
+fn int() -> Column {
+    Column::Int(Vec::new())
+}
+fn float() -> Column {
+    Column::Float(Vec::new())
+}
+fn text() -> Column {
+    Column::Text(Vec::new())
+}
+fn dict() -> Column {
+    Column::Dict(Vec::new())
+}
+fn boolean() -> Column {
+    Column::Bool(Vec::new())
+}
+
+/// Result columns of `tasks`, after the parameters.
+fn task_result_columns() -> Vec<(&'static str, Column)> {
+    vec![
+        ("status", dict()),
+        ("error", text()),
+        ("steps", int()),
+        ("t_final", float()),
+        ("stop_reason", dict()),
+        ("n_clusters", int()),
+        ("n_heavy", int()),
+        ("max_cluster_mass", float()),
+        ("max_window_mass", float()),
+        ("max_spread", float()),
+        ("energy_initial", float()),
+        ("energy_final", float()),
+        ("max_drift", float()),
+        ("n_atoms", int()),
+        ("runtime_s", float()),
+        ("solver_rev", int()),
+        ("sphereflow_version", dict()),
+        ("git_commit", dict()),
+        ("host", dict()),
+        ("threads", int()),
+        ("started", text()),
+        ("finished", text()),
+    ]
+}
+
+/// The parameters that vary across a sweep, other than β and the seeds: they define a group.
+fn group_paths(plan: &Plan) -> Vec<&'static str> {
+    plan.sweep
+        .axes
+        .iter()
+        .flat_map(|axis| axis.paths.iter().copied())
+        .filter(|p| !matches!(*p, "model.beta" | "init.seed" | "perceptron.seed"))
+        .collect()
+}
+
+fn group_label(plan: &Plan, task: &Task, paths: &[&'static str]) -> String {
+    if paths.is_empty() {
+        return "all".into();
+    }
+    paths
+        .iter()
+        .map(|p| {
+            let value = plan.value(task, p).map_or("-".into(), |v| v.to_string());
+            format!("{}={value}", column_name(p))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Analyzes a sweep against a store (`None`: no store yet, every task pending).
+///
+/// # Errors
+/// A committed object that cannot be read back.
+pub fn analyze(
+    plan: &Plan,
+    store: Option<&Store>,
+    options: &AnalyzeOptions,
+) -> Result<Analysis, AnalyzeError> {
+    let mut task_columns: Vec<(String, Column)> = vec![("task_id".into(), text())];
+    for spec in SCHEMA {
+        task_columns.push((column_name(spec.path), parameter_column(spec.kind)));
+    }
+    let mut tasks = Builder {
+        table: Table {
+            columns: task_columns,
+        },
+    };
+    for (name, column) in task_result_columns() {
+        tasks.table.columns.push((name.into(), column));
+    }
+    let mut clusters = Builder::new(vec![
+        ("task_id", text()),
+        ("cluster", int()),
+        ("mass", float()),
+        ("centre", Column::FloatList(Vec::new())),
+        ("angle", float()),
+        ("spread", float()),
+        ("size", int()),
+    ]);
+    let mut series = Builder::new(vec![
+        ("task_id", text()),
+        ("step", int()),
+        ("t", float()),
+        ("energy", float()),
+        ("n_clusters", int()),
+        ("max_drift", float()),
+    ]);
+    let mut bounds = Builder::new(vec![
+        ("task_id", text()),
+        ("beta", float()),
+        ("window_mass", float()),
+        ("max_cluster_mass", float()),
+        ("bound", float()),
+        ("bound_limit", float()),
+        ("applicable", boolean()),
+        ("reason", text()),
+        ("holds", boolean()),
+        ("margin", float()),
+        ("n_heavy", int()),
+        ("corollary_bound", float()),
+        ("corollary_holds", boolean()),
+        ("n_clusters", int()),
+        ("k_star", int()),
+        ("theta_c", float()),
+    ]);
+    let mut counts: BTreeMap<&'static str, usize> = [("ok", 0), ("failed", 0), ("pending", 0)]
+        .into_iter()
+        .collect();
+    let mut applicable_count = 0;
+    let mut violations = 0;
+    let mut null_runs = (0, 0);
+    let groups = group_paths(plan);
+    // (group label, quantity) -> points (β, value)
+    let mut points: BTreeMap<(String, &'static str), Vec<(f64, f64)>> = BTreeMap::new();
+
+    for task in &plan.tasks {
+        let id = task.id.to_hex();
+        tasks.text("task_id", Some(id.clone()));
+        for spec in SCHEMA {
+            push_typed(
+                tasks.column(&column_name(spec.path)),
+                plan.value(task, spec.path),
+            );
+        }
+        let state = store.map_or(TaskState::Pending, |s| task_state(s, &task.id));
+        let (status, error) = match &state {
+            TaskState::Cached => ("ok", None),
+            TaskState::Failed { reason } => ("failed", Some(reason.clone())),
+            _ => ("pending", None),
+        };
+        *counts.entry(status).or_default() += 1;
+        tasks.text("status", Some(status.into()));
+        tasks.text("error", error);
+        let stored: Option<StoredResult> = match (&state, store) {
+            (TaskState::Cached, Some(store)) => Some(store.load(&task.id)?),
+            _ => None,
+        };
+        let summary = stored.as_ref().map(|r| &r.summary.summary);
+        let provenance = stored.as_ref().map(|r| &r.summary.provenance);
+        tasks.int("steps", summary.map(|s| s.steps as i64));
+        tasks.float("t_final", summary.map(|s| s.t_final));
+        tasks.text(
+            "stop_reason",
+            summary.map(|s| s.stop_reason.as_str().into()),
+        );
+        tasks.int("n_clusters", summary.map(|s| s.n_clusters as i64));
+        tasks.int("n_heavy", summary.map(|s| s.n_heavy as i64));
+        tasks.float("max_cluster_mass", summary.map(|s| s.max_cluster_mass));
+        tasks.float("max_window_mass", summary.map(|s| s.max_window_mass));
+        tasks.float("max_spread", summary.map(|s| s.max_spread));
+        tasks.float("energy_initial", summary.map(|s| s.energy_initial));
+        tasks.float("energy_final", summary.map(|s| s.energy_final));
+        tasks.float("max_drift", summary.map(|s| s.max_drift));
+        tasks.int("n_atoms", summary.map(|s| s.n_atoms as i64));
+        tasks.float("runtime_s", stored.as_ref().map(|r| r.summary.runtime_s));
+        tasks.int(
+            "solver_rev",
+            stored.as_ref().map(|r| i64::from(r.summary.solver_rev)),
+        );
+        tasks.text(
+            "sphereflow_version",
+            provenance.map(|p| p.sphereflow_version.clone()),
+        );
+        tasks.text("git_commit", provenance.and_then(|p| p.git_commit.clone()));
+        tasks.text("host", provenance.map(|p| p.host.clone()));
+        tasks.int("threads", provenance.map(|p| p.threads as i64));
+        tasks.text("started", provenance.map(|p| p.started.clone()));
+        tasks.text("finished", provenance.map(|p| p.finished.clone()));
+
+        let Some(result) = stored else {
+            continue;
+        };
+        let summary = &result.summary.summary;
+        for (index, cluster) in result.summary.clusters.iter().enumerate() {
+            clusters.text("task_id", Some(id.clone()));
+            clusters.int("cluster", Some(index as i64));
+            clusters.float("mass", Some(cluster.mass));
+            clusters.floats("centre", Some(cluster.centre.clone()));
+            let angle =
+                (cluster.centre.len() == 2).then(|| cluster.centre[1].atan2(cluster.centre[0]));
+            clusters.float("angle", angle);
+            clusters.float("spread", Some(cluster.spread));
+            clusters.int("size", Some(cluster.size as i64));
+        }
+        for row in &result.series {
+            series.text("task_id", Some(id.clone()));
+            series.int("step", Some(row.step as i64));
+            series.float("t", Some(row.t));
+            series.float("energy", Some(row.energy));
+            series.int("n_clusters", Some(row.n_clusters as i64));
+            series.float("max_drift", Some(row.max_drift));
+        }
+
+        // Theorem checks need the task's perceptron: rebuild the problem (cheap: no steps).
+        let resolved = plan
+            .resolve(task)
+            .map_err(|e| AnalyzeError::Table(e.to_string()))?;
+        let params = resolved.params.clone();
+        let problem = Problem::new(resolved.params, resolved.initial, resolved.perceptron)
+            .map_err(|e| AnalyzeError::Table(e.to_string()))?;
+        let beta = params.model.beta;
+        let c = theory::perceptron_constant(&problem.dynamics.perceptron);
+        let converged = summary.stop_reason == StopReason::Converged;
+        let applies = theory::theorem_applies(&params, c, converged, options.theorem_beta_min);
+        let bound = theory::mass_bound(beta, c);
+        let holds = summary.max_window_mass <= bound;
+        let corollary = theory::heavy_atom_bound(beta, c, params.measure.heavy_mass);
+        bounds.text("task_id", Some(id.clone()));
+        bounds.float("beta", Some(beta));
+        bounds.float("window_mass", Some(summary.max_window_mass));
+        bounds.float("max_cluster_mass", Some(summary.max_cluster_mass));
+        bounds.float("bound", Some(bound));
+        bounds.float("bound_limit", Some(theory::bound_limit()));
+        bounds.bool("applicable", Some(applies.is_ok()));
+        bounds.text("reason", applies.err().map(str::to_string));
+        bounds.bool("holds", Some(holds));
+        bounds.float("margin", Some(bound - summary.max_window_mass));
+        bounds.int("n_heavy", Some(summary.n_heavy as i64));
+        bounds.float("corollary_bound", Some(corollary));
+        bounds.bool("corollary_holds", Some(summary.n_heavy as f64 <= corollary));
+        bounds.int("n_clusters", Some(summary.n_clusters as i64));
+        let null_circle = params.model.dim == 2
+            && params.perceptron.activation == sphereflow_solver::Activation::None;
+        let k_star = null_circle.then(|| theory::unstable_mode(beta));
+        bounds.int("k_star", k_star.map(|k| k as i64));
+        bounds.float("theta_c", Some(theory::concavity_angle(beta)));
+        if applies.is_ok() {
+            applicable_count += 1;
+            if !holds {
+                violations += 1;
+            }
+        }
+        if let Some(k) = k_star {
+            null_runs.0 += 1;
+            if k == summary.n_clusters {
+                null_runs.1 += 1;
+            }
+        }
+        let label = group_label(plan, task, &groups);
+        for (quantity, value) in [
+            ("n_clusters", summary.n_clusters as f64),
+            ("n_heavy", summary.n_heavy as f64),
+            ("max_cluster_mass", summary.max_cluster_mass),
+        ] {
+            points
+                .entry((label.clone(), quantity))
+                .or_default()
+                .push((beta, value));
+        }
+    }
+
+    // Fits, one row per group, quantity and law, with the group's parameters as columns.
+    let mut fit_columns: Vec<(String, Column)> = vec![("group".into(), text())];
+    for path in &groups {
+        let spec = sphereflow_plan::schema::spec_of(path).expect("an axis is a parameter");
+        fit_columns.push((column_name(path), parameter_column(spec.kind)));
+    }
+    let mut fits = Builder {
+        table: Table {
+            columns: fit_columns,
+        },
+    };
+    for (name, column) in [
+        ("quantity", dict()),
+        ("model", dict()),
+        ("exponent", float()),
+        ("exponent_lo", float()),
+        ("exponent_hi", float()),
+        ("prefactor", float()),
+        ("r2", float()),
+        ("n_points", int()),
+        ("beta_min", float()),
+        ("beta_max", float()),
+    ] {
+        fits.table.columns.push((name.into(), column));
+    }
+    let mut group_fits = Vec::new();
+    let representative: BTreeMap<String, &Task> = plan
+        .tasks
+        .iter()
+        .map(|t| (group_label(plan, t, &groups), t))
+        .collect();
+    for ((label, quantity), data) in &points {
+        for law in [Law::Power, Law::Sqrt] {
+            let Some(fitted) = fit(
+                law,
+                data,
+                options.fit_beta_min,
+                options.replicates,
+                options.seed,
+            ) else {
+                continue;
+            };
+            fits.text("group", Some(label.clone()));
+            let task = representative[label];
+            for path in &groups {
+                push_typed(fits.column(&column_name(path)), plan.value(task, path));
+            }
+            fits.text("quantity", Some((*quantity).into()));
+            fits.text("model", Some(law.as_str().into()));
+            fits.float("exponent", Some(fitted.exponent));
+            fits.float("exponent_lo", Some(fitted.exponent_lo));
+            fits.float("exponent_hi", Some(fitted.exponent_hi));
+            fits.float("prefactor", Some(fitted.prefactor));
+            fits.float("r2", Some(fitted.r2));
+            fits.int("n_points", Some(fitted.n_points as i64));
+            fits.float("beta_min", Some(fitted.beta_min));
+            fits.float("beta_max", Some(fitted.beta_max));
+            group_fits.push(GroupFit {
+                group: label.clone(),
+                quantity,
+                fit: fitted,
+            });
+        }
+    }
+    Ok(Analysis {
+        tasks: tasks.table,
+        clusters: clusters.table,
+        series: series.table,
+        fits: fits.table,
+        bounds: bounds.table,
+        group_fits,
+        counts,
+        applicable: applicable_count,
+        violations,
+        null_runs,
+    })
+}
+
+/// The table files `analyze` writes, by name.
+pub const TABLES: &[&str] = &["tasks", "clusters", "series", "fits", "bounds"];
+
+/// Writes every table as `<out>/<name>.parquet`, each atomically.
+///
+/// # Errors
+/// IO and encoding errors.
+pub fn write_tables(analysis: &Analysis, out: &Path) -> Result<Vec<PathBuf>, AnalyzeError> {
+    std::fs::create_dir_all(out).map_err(|e| AnalyzeError::Io {
+        path: out.to_path_buf(),
+        source: e,
+    })?;
+    let mut written = Vec::new();
+    for (name, table) in [
+        ("tasks", &analysis.tasks),
+        ("clusters", &analysis.clusters),
+        ("series", &analysis.series),
+        ("fits", &analysis.fits),
+        ("bounds", &analysis.bounds),
+    ] {
+        let path = out.join(format!("{name}.parquet"));
+        write_parquet(table, &path)?;
+        written.push(path);
+    }
+    Ok(written)
+}

@@ -1,0 +1,212 @@
+//! The theory the analyzer checks (MODEL.md §7): the anti-concentration bound B(β), its
+//! limit, the heavy-atom corollary, the unstable mode k*(β) of pure attention on the circle,
+//! and the kernel's concavity angle θ_c(β).
+
+use sphereflow_solver::{Activation, Params, Perceptron, Regime};
+
+/// `16 / (16 + 3 e^{11/8})`, the limit of B(β) as β grows.
+pub fn bound_limit() -> f64 {
+    16.0 / (16.0 + 3.0 * (11.0f64 / 8.0).exp())
+}
+
+/// `C = 2 Σ_j |s_j| |a_j|²` of a perceptron.
+pub fn perceptron_constant(perceptron: &Perceptron) -> f64 {
+    let dim = perceptron.dim;
+    2.0 * perceptron
+        .weights
+        .iter()
+        .enumerate()
+        .map(|(j, s)| {
+            let a = &perceptron.directions[j * dim..(j + 1) * dim];
+            s.abs() * a.iter().map(|x| x * x).sum::<f64>()
+        })
+        .sum::<f64>()
+}
+
+/// The anti-concentration bound `B(β) = (4 + 2 e^{3/2} C e^{-β}) / (4 + (3/4) e^{11/8})`.
+pub fn mass_bound(beta: f64, c: f64) -> f64 {
+    (4.0 + 2.0 * 1.5f64.exp() * c * (-beta).exp()) / (4.0 + 0.75 * (11.0f64 / 8.0).exp())
+}
+
+/// The corollary's bound on the number of atoms of mass at least `heavy_mass`, with the
+/// support covered by one arc of length `2π` (the whole circle):
+/// `(M / ε)(1 + 2 L sqrt β) B(β)` with `M = 1`, `L = 2π`.
+pub fn heavy_atom_bound(beta: f64, c: f64, heavy_mass: f64) -> f64 {
+    let (arcs, length) = (1.0, std::f64::consts::TAU);
+    arcs / heavy_mass * (1.0 + 2.0 * length * beta.sqrt()) * mass_bound(beta, c)
+}
+
+/// Whether the activation is 1-Lipschitz with σ(0) = 0 (the theorem's hypothesis on σ).
+pub fn activation_qualifies(activation: Activation, leaky_slope: f64) -> bool {
+    match activation {
+        Activation::Relu | Activation::Linear | Activation::Tanh => true,
+        Activation::LeakyRelu => leaky_slope.abs() <= 1.0,
+        // GeLU's slope reaches about 1.13; without a perceptron there is no anti-concentration.
+        Activation::Gelu | Activation::None => false,
+    }
+}
+
+/// Why the anti-concentration theorem applies to a task, or why not.
+pub fn theorem_applies(
+    params: &Params,
+    c: f64,
+    converged: bool,
+    beta_min: f64,
+) -> Result<(), &'static str> {
+    if params.model.dim != 2 {
+        return Err("d != 2");
+    }
+    if params.model.regime != Regime::Descent {
+        return Err("ascent");
+    }
+    if !activation_qualifies(params.perceptron.activation, params.perceptron.leaky_slope) {
+        return Err("σ is not 1-Lipschitz with σ(0) = 0");
+    }
+    if params.perceptron.scale == 0.0 || c == 0.0 {
+        return Err("no perceptron");
+    }
+    if !converged {
+        return Err("not converged to a stationary state");
+    }
+    let beta = params.model.beta;
+    if beta < beta_min || mass_bound(beta, c) >= 1.0 {
+        return Err("β too small for the bound");
+    }
+    Ok(())
+}
+
+/// `e^{-x} I_k(x)` for `k = 0..=k_max` (modified Bessel functions of the first kind, scaled),
+/// by Miller's backward recurrence normalized with `1 = Ĩ_0 + 2 Σ_{k>=1} Ĩ_k`.
+///
+/// # Panics
+/// If `x` is not positive and finite.
+pub fn scaled_bessel_i(x: f64, k_max: usize) -> Vec<f64> {
+    assert!(x > 0.0 && x.is_finite(), "x = {x}");
+    // Start well above both k_max and x so the neglected tail is below f64 precision.
+    let start =
+        k_max.max(x as usize) + 40 + (40.0 * (k_max.max(x as usize) as f64).sqrt()) as usize;
+    let mut values = vec![0.0; start + 2];
+    values[start] = 1e-280;
+    for k in (1..=start).rev() {
+        values[k - 1] = values[k + 1] + 2.0 * k as f64 / x * values[k];
+        // Rescale to stay within range; only ratios matter until normalization.
+        if values[k - 1] > 1e250 {
+            for v in values[k - 1..].iter_mut() {
+                *v *= 1e-250;
+            }
+        }
+    }
+    let total = values[0] + 2.0 * values[1..].iter().sum::<f64>();
+    values.truncate(k_max + 1);
+    values.iter_mut().for_each(|v| *v /= total);
+    values
+}
+
+/// `γ_k = k² I_k(β) / β` for `k = 1..=k_max`, scaled by `e^{-β}` (the argmax is unchanged).
+pub fn growth_rates(beta: f64, k_max: usize) -> Vec<f64> {
+    let bessel = scaled_bessel_i(beta, k_max);
+    (1..=k_max)
+        .map(|k| (k * k) as f64 * bessel[k] / beta)
+        .collect()
+}
+
+/// The most unstable mode of pure attention near the uniform state on S^1:
+/// `k* = argmax_k k² I_k(β) / β`.
+pub fn unstable_mode(beta: f64) -> usize {
+    let k_max = 16 + 4 * beta.sqrt().ceil() as usize;
+    let rates = growth_rates(beta, k_max);
+    1 + rates
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map_or(0, |(k, _)| k)
+}
+
+/// The kernel's concavity angle `θ_c(β) = arccos((sqrt(1 + 4β²) − 1) / (2β))`.
+pub fn concavity_angle(beta: f64) -> f64 {
+    (((1.0 + 4.0 * beta * beta).sqrt() - 1.0) / (2.0 * beta)).acos()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `I_k(x)` by its power series, an independent check for moderate `x`.
+    fn series_bessel_i(k: usize, x: f64) -> f64 {
+        let half = x / 2.0;
+        let mut term = half.powi(k as i32) / (1..=k).map(|i| i as f64).product::<f64>();
+        let mut sum = term;
+        for m in 1..400 {
+            term *= half * half / (m as f64 * (m + k) as f64);
+            sum += term;
+            if term < sum * 1e-18 {
+                break;
+            }
+        }
+        sum
+    }
+
+    #[test]
+    fn bessel_functions_match_their_series_and_known_values() {
+        // Abramowitz & Stegun table 9.8: I_0(1) = 1.266065878, I_1(1) = 0.565159104.
+        let scaled = scaled_bessel_i(1.0, 3);
+        assert!((scaled[0] * 1f64.exp() - 1.266_065_877_752_008_4).abs() < 1e-14);
+        assert!((scaled[1] * 1f64.exp() - 0.565_159_103_992_485_1).abs() < 1e-14);
+        for x in [0.01, 0.5, 3.0, 10.0, 35.0, 50.0] {
+            let scaled = scaled_bessel_i(x, 30);
+            for k in [0, 1, 2, 5, 10, 30] {
+                let expected = series_bessel_i(k, x) * (-x).exp();
+                let error = (scaled[k] - expected).abs();
+                assert!(
+                    error <= 1e-12 * expected + 1e-300,
+                    "I_{k}({x}): {} vs {expected}",
+                    scaled[k]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_unstable_mode_matches_the_model() {
+        // MODEL.md §7: k* = 1 for β <= 1, then 2, 3, 4, 4, 5, 7, 8, 10 at β = 3 ... 50.
+        for beta in [0.01, 0.1, 0.5, 1.0] {
+            assert_eq!(unstable_mode(beta), 1, "β = {beta}");
+        }
+        let table = [
+            (3.0, 2),
+            (5.0, 3),
+            (7.0, 4),
+            (10.0, 4),
+            (15.0, 5),
+            (25.0, 7),
+            (35.0, 8),
+            (50.0, 10),
+        ];
+        for (beta, k) in table {
+            assert_eq!(unstable_mode(beta), k, "β = {beta}");
+        }
+    }
+
+    #[test]
+    fn the_bound_tends_to_its_limit_and_the_angle_to_inverse_sqrt_beta() {
+        assert!(
+            (bound_limit() - 0.574_192).abs() < 5e-7,
+            "{}",
+            bound_limit()
+        );
+        assert!((mass_bound(200.0, 3.0) - bound_limit()).abs() < 1e-15);
+        assert!(mass_bound(1.0, 3.0) > 1.0);
+        // Written independently: (4 + 2 e^{1.5} · 2 · e^{-5}) / (4 + 0.75 e^{1.375}).
+        let expected = (4.0 + 2.0 * 4.481_689_070_338_065 * 2.0 * 0.006_737_946_999_085_467)
+            / (4.0 + 0.75 * 3.955_076_722_920_577);
+        assert!((mass_bound(5.0, 2.0) - expected).abs() < 1e-14);
+        for beta in [100.0, 1e4, 1e6] {
+            let ratio = concavity_angle(beta) * f64::sqrt(beta);
+            assert!(
+                (ratio - 1.0).abs() < 2.0 / beta.sqrt(),
+                "β = {beta}: {ratio}"
+            );
+        }
+        assert!((concavity_angle(1.0) - ((5f64.sqrt() - 1.0) / 2.0).acos()).abs() < 1e-15);
+    }
+}

@@ -1,0 +1,164 @@
+//! The analyzer on a real store: partial sweeps, values against the stored results, the
+//! documented schemas (docs/tables.md), and Parquet files read back.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+
+use sphereflow_analyze::{
+    analyze, column_name, write_tables, AnalyzeOptions, Column, Table, TABLES,
+};
+use sphereflow_exec::{run, RunOptions, Shard, Store};
+use sphereflow_plan::{Plan, PlanOptions, Sweep};
+
+const SWEEP: &str = "[model]\nparticles = 60\n[stop]\nmax_steps = 20000\n\
+                     [grid]\nmodel.beta = [1, 4, 9]\nperceptron.activation = [\"relu\", \"none\"]\n\
+                     init.seed = [1, 2]\n";
+
+fn plan() -> Plan {
+    let sweep = Sweep::parse(SWEEP, "t.toml", Path::new("."), "t").unwrap();
+    Plan::new(sweep, &PlanOptions::default()).unwrap()
+}
+
+fn options() -> AnalyzeOptions {
+    AnalyzeOptions {
+        replicates: 200,
+        ..AnalyzeOptions::default()
+    }
+}
+
+/// `(column, type)` of each table in docs/tables.md, in order.
+fn documented() -> BTreeMap<String, Vec<(String, String)>> {
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/tables.md"))
+            .unwrap();
+    let mut tables: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    let mut current = None;
+    for line in text.lines() {
+        if let Some(name) = line.strip_prefix("## ") {
+            current = Some(name.trim().to_string());
+            continue;
+        }
+        let Some(name) = &current else { continue };
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        if cells.len() >= 4
+            && !cells[1].is_empty()
+            && cells[1] != "column"
+            && !cells[1].starts_with("---")
+        {
+            tables
+                .entry(name.clone())
+                .or_default()
+                .push((cells[1].to_string(), cells[2].to_string()));
+        }
+    }
+    tables
+}
+
+fn schema(table: &Table) -> Vec<(String, String)> {
+    table
+        .schema()
+        .into_iter()
+        .map(|(n, t)| (n, t.to_string()))
+        .collect()
+}
+
+#[test]
+fn tables_follow_their_documented_schemas_and_the_stored_results() {
+    let plan = plan();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("store")).unwrap();
+    let never = AtomicBool::new(false);
+    // Half the sweep first: the rest is pending.
+    let half = RunOptions {
+        shard: Some(Shard::parse("1/2").unwrap()),
+        ..RunOptions::default()
+    };
+    let first = run(&plan, &store, &half, &|_| {}, &never).unwrap();
+    assert!(first.committed > 0 && first.committed < 12);
+    let partial = analyze(&plan, Some(&store), &options()).unwrap();
+    assert_eq!(partial.tasks.rows(), 12);
+    assert_eq!(partial.counts["ok"], first.committed);
+    assert_eq!(partial.counts["pending"], 12 - first.committed);
+    assert_eq!(partial.bounds.rows(), first.committed);
+
+    run(&plan, &store, &RunOptions::default(), &|_| {}, &never).unwrap();
+    let analysis = analyze(&plan, Some(&store), &options()).unwrap();
+    assert_eq!(analysis.counts["ok"], 12);
+
+    // Schemas as documented (the fits table has the varying parameters after `group`).
+    let documented = documented();
+    assert_eq!(schema(&analysis.tasks), documented["tasks"]);
+    assert_eq!(schema(&analysis.clusters), documented["clusters"]);
+    assert_eq!(schema(&analysis.series), documented["series"]);
+    assert_eq!(schema(&analysis.bounds), documented["bounds"]);
+    let mut fits = schema(&analysis.fits);
+    assert_eq!(
+        fits.remove(1),
+        ("activation".into(), "dictionary<string>".into())
+    );
+    assert_eq!(fits, documented["fits"]);
+    let names: std::collections::BTreeSet<String> = sphereflow_plan::SCHEMA
+        .iter()
+        .map(|s| column_name(s.path))
+        .collect();
+    assert_eq!(
+        names.len(),
+        sphereflow_plan::SCHEMA.len(),
+        "column names are unique"
+    );
+
+    // Values against the store.
+    let Some(Column::Text(ids)) = analysis.tasks.column("task_id") else {
+        panic!()
+    };
+    let Some(Column::Int(n_clusters)) = analysis.tasks.column("n_clusters") else {
+        panic!()
+    };
+    let Some(Column::Float(betas)) = analysis.tasks.column("beta") else {
+        panic!()
+    };
+    for (i, task) in plan.tasks.iter().enumerate() {
+        assert_eq!(ids[i].as_deref(), Some(task.id.to_hex().as_str()));
+        let stored = store.load(&task.id).unwrap();
+        assert_eq!(
+            n_clusters[i],
+            Some(stored.summary.summary.n_clusters as i64)
+        );
+        assert_eq!(
+            betas[i],
+            Some(
+                stored.summary.spec.parameters["model.beta"]
+                    .as_f64()
+                    .unwrap()
+            )
+        );
+    }
+    let series_rows: usize = plan
+        .tasks
+        .iter()
+        .map(|t| store.load(&t.id).unwrap().series.len())
+        .sum();
+    assert_eq!(analysis.series.rows(), series_rows);
+    // Two groups (relu, none) × three quantities × two laws.
+    assert_eq!(analysis.fits.rows(), 12);
+    // Null runs on S^1 carry k*(β); perceptron runs do not.
+    let Some(Column::Int(k_star)) = analysis.bounds.column("k_star") else {
+        panic!()
+    };
+    assert_eq!(k_star.iter().filter(|k| k.is_some()).count(), 6);
+
+    // Written and read back.
+    let out = dir.path().join("tables");
+    let written = write_tables(&analysis, &out).unwrap();
+    assert_eq!(written.len(), TABLES.len());
+    for (name, table) in [("tasks", &analysis.tasks), ("series", &analysis.series)] {
+        let file = std::fs::File::open(out.join(format!("{name}.parquet"))).unwrap();
+        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap()
+            .build()
+            .unwrap();
+        let rows: usize = reader.map(|b| b.unwrap().num_rows()).sum();
+        assert_eq!(rows, table.rows(), "{name}");
+    }
+}
