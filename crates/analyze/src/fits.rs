@@ -94,6 +94,83 @@ fn quantile(sorted: &[f64], p: f64) -> f64 {
     sorted[low] + (sorted[high] - sorted[low]) * (position - low as f64)
 }
 
+/// Least squares lines `(intercept, slope)` of `replicates` resamplings of the groups (points
+/// drawn with replacement within each group, as many as the group has).
+fn resample(
+    groups: &[Vec<(f64, f64)>],
+    total: usize,
+    replicates: usize,
+    seed: u64,
+) -> Vec<(f64, f64)> {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    let mut lines = Vec::with_capacity(replicates);
+    let mut sample = Vec::with_capacity(total);
+    for _ in 0..replicates {
+        sample.clear();
+        for group in groups {
+            for _ in 0..group.len() {
+                sample.push(group[rng.gen_range(0..group.len())]);
+            }
+        }
+        if let Some((intercept, slope, _)) = line(&sample) {
+            lines.push((intercept, slope));
+        }
+    }
+    lines
+}
+
+/// Groups transformed points by equal x (equal β), in increasing x.
+fn by_beta(data: &[(f64, f64)]) -> Vec<Vec<(f64, f64)>> {
+    let mut groups: Vec<Vec<(f64, f64)>> = Vec::new();
+    let mut sorted = data.to_vec();
+    sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for point in sorted {
+        match groups.last_mut() {
+            Some(group) if group[0].0 == point.0 => group.push(point),
+            _ => groups.push(vec![point]),
+        }
+    }
+    groups
+}
+
+/// The 95% pointwise band of a law's bootstrap fits at each β of `at`: `(β, low, high)` of the
+/// fitted value (the same resampling as [`fit`], so the band matches the exponent's interval).
+pub fn band(
+    law: Law,
+    points: &[(f64, f64)],
+    beta_min: f64,
+    replicates: usize,
+    seed: u64,
+    at: &[f64],
+) -> Vec<(f64, f64, f64)> {
+    let data = transformed(law, points, beta_min);
+    let lines = resample(&by_beta(&data), data.len(), replicates, seed);
+    if lines.is_empty() {
+        return Vec::new();
+    }
+    at.iter()
+        .map(|&beta| {
+            let mut values: Vec<f64> = lines
+                .iter()
+                .map(|(a, b)| match law {
+                    Law::Power => (a + b * beta.ln()).exp(),
+                    Law::Sqrt => a + b * beta.sqrt(),
+                })
+                .collect();
+            values.sort_by(f64::total_cmp);
+            (beta, quantile(&values, 0.025), quantile(&values, 0.975))
+        })
+        .collect()
+}
+
+/// The fitted value of a law at β.
+pub fn predict(fit: &Fit, beta: f64) -> f64 {
+    match fit.law {
+        Law::Power => fit.prefactor * beta.powf(fit.exponent),
+        Law::Sqrt => fit.prefactor + fit.exponent * beta.sqrt(),
+    }
+}
+
 /// Fits a law to `(β, value)` points (one per task) with a seeded bootstrap of `replicates`
 /// resamplings of the seeds within each β. `None` with fewer than two distinct β.
 pub fn fit(
@@ -105,30 +182,12 @@ pub fn fit(
 ) -> Option<Fit> {
     let data = transformed(law, points, beta_min);
     let (intercept, slope, r2) = line(&data)?;
-    // Group by β (the transformed x is monotone in β, so equal x means equal β).
-    let mut groups: Vec<Vec<(f64, f64)>> = Vec::new();
-    let mut sorted = data.clone();
-    sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
-    for point in sorted {
-        match groups.last_mut() {
-            Some(group) if group[0].0 == point.0 => group.push(point),
-            _ => groups.push(vec![point]),
-        }
-    }
-    let mut rng = ChaCha20Rng::seed_from_u64(seed);
-    let mut slopes = Vec::with_capacity(replicates);
-    let mut sample = Vec::with_capacity(data.len());
-    for _ in 0..replicates {
-        sample.clear();
-        for group in &groups {
-            for _ in 0..group.len() {
-                sample.push(group[rng.gen_range(0..group.len())]);
-            }
-        }
-        if let Some((_, s, _)) = line(&sample) {
-            slopes.push(s);
-        }
-    }
+    // Grouped by β (the transformed x is monotone in β, so equal x means equal β).
+    let groups = by_beta(&data);
+    let mut slopes: Vec<f64> = resample(&groups, data.len(), replicates, seed)
+        .into_iter()
+        .map(|(_, slope)| slope)
+        .collect();
     slopes.sort_by(f64::total_cmp);
     let (exponent_lo, exponent_hi) = if slopes.is_empty() {
         (slope, slope)

@@ -14,6 +14,9 @@ use crate::Failure;
 pub struct Args {
     /// The sweep file.
     sweep: PathBuf,
+    /// Apply the sweep's `[profile.<name>]` overrides.
+    #[arg(long)]
+    profile: Option<String>,
     /// Where the tables go (default `results/<sweep name>/`).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -109,7 +112,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             "--beta-min: must be a positive number"
         )));
     }
-    let plan = crate::plan::load(&args.sweep, true)?;
+    let plan = crate::plan::load(&args.sweep, true, args.profile.as_deref())?;
     let out = args.out.clone().unwrap_or_else(|| default_out(&plan));
     let options = AnalyzeOptions {
         fit_beta_min: args.beta_min,

@@ -3,7 +3,9 @@
 //! 130 interrupted with all committed work kept).
 
 mod analyze;
+mod figures;
 mod plan;
+mod reproduce;
 mod run;
 mod simulate;
 mod status;
@@ -32,6 +34,10 @@ enum Command {
     Worker(run::Args),
     /// Parquet tables, scaling-law fits and theorem checks of a sweep.
     Analyze(analyze::Args),
+    /// PNG and SVG figures of a sweep.
+    Figures(figures::Args),
+    /// Run the paper's sweeps, analyze them, draw the figures and report the claims.
+    Reproduce(reproduce::Args),
     /// Remove orphaned temporaries, expired leases and unneeded checkpoints.
     Gc(status::GcArgs),
     /// Run one task without the store.
@@ -62,6 +68,8 @@ fn main() {
         Command::Worker(args) => run::execute(&args, true),
         Command::Gc(args) => status::run_gc(&args),
         Command::Analyze(args) => analyze::run(&args),
+        Command::Figures(args) => figures::run(&args),
+        Command::Reproduce(args) => reproduce::run(&args),
         Command::Simulate(args) => simulate::run(&args),
     };
     match outcome {

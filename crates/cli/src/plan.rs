@@ -22,14 +22,38 @@ pub struct Args {
     /// Plan grids of more than a million tasks.
     #[arg(long)]
     yes: bool,
+    /// Apply the sweep's `[profile.<name>]` overrides.
+    #[arg(long)]
+    profile: Option<String>,
     /// The store whose results decide each task's state.
     #[arg(long, default_value = "results/store")]
     store: PathBuf,
 }
 
-/// Reads, expands and validates a sweep file.
-pub fn load(path: &std::path::Path, allow_large: bool) -> Result<Plan, Failure> {
-    let sweep = Sweep::read(path).map_err(|e| Failure::Input(e.into()))?;
+/// Reads, expands and validates a sweep file, with a profile's overrides if one is named.
+pub fn load(
+    path: &std::path::Path,
+    allow_large: bool,
+    profile: Option<&str>,
+) -> Result<Plan, Failure> {
+    let mut sweep = Sweep::read(path).map_err(|e| Failure::Input(e.into()))?;
+    if let Some(name) = profile {
+        if !sweep.profiles.contains_key(name) {
+            return Err(Failure::Input(anyhow::anyhow!(
+                "{}: no [profile.{name}] (profiles: {})",
+                path.display(),
+                sweep
+                    .profiles
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        sweep = sweep
+            .with_profile(name)
+            .map_err(|e| Failure::Input(e.into()))?;
+    }
     let options = PlanOptions {
         allow_large,
         ..PlanOptions::default()
@@ -39,7 +63,7 @@ pub fn load(path: &std::path::Path, allow_large: bool) -> Result<Plan, Failure> 
 
 /// Runs `plan`.
 pub fn run(args: &Args) -> Result<(), Failure> {
-    let plan = load(&args.sweep, args.yes)?;
+    let plan = load(&args.sweep, args.yes, args.profile.as_deref())?;
     for warning in &plan.warnings {
         eprintln!("warning: {warning}");
     }

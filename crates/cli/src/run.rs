@@ -19,6 +19,9 @@ use crate::Failure;
 pub struct Args {
     /// The sweep file.
     sweep: PathBuf,
+    /// Apply the sweep's `[profile.<name>]` overrides.
+    #[arg(long)]
+    profile: Option<String>,
     /// Tasks in parallel (default: the number of cores).
     #[arg(short = 'j', long = "jobs")]
     jobs: Option<usize>,
@@ -268,19 +271,36 @@ fn humantime_short(elapsed: Duration) -> String {
 
 /// Runs a sweep; `plain` forces periodic lines (the worker's output).
 pub fn execute(args: &Args, plain: bool) -> Result<(), Failure> {
-    let plan = crate::plan::load(&args.sweep, args.yes)?;
+    let plan = crate::plan::load(&args.sweep, args.yes, args.profile.as_deref())?;
     let options = options(args)?;
     for warning in &plan.warnings {
         eprintln!("warning: {warning}");
     }
     let store = Store::open(&args.store).map_err(|e| Failure::Run(e.into()))?;
-    let interrupt = interrupt_flag();
-    let display = Display::new(!plain && std::io::stderr().is_terminal());
     let started = Instant::now();
-    let report = run(&plan, &store, &options, &|e| display.handle(e), interrupt)
-        .map_err(|e| Failure::Run(e.into()))?;
-    display.finish();
+    let report = run_drawn(&plan, &store, &options, plain)?;
     summarize(args, &report, started.elapsed())
+}
+
+/// Runs a plan, drawing its events (bars on a terminal unless `plain`); Ctrl-C and SIGTERM
+/// interrupt it.
+pub fn run_drawn(
+    plan: &sphereflow_plan::Plan,
+    store: &Store,
+    options: &RunOptions,
+    plain: bool,
+) -> Result<Report, Failure> {
+    let display = Display::new(!plain && std::io::stderr().is_terminal());
+    let report = run(
+        plan,
+        store,
+        options,
+        &|e| display.handle(e),
+        interrupt_flag(),
+    )
+    .map_err(|e| Failure::Run(e.into()))?;
+    display.finish();
+    Ok(report)
 }
 
 fn summarize(args: &Args, report: &Report, elapsed: Duration) -> Result<(), Failure> {

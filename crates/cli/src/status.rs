@@ -14,6 +14,9 @@ use crate::Failure;
 pub struct Args {
     /// The sweep file.
     sweep: PathBuf,
+    /// Apply the sweep's `[profile.<name>]` overrides.
+    #[arg(long)]
+    profile: Option<String>,
     /// Print the state of every task as JSON.
     #[arg(long)]
     json: bool,
@@ -83,7 +86,7 @@ pub fn detail(state: &TaskState) -> Option<String> {
 
 /// Runs `status`.
 pub fn run(args: &Args) -> Result<(), Failure> {
-    let plan = crate::plan::load(&args.sweep, true)?;
+    let plan = crate::plan::load(&args.sweep, true, args.profile.as_deref())?;
     let states = states(&plan, &args.store)?;
     let counts = counts(&states);
     if args.json {

@@ -480,3 +480,82 @@ fn failed_tasks_give_exit_1_and_interrupts_give_130() {
     let (code, _, stderr) = check(&["run", "twelve.toml", "--store", "s"], dir.path());
     assert_eq!(code, 0, "{stderr}");
 }
+
+#[test]
+fn reproduce_runs_analyzes_draws_and_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let sweeps = dir.path().join("sweeps");
+    std::fs::create_dir(&sweeps).unwrap();
+    // The paper's sweeps with a tiny quick profile.
+    for name in [
+        "s1_beta",
+        "s2_beta",
+        "side_by_side",
+        "perceptron_scale",
+        "many_seeds",
+    ] {
+        let text =
+            std::fs::read_to_string(root().join(format!("sweeps/paper/{name}.toml"))).unwrap();
+        let base = text.split("[profile.quick]").next().unwrap();
+        let mut quick =
+            String::from("[profile.quick]\nmodel.particles = 24\nstop.max_steps = 400\n");
+        if name == "many_seeds" {
+            quick.push_str("init.seed = [42, 43]\nperceptron.seed = [777]\n");
+        }
+        std::fs::write(
+            sweeps.join(format!("{name}.toml")),
+            format!("{base}{quick}"),
+        )
+        .unwrap();
+    }
+    let args = [
+        "reproduce",
+        "--sweeps",
+        "sweeps",
+        "--store",
+        "store",
+        "--out",
+        "paper",
+    ];
+    let (code, stdout, stderr) = check(&args, dir.path());
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let report = std::fs::read_to_string(dir.path().join("paper/report.md")).unwrap();
+    assert!(report.contains("| claim | measured | holds |"), "{report}");
+    assert!(
+        report.contains("sqrt β") && report.contains("0.5742"),
+        "{report}"
+    );
+    for figure in [
+        "fig1_s1_final",
+        "fig1_side_by_side",
+        "fig1_s1_evolution",
+        "fig2_s2_final",
+        "fig3_trajectories",
+        "fig4_energy",
+        "fig5_clusters",
+        "fig6_masses",
+        "fig7_all_masses",
+        "fig8_growth_rates",
+        "fig9_convergence",
+    ] {
+        for extension in ["png", "svg"] {
+            let path = dir
+                .path()
+                .join(format!("paper/figures/{figure}.{extension}"));
+            assert!(path.exists(), "{}", path.display());
+            assert!(report.contains(figure), "{figure} not in the report");
+        }
+    }
+    let html = std::fs::read_to_string(dir.path().join("paper/report.html")).unwrap();
+    assert!(html.matches("data:image/png;base64,").count() >= 11);
+    for table in ["tasks", "clusters", "series", "fits", "bounds"] {
+        assert!(dir
+            .path()
+            .join(format!("paper/many_seeds/{table}.parquet"))
+            .exists());
+    }
+    // A second run computes nothing.
+    let (code, stdout, _) = check(&args, dir.path());
+    assert_eq!(code, 0);
+    assert!(stdout.lines().any(|l| l.starts_with("0 tasks computed")), "{stdout}");
+}

@@ -57,6 +57,17 @@ pub struct Sweep {
     pub include: Vec<Filter>,
     /// `[[grid.exclude]]`: combinations matching one of them are dropped.
     pub exclude: Vec<Filter>,
+    /// `[profile.<name>]`: overrides applied by [`Sweep::with_profile`].
+    pub profiles: BTreeMap<String, Vec<Override>>,
+}
+
+/// One override of a profile: a parameter fixed, or made an axis.
+#[derive(Debug, Clone)]
+pub enum Override {
+    /// `path = value`.
+    Fixed(&'static str, Setting),
+    /// `path = [values]` or a generator.
+    Axis(&'static str, Vec<Setting>, String),
 }
 
 /// One axis of the grid: one parameter, or several that vary together (`[[grid.zip]]`).
@@ -139,13 +150,13 @@ impl Source<'_> {
 
 /// The message for a top-level key that is not a section, with the nearest section.
 fn unknown_section(key: &str) -> String {
-    let known = SECTIONS.iter().chain(&["sweep", "grid"]);
+    let known = SECTIONS.iter().chain(&["sweep", "grid", "profile"]);
     let nearest = known
         .map(|s| (crate::schema::distance(key, s), *s))
         .filter(|(d, _)| *d <= 3)
         .min();
     let sections = "sections are [sweep], [model], [perceptron], [init], [integrator], [stop], \
-                    [measure] and [grid]";
+                    [measure], [grid] and [profile.<name>]";
     match nearest {
         Some((_, near)) => format!("unknown section; did you mean `[{near}]`? ({sections})"),
         None => format!("unknown section ({sections})"),
@@ -320,12 +331,15 @@ impl Sweep {
             axes: Vec::new(),
             include: Vec::new(),
             exclude: Vec::new(),
+            profiles: BTreeMap::new(),
         };
         let mut grid = None;
+        let mut profiles = None;
         for (key, key_span, item) in table_entries(document.as_table()) {
             match key {
                 "sweep" => sweep.read_header(&source, &item, key_span)?,
                 "grid" => grid = Some((item, key_span)),
+                "profile" => profiles = Some((item, key_span)),
                 section if SECTIONS.contains(&section) => {
                     sweep.read_section(&source, section, &item, key_span)?
                 }
@@ -336,6 +350,103 @@ impl Sweep {
         }
         if let Some((item, span)) = grid {
             sweep.read_grid(&source, &item, span)?;
+        }
+        if let Some((item, span)) = profiles {
+            sweep.read_profiles(&source, &item, span)?;
+        }
+        Ok(sweep)
+    }
+
+    fn read_profiles(
+        &mut self,
+        source: &Source,
+        item: &Item,
+        span: Option<Range<usize>>,
+    ) -> Result<(), PlanError> {
+        let Some(profiles) = entries(item) else {
+            return Err(source.error(span, "profile", "expected tables `[profile.<name>]`"));
+        };
+        for (name, name_span, body) in profiles {
+            let Item::Table(table) = &body else {
+                return Err(source.error(
+                    name_span,
+                    &format!("profile.{name}"),
+                    "expected a table `[profile.<name>]` of parameters",
+                ));
+            };
+            let mut overrides = Vec::new();
+            for (path, key_span, value) in
+                parameter_entries(source, table, &format!("profile.{name}"))?
+            {
+                let is_axis = matches!(
+                    value,
+                    Item::Value(Value::Array(_) | Value::InlineTable(_)) | Item::Table(_)
+                );
+                if is_axis {
+                    let values = axis_values(source, path, &value, key_span.clone())?;
+                    overrides.push(Override::Axis(
+                        path,
+                        values,
+                        source.at(item_span(&value, key_span)),
+                    ));
+                } else if let Item::Value(v) = &value {
+                    let setting = source.setting(v);
+                    check(spec_of(path).expect("known path"), &setting)?;
+                    overrides.push(Override::Fixed(path, setting));
+                }
+            }
+            self.profiles.insert(name.to_string(), overrides);
+        }
+        Ok(())
+    }
+
+    /// The sweep with a profile's overrides applied (`[profile.<name>]`); the sweep itself when
+    /// it has no such profile.
+    ///
+    /// # Errors
+    /// An override of a parameter that is part of a zipped axis.
+    pub fn with_profile(&self, name: &str) -> Result<Sweep, PlanError> {
+        let mut sweep = self.clone();
+        let Some(overrides) = self.profiles.get(name) else {
+            return Ok(sweep);
+        };
+        for item in overrides {
+            let (path, origin) = match item {
+                Override::Fixed(path, setting) => (*path, setting.origin.clone()),
+                Override::Axis(path, _, origin) => (*path, origin.clone()),
+            };
+            if sweep
+                .axes
+                .iter()
+                .any(|a| a.paths.len() > 1 && a.paths.contains(&path))
+            {
+                return Err(PlanError::Sweep {
+                    origin,
+                    key: path.into(),
+                    reason: "a profile cannot override one parameter of a zipped axis".into(),
+                });
+            }
+            let position = sweep.axes.iter().position(|a| a.paths == [path]);
+            match item {
+                Override::Fixed(_, setting) => {
+                    if let Some(i) = position {
+                        sweep.axes.remove(i);
+                    }
+                    sweep.fixed.insert(path.into(), setting.clone());
+                }
+                Override::Axis(_, values, origin) => {
+                    sweep.fixed.remove(path);
+                    let axis = Axis {
+                        paths: vec![path],
+                        values: values.iter().map(|v| vec![v.clone()]).collect(),
+                        origin: origin.clone(),
+                    };
+                    match position {
+                        Some(i) => sweep.axes[i] = axis,
+                        None => sweep.axes.push(axis),
+                    }
+                }
+            }
         }
         Ok(sweep)
     }

@@ -447,3 +447,44 @@ fn a_new_parameter_at_its_default_keeps_every_id() {
     with_new.get_mut("model.temperature_ramp").unwrap().value = toml::Value::Float(0.5);
     assert_ne!(task_id_in(extended, &with_new).unwrap().id, before.id);
 }
+
+#[test]
+fn profiles_override_fixed_values_and_axes() {
+    let text = "[model]\nparticles = 1000\n[grid]\nmodel.beta = [1, 5, 10]\ninit.seed = [1, 2]\n\
+                [profile.quick]\nmodel.particles = 50\ninit.seed = [7]\nmodel.beta = 3\n\
+                perceptron.seed = { range = [0, 2] }\n";
+    let sweep = Sweep::parse(text, "p.toml", Path::new("."), "p").unwrap();
+    assert_eq!(
+        Plan::new(sweep.clone(), &PlanOptions::default())
+            .unwrap()
+            .tasks
+            .len(),
+        6
+    );
+    let quick = sweep.with_profile("quick").unwrap();
+    let plan = Plan::new(quick, &PlanOptions::default()).unwrap();
+    assert_eq!(
+        plan.tasks.len(),
+        2,
+        "β fixed at 3, one init seed, two perceptron seeds"
+    );
+    for task in &plan.tasks {
+        assert_eq!(plan.value(task, "model.particles"), Some(Typed::Int(50)));
+        assert_eq!(plan.value(task, "model.beta"), Some(Typed::Float(3.0)));
+        assert_eq!(plan.value(task, "init.seed"), Some(Typed::Int(7)));
+    }
+    // An unknown profile leaves the sweep as it is; a bad value in a profile is an error.
+    assert_eq!(sweep.with_profile("absent").unwrap().axes.len(), 2);
+    let error = Sweep::parse(
+        "[profile.quick]\nmodel.beta = -1\n",
+        "p.toml",
+        Path::new("."),
+        "p",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        error.starts_with("p.toml:2:14:") && error.contains("model.beta"),
+        "{error}"
+    );
+}

@@ -1,0 +1,520 @@
+//! `sphereflow figures`, and the builders that turn stored results into the figures of
+//! `sphereflow-figures` (also used by `reproduce`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use sphereflow_analyze::fits::{band, fit, predict, Law};
+use sphereflow_analyze::theory;
+use sphereflow_exec::{task_state, Store, StoredResult, TaskState};
+use sphereflow_figures::chart::{Band, Chart, Reference, Series, Style};
+use sphereflow_figures::circle::{CircleGrid, CirclePanel};
+use sphereflow_figures::sphere::{SphereGrid, SpherePanel};
+use sphereflow_figures::trajectories::Trajectories;
+use sphereflow_figures::{save, Figure};
+use sphereflow_plan::Plan;
+use sphereflow_solver::{Params, Perceptron};
+
+use crate::Failure;
+
+/// Arguments of `figures`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The sweep file.
+    sweep: PathBuf,
+    /// Apply the sweep's `[profile.<name>]` overrides.
+    #[arg(long)]
+    profile: Option<String>,
+    /// Where the figures go (default `results/<sweep name>/figures/`).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// The store.
+    #[arg(long, default_value = "results/store")]
+    store: PathBuf,
+}
+
+/// A finished task with what the figures need.
+pub struct Finished {
+    /// Its axis values, `beta=10 activation=relu`.
+    pub label: String,
+    /// Its parameters.
+    pub params: Params,
+    /// Its perceptron.
+    pub perceptron: Perceptron,
+    /// Its stored result.
+    pub result: StoredResult,
+}
+
+/// Every committed task of a plan.
+pub fn finished(plan: &Plan, store: Option<&Store>) -> Result<Vec<Finished>, Failure> {
+    let Some(store) = store else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for task in &plan.tasks {
+        if task_state(store, &task.id) != TaskState::Cached {
+            continue;
+        }
+        let result = store.load(&task.id).map_err(|e| Failure::Run(e.into()))?;
+        let resolved = plan.resolve(task).map_err(|e| Failure::Input(e.into()))?;
+        let params = resolved.params.clone();
+        let problem =
+            sphereflow_solver::Problem::new(resolved.params, resolved.initial, resolved.perceptron)
+                .map_err(|e| Failure::Input(e.into()))?;
+        out.push(Finished {
+            label: sphereflow_exec::label(plan, task),
+            params,
+            perceptron: problem.dynamics.perceptron,
+            result,
+        });
+    }
+    Ok(out)
+}
+
+/// Saves a figure as PNG and SVG, returning the PNG's path.
+pub fn write(figure: &impl Figure, out: &Path, name: &str) -> Result<PathBuf, Failure> {
+    let paths = save(figure, &out.join(name)).map_err(|e| Failure::Run(e.into()))?;
+    Ok(paths[0].clone())
+}
+
+/// Final states: circles on S^1, maps on S^2 (the first of each dimension decides).
+pub fn final_states(
+    title: &str,
+    runs: &[(&Finished, String)],
+    columns: usize,
+    out: &Path,
+    name: &str,
+) -> Result<Option<PathBuf>, Failure> {
+    let Some((first, _)) = runs.first() else {
+        return Ok(None);
+    };
+    let path = match first.params.model.dim {
+        2 => write(
+            &CircleGrid {
+                title: title.into(),
+                columns,
+                panels: runs
+                    .iter()
+                    .filter(|(r, _)| r.params.model.dim == 2)
+                    .map(|(r, label)| CirclePanel {
+                        title: label.clone(),
+                        state: r.result.final_state.clone(),
+                        perceptron: Some(r.perceptron.clone()),
+                    })
+                    .collect(),
+            },
+            out,
+            name,
+        )?,
+        3 => write(
+            &SphereGrid {
+                title: title.into(),
+                panels: runs
+                    .iter()
+                    .filter(|(r, _)| r.params.model.dim == 3)
+                    .map(|(r, label)| SpherePanel {
+                        title: label.clone(),
+                        state: r.result.final_state.clone(),
+                        perceptron: Some(r.perceptron.clone()),
+                    })
+                    .collect(),
+            },
+            out,
+            name,
+        )?,
+        _ => return Ok(None),
+    };
+    Ok(Some(path))
+}
+
+/// Initial, middle and final state of one run on S^1.
+pub fn evolution(
+    run: &Finished,
+    title: &str,
+    out: &Path,
+    name: &str,
+) -> Result<Option<PathBuf>, Failure> {
+    if run.params.model.dim != 2 || run.result.frames.is_empty() {
+        return Ok(None);
+    }
+    let frames = &run.result.frames;
+    let t_end = frames.last().map_or(0.0, |f| f.1);
+    let pick = |fraction: f64| {
+        frames
+            .iter()
+            .min_by(|a, b| {
+                (a.1 - fraction * t_end)
+                    .abs()
+                    .total_cmp(&(b.1 - fraction * t_end).abs())
+            })
+            .expect("frames")
+    };
+    let panels = [("initial", 0.0), ("middle", 0.5), ("final", 1.0)]
+        .iter()
+        .map(|(word, fraction)| {
+            let (step, t, state) = pick(*fraction);
+            CirclePanel {
+                title: format!("{word}: t = {t:.1} (step {step})"),
+                state: state.clone(),
+                perceptron: Some(run.perceptron.clone()),
+            }
+        })
+        .collect();
+    Ok(Some(write(
+        &CircleGrid {
+            title: title.into(),
+            panels,
+            columns: 3,
+        },
+        out,
+        name,
+    )?))
+}
+
+/// θ_i(t) of one run on S^1.
+pub fn trajectories(
+    run: &Finished,
+    title: &str,
+    out: &Path,
+    name: &str,
+) -> Result<Option<PathBuf>, Failure> {
+    if run.params.model.dim != 2 || run.result.frames.len() < 2 {
+        return Ok(None);
+    }
+    let figure = Trajectories {
+        title: title.into(),
+        frames: run
+            .result
+            .frames
+            .iter()
+            .map(|(_, t, s)| (*t, s.clone()))
+            .collect(),
+        perceptron: Some(run.perceptron.clone()),
+        shown: 80,
+    };
+    Ok(Some(write(&figure, out, name)?))
+}
+
+/// Energy against time.
+pub fn energy(
+    runs: &[(&Finished, String)],
+    title: &str,
+    out: &Path,
+    name: &str,
+) -> Result<Option<PathBuf>, Failure> {
+    if runs.is_empty() {
+        return Ok(None);
+    }
+    let mut chart = Chart::new(title, "time t (layers)", "energy E");
+    chart.legend_left = false;
+    for (i, (run, label)) in runs.iter().enumerate() {
+        let points = run.result.series.iter().map(|r| (r.t, r.energy)).collect();
+        chart
+            .series
+            .push(Series::new(label, points, Style::Line, i));
+    }
+    Ok(Some(write(&chart, out, name)?))
+}
+
+/// Mean and standard deviation of values per β, by increasing β.
+fn per_beta(points: &[(f64, f64)]) -> Vec<(f64, f64, f64)> {
+    let mut by: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
+    for &(beta, v) in points {
+        by.entry(beta.to_bits()).or_default().push(v);
+    }
+    let mut out: Vec<(f64, f64, f64)> = by
+        .into_iter()
+        .map(|(bits, values)| {
+            let n = values.len() as f64;
+            let mean = values.iter().sum::<f64>() / n;
+            let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+            (f64::from_bits(bits), mean, var.sqrt())
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.total_cmp(&b.0));
+    out
+}
+
+/// A quantity against sqrt β per group: mean ± standard deviation over seeds, and the fitted
+/// law `a + b sqrt β` over β >= `beta_min` with its 95% bootstrap band.
+pub fn against_sqrt_beta(
+    groups: &BTreeMap<String, Vec<(f64, f64)>>,
+    title: &str,
+    y_label: &str,
+    beta_min: f64,
+) -> Chart {
+    let mut chart = Chart::new(title, "sqrt β", y_label);
+    for (i, (label, points)) in groups.iter().enumerate() {
+        let stats = per_beta(points);
+        let mut series = Series::new(
+            &format!("{label}: mean ± sd over seeds"),
+            stats.iter().map(|&(b, m, _)| (b.sqrt(), m)).collect(),
+            Style::PointsWithErrors,
+            i,
+        );
+        series.errors = stats.iter().map(|&(_, m, sd)| (m - sd, m + sd)).collect();
+        chart.series.push(series);
+        if let Some(fitted) = fit(Law::Sqrt, points, beta_min, 1000, 2026) {
+            let betas: Vec<f64> = (0..=60)
+                .map(|k| fitted.beta_min + (fitted.beta_max - fitted.beta_min) * k as f64 / 60.0)
+                .collect();
+            chart.bands.push(Band {
+                label: String::new(),
+                points: band(Law::Sqrt, points, beta_min, 1000, 2026, &betas)
+                    .into_iter()
+                    .map(|(b, lo, hi)| (b.sqrt(), lo, hi))
+                    .collect(),
+                colour: i,
+            });
+            chart.series.push(Series::new(
+                &format!(
+                    "{label}: fit {:.2} + {:.2} sqrt β, slope [{:.2}, {:.2}]",
+                    fitted.prefactor, fitted.exponent, fitted.exponent_lo, fitted.exponent_hi
+                ),
+                betas
+                    .iter()
+                    .map(|&b| (b.sqrt(), predict(&fitted, b)))
+                    .collect(),
+                Style::Line,
+                i,
+            ));
+        }
+    }
+    chart
+}
+
+/// The largest cluster mass and window mass against sqrt β, with B(β) and its limit.
+pub fn masses(runs: &[&Finished], title: &str) -> Chart {
+    let cluster: Vec<(f64, f64)> = runs
+        .iter()
+        .map(|r| {
+            (
+                r.params.model.beta,
+                r.result.summary.summary.max_cluster_mass,
+            )
+        })
+        .collect();
+    let window: Vec<(f64, f64)> = runs
+        .iter()
+        .map(|r| {
+            (
+                r.params.model.beta,
+                r.result.summary.summary.max_window_mass,
+            )
+        })
+        .collect();
+    let mut chart = Chart::new(title, "sqrt β", "mass (fraction of the total)");
+    chart.legend_left = false;
+    // The two series side by side at each β (they often coincide).
+    for (i, (label, points, shift)) in [
+        ("largest cluster mass", &cluster, -0.04),
+        ("largest window mass (arc 0.5/sqrt β)", &window, 0.04),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let stats = per_beta(points);
+        let mut series = Series::new(
+            label,
+            stats
+                .iter()
+                .map(|&(b, m, _)| (b.sqrt() + shift, m))
+                .collect(),
+            Style::PointsWithErrors,
+            i,
+        );
+        series.errors = stats.iter().map(|&(_, m, sd)| (m - sd, m + sd)).collect();
+        chart.series.push(series);
+    }
+    let constants: Vec<f64> = runs
+        .iter()
+        .map(|r| theory::perceptron_constant(&r.perceptron))
+        .collect();
+    let c = constants.iter().copied().fold(0.0, f64::max);
+    let betas: Vec<f64> = per_beta(&cluster).iter().map(|p| p.0).collect();
+    if let (Some(&lo), Some(&hi)) = (betas.first(), betas.last()) {
+        let curve: Vec<(f64, f64)> = (0..=200)
+            .map(|k| lo.sqrt() + (hi.sqrt() - lo.sqrt()) * k as f64 / 200.0)
+            .map(|s| (s, theory::mass_bound(s * s, c)))
+            .filter(|(_, b)| *b <= 1.05)
+            .collect();
+        chart.series.push(Series::new(
+            &format!("B(β), C = {c:.2}"),
+            curve,
+            Style::Line,
+            2,
+        ));
+    }
+    chart.references.push(Reference {
+        y: theory::bound_limit(),
+        label: "limit 0.5742".into(),
+        colour: 7,
+    });
+    chart.y_range = Some((0.0, 1.05));
+    chart
+}
+
+/// Every final cluster mass against sqrt β.
+pub fn all_masses(groups: &BTreeMap<String, Vec<&Finished>>, title: &str) -> Chart {
+    let mut chart = Chart::new(title, "sqrt β", "cluster mass");
+    chart.log_y = true;
+    chart.legend_left = false;
+    for (i, (label, runs)) in groups.iter().enumerate() {
+        let points: Vec<(f64, f64)> = runs
+            .iter()
+            .flat_map(|r| {
+                let s = r.params.model.beta.sqrt();
+                r.result.summary.clusters.iter().map(move |c| (s, c.mass))
+            })
+            .collect();
+        let mut series = Series::new(label, points, Style::Points, i);
+        series.size = 3;
+        chart.series.push(series);
+    }
+    chart
+}
+
+/// γ_k = k² I_k(β)/β against k, normalized per β, with k* marked.
+pub fn growth_rates(betas: &[f64]) -> Chart {
+    let mut chart = Chart::new(
+        "Figure 8. Growth rates of pure attention near uniform on S^1",
+        "mode k",
+        "γ_k / max_k γ_k, with γ_k = k² I_k(β) / β",
+    );
+    chart.legend_left = false;
+    let k_max = 16;
+    for (i, &beta) in betas.iter().enumerate() {
+        let rates = theory::growth_rates(beta, k_max);
+        let top = rates.iter().copied().fold(0.0, f64::max);
+        let points: Vec<(f64, f64)> = rates
+            .iter()
+            .enumerate()
+            .map(|(k, g)| ((k + 1) as f64, g / top))
+            .collect();
+        let k_star = theory::unstable_mode(beta);
+        chart.series.push(Series::new(
+            &format!("β = {beta}: k* = {k_star}"),
+            points,
+            Style::LinePoints,
+            i,
+        ));
+        let mut marker = Series::new("", vec![(k_star as f64, 1.0)], Style::Points, i);
+        marker.size = 9;
+        chart.series.push(marker);
+    }
+    chart.y_range = Some((0.0, 1.1));
+    chart
+}
+
+/// Convergence time against the perceptron scale, one line per attention.
+pub fn convergence(runs: &[&Finished], title: &str) -> Chart {
+    let mut by: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+    for r in runs {
+        by.entry(r.params.model.attention.as_str().to_uppercase())
+            .or_default()
+            .push((r.params.perceptron.scale, r.result.summary.summary.t_final));
+    }
+    let mut chart = Chart::new(
+        title,
+        "perceptron scale (std of the output weights s_j)",
+        "convergence time t_final (layers)",
+    );
+    chart.legend_left = false;
+    for (i, (label, mut points)) in by.into_iter().enumerate() {
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        chart
+            .series
+            .push(Series::new(&label, points, Style::LinePoints, i));
+    }
+    let capped = runs
+        .iter()
+        .filter(|r| {
+            r.result.summary.summary.stop_reason != sphereflow_solver::StopReason::Converged
+        })
+        .map(|r| r.result.summary.summary.t_final)
+        .fold(f64::NAN, f64::max);
+    if capped.is_finite() {
+        chart.references.push(Reference {
+            y: capped,
+            label: "step cap: runs here did not meet the stopping rule".into(),
+            colour: 7,
+        });
+    }
+    chart
+}
+
+/// Runs `figures`: final states and energy of up to eight tasks, and, when β varies, the
+/// quantities against sqrt β.
+pub fn run(args: &Args) -> Result<(), Failure> {
+    let plan = crate::plan::load(&args.sweep, true, args.profile.as_deref())?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| crate::analyze::default_out(&plan).join("figures"));
+    let store = Store::open_existing(&args.store).map_err(|e| Failure::Input(e.into()))?;
+    let runs = finished(&plan, store.as_ref())?;
+    if runs.is_empty() {
+        println!(
+            "no finished task of {} in {}: nothing to draw",
+            plan.sweep.name,
+            args.store.display()
+        );
+        return Ok(());
+    }
+    let mut written = Vec::new();
+    let first: Vec<(&Finished, String)> =
+        runs.iter().take(8).map(|r| (r, r.label.clone())).collect();
+    let name = &plan.sweep.name;
+    written.extend(final_states(
+        &format!("{name}: final states"),
+        &first,
+        4,
+        &out,
+        "final_states",
+    )?);
+    written.extend(energy(&first, &format!("{name}: energy"), &out, "energy")?);
+    if let Some(run) = runs.first() {
+        written.extend(trajectories(
+            run,
+            &format!("{name}: {}", run.label),
+            &out,
+            "trajectories",
+        )?);
+    }
+    let betas: std::collections::BTreeSet<u64> =
+        runs.iter().map(|r| r.params.model.beta.to_bits()).collect();
+    if betas.len() > 1 {
+        let mut groups: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+        let mut by_group: BTreeMap<String, Vec<&Finished>> = BTreeMap::new();
+        for r in &runs {
+            let key = r.params.perceptron.activation.as_str().to_string();
+            groups.entry(key.clone()).or_default().push((
+                r.params.model.beta,
+                r.result.summary.summary.n_clusters as f64,
+            ));
+            by_group.entry(key).or_default().push(r);
+        }
+        written.push(write(
+            &against_sqrt_beta(&groups, &format!("{name}: clusters"), "clusters", 1.0),
+            &out,
+            "clusters",
+        )?);
+        let all: Vec<&Finished> = runs.iter().collect();
+        written.push(write(
+            &masses(&all, &format!("{name}: largest masses")),
+            &out,
+            "masses",
+        )?);
+        written.push(write(
+            &all_masses(&by_group, &format!("{name}: all cluster masses")),
+            &out,
+            "all_masses",
+        )?);
+    }
+    println!(
+        "{} figures (PNG and SVG) in {}",
+        written.len(),
+        out.display()
+    );
+    Ok(())
+}
