@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::kernel::direct::{self, PairSums, Weight};
-use crate::kernel::spectral::{self, SpectralPlan};
+use crate::kernel::spectral::{Moments, SpectralPlan};
 use crate::kernel::{Backend, FieldPath};
 use crate::params::{Attention, Kernel, PairKernel, Regime};
 use crate::perceptron::Perceptron;
@@ -178,8 +178,8 @@ impl Dynamics {
         par: Par,
     ) -> PairSums {
         let plan = SpectralPlan::new(self.beta);
-        let result =
-            spectral::pair_sums(backend, &plan, self.kernel_scale(), positions, masses, par);
+        let moments = Moments::new(backend, &plan, positions, masses, par);
+        let result = moments.pair_sums(backend, &plan, self.kernel_scale(), positions, par);
         let mut sums = result.sums;
         if self.attention == Attention::Sa {
             let bound = result.error_bound;
@@ -276,14 +276,8 @@ impl Dynamics {
             }
             FieldPath::Spectral(backend) => {
                 let plan = SpectralPlan::new(self.beta);
-                let pair = spectral::pair_energy(
-                    backend,
-                    &plan,
-                    self.kernel_scale(),
-                    positions,
-                    masses,
-                    par,
-                );
+                let moments = Moments::new(backend, &plan, positions, masses, par);
+                let pair = moments.pair_energy(&plan, self.kernel_scale());
                 let perceptron: f64 = (0..n).map(|i| masses[i] * potential(i)).sum();
                 return pair / (2.0 * self.beta) + perceptron;
             }

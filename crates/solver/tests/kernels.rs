@@ -20,16 +20,90 @@ const ACTIVATIONS: [Activation; 4] = [
     Activation::None,
 ];
 
-fn dynamics_for(
+/// One configuration of the model and a test state.
+#[derive(Debug, Clone, Copy)]
+struct Case {
     dim: usize,
+    n: usize,
     beta: f64,
     activation: Activation,
     attention: Attention,
     regime: Regime,
     kernel: Kernel,
-) -> Dynamics {
-    let params = small_params(dim, 1, beta, activation, attention, regime, kernel);
-    problem_from(params, random_state(dim, 1, 0)).dynamics
+    /// Spread-out state for even seeds, clustered for odd ones.
+    seed: u64,
+}
+
+impl Case {
+    /// USA, descent, ReLU, shifted kernel.
+    fn new(dim: usize, n: usize, beta: f64, seed: u64) -> Case {
+        Case {
+            dim,
+            n,
+            beta,
+            activation: Activation::Relu,
+            attention: Attention::Usa,
+            regime: Regime::Descent,
+            kernel: Kernel::Shifted,
+            seed,
+        }
+    }
+
+    fn params(&self) -> Params {
+        let Case { dim, n, beta, .. } = *self;
+        let (activation, attention) = (self.activation, self.attention);
+        small_params(
+            dim,
+            n,
+            beta,
+            activation,
+            attention,
+            self.regime,
+            self.kernel,
+        )
+    }
+
+    fn dynamics(&self) -> Dynamics {
+        problem_from(self.params(), self.state()).dynamics
+    }
+
+    fn state(&self) -> State {
+        if self.seed.is_multiple_of(2) {
+            random_state(self.dim, self.n, self.seed)
+        } else {
+            clustered_state(self.dim, self.n, self.seed)
+        }
+    }
+
+    /// Checks the velocity and energy of every path against the reference: velocity error at
+    /// most `relative · max|F| + 1e-13 · scale`, energy error at most `1e-12 (|E| + scale/β)`,
+    /// where `scale` is `e^β` for USA with the paper kernel (sums of that size), else 1.
+    fn check(&self, paths: &[FieldPath], relative: f64) {
+        let dynamics = self.dynamics();
+        let state = self.state();
+        let slow = reference::velocity(&dynamics, &state.positions, &state.masses);
+        let exact = reference::energy(&dynamics, &state.positions, &state.masses);
+        let scale = if self.kernel == Kernel::Paper && self.attention == Attention::Usa {
+            self.beta.exp()
+        } else {
+            1.0
+        };
+        for &path in paths {
+            let fast = velocity_via(&dynamics, path, &state, Par::Rayon);
+            assert_close(
+                &fast,
+                &slow,
+                relative,
+                1e-13 * scale,
+                &format!("{self:?} {path:?}"),
+            );
+            let energy = dynamics.energy_via(path, &state.positions, &state.masses, Par::Rayon);
+            assert!(
+                (energy - exact).abs() <= 1e-12 * (exact.abs() + scale / self.beta),
+                "{self:?} {path:?}: energy {energy} against {exact}"
+            );
+        }
+    }
 }
 
 fn velocity_via(dynamics: &Dynamics, path: FieldPath, state: &State, par: Par) -> Vec<f64> {
@@ -63,13 +137,34 @@ fn clustered_state(dim: usize, n: usize, seed: u64) -> State {
     state
 }
 
-/// Spread out for even seeds, clustered for odd ones.
-fn test_state(dim: usize, n: usize, seed: u64) -> State {
-    if seed.is_multiple_of(2) {
-        random_state(dim, n, seed)
-    } else {
-        clustered_state(dim, n, seed)
-    }
+/// Random cases: any activation, attention, regime and state; the paper kernel only up to β = 50
+/// (its sums grow like `e^β`).
+fn any_case(dims: Vec<usize>, max_n: usize, betas: Vec<f64>) -> impl Strategy<Value = Case> {
+    (
+        prop::sample::select(dims),
+        1..max_n,
+        prop::sample::select(betas),
+        prop::sample::select(ACTIVATIONS.to_vec()),
+        any::<(bool, bool, bool)>(),
+        0u64..1000,
+    )
+        .prop_map(
+            |(dim, n, beta, activation, (sa, ascent, paper), seed)| Case {
+                activation,
+                attention: if sa { Attention::Sa } else { Attention::Usa },
+                regime: if ascent {
+                    Regime::Ascent
+                } else {
+                    Regime::Descent
+                },
+                kernel: if paper && beta <= 50.0 {
+                    Kernel::Paper
+                } else {
+                    Kernel::Shifted
+                },
+                ..Case::new(dim, n, beta, seed)
+            },
+        )
 }
 
 /// `|fast - reference| <= relative · max|reference| + absolute`, componentwise.
@@ -158,66 +253,20 @@ fn vectorised_exp_is_within_two_ulp_of_std_over_the_kernel_range() {
 
 // Direct kernel ----------------------------------------------------------------------------------
 
-fn direct_case(
-    dim: usize,
-    n: usize,
-    beta: f64,
-    activation: Activation,
-    attention: Attention,
-    regime: Regime,
-    kernel: Kernel,
-    seed: u64,
-) {
-    let dynamics = dynamics_for(dim, beta, activation, attention, regime, kernel);
-    let state = test_state(dim, n, seed);
-    let slow = reference::velocity(&dynamics, &state.positions, &state.masses);
-    let what = format!("d={dim} n={n} β={beta} {activation} {attention} {regime} {kernel}");
-    // Attention sums are of size up to e^β for the paper kernel: the absolute part scales with it.
-    let scale = if kernel == Kernel::Paper && attention == Attention::Usa {
-        beta.exp()
-    } else {
-        1.0
-    };
-    for path in [
-        FieldPath::Scalar,
-        FieldPath::Direct(Backend::Portable),
-        FieldPath::Direct(Backend::Avx2),
-    ] {
-        let fast = velocity_via(&dynamics, path, &state, Par::Rayon);
-        assert_close(
-            &fast,
-            &slow,
-            1e-12,
-            1e-13 * scale,
-            &format!("{what} {path:?}"),
-        );
-        let energy = dynamics.energy_via(path, &state.positions, &state.masses, Par::Rayon);
-        let exact = reference::energy(&dynamics, &state.positions, &state.masses);
-        assert!(
-            (energy - exact).abs() <= 1e-12 * (exact.abs() + scale / beta),
-            "{what} {path:?}: energy {energy} against {exact}"
-        );
-    }
-}
+const DIRECT_PATHS: [FieldPath; 3] = [
+    FieldPath::Scalar,
+    FieldPath::Direct(Backend::Portable),
+    FieldPath::Direct(Backend::Avx2),
+];
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
     #[test]
     fn direct_kernel_matches_the_reference(
-        dim in prop::sample::select(vec![2usize, 3, 4, 5, 7, 9, 17]),
-        n in 1usize..300,
-        beta in prop::sample::select(vec![0.01, 0.5, 1.0, 4.0, 10.0, 50.0, 200.0]),
-        activation in prop::sample::select(ACTIVATIONS.to_vec()),
-        sa in any::<bool>(),
-        ascent in any::<bool>(),
-        paper in any::<bool>(),
-        seed in 0u64..1000,
+        case in any_case(vec![2, 3, 4, 5, 7, 9, 17], 300, vec![0.01, 0.5, 1.0, 4.0, 10.0, 50.0, 200.0]),
     ) {
-        let attention = if sa { Attention::Sa } else { Attention::Usa };
-        let regime = if ascent { Regime::Ascent } else { Regime::Descent };
-        let kernel = if paper && beta <= 50.0 { Kernel::Paper } else { Kernel::Shifted };
-        direct_case(dim, n, beta, activation, attention, regime, kernel, seed);
+        case.check(&DIRECT_PATHS, 1e-12);
     }
 }
 
@@ -225,26 +274,18 @@ proptest! {
 fn direct_kernel_matches_the_reference_across_tile_counts() {
     // 64-particle tiles below 1537 particles, 128 above: odd and even tile counts, partial tiles.
     for (n, dim) in [(64, 3), (65, 3), (191, 2), (257, 3), (640, 4), (1600, 3)] {
-        direct_case(
-            dim,
-            n,
-            6.0,
-            Activation::Relu,
-            Attention::Sa,
-            Regime::Descent,
-            Kernel::Shifted,
-            n as u64,
-        );
-        direct_case(
-            dim,
-            n,
-            2.0,
-            Activation::Gelu,
-            Attention::Usa,
-            Regime::Ascent,
-            Kernel::Paper,
-            n as u64 + 1,
-        );
+        let sa = Case {
+            attention: Attention::Sa,
+            ..Case::new(dim, n, 6.0, n as u64)
+        };
+        sa.check(&DIRECT_PATHS, 1e-12);
+        let paper_ascent = Case {
+            activation: Activation::Gelu,
+            regime: Regime::Ascent,
+            kernel: Kernel::Paper,
+            ..Case::new(dim, n, 2.0, n as u64 + 1)
+        };
+        paper_ascent.check(&DIRECT_PATHS, 1e-12);
     }
 }
 
@@ -255,15 +296,11 @@ fn simd_and_portable_backends_give_the_same_bits() {
     }
     for (dim, n) in [(2, 333), (3, 1000), (5, 130), (12, 70)] {
         for attention in [Attention::Usa, Attention::Sa] {
-            let dynamics = dynamics_for(
-                dim,
-                7.0,
-                Activation::Relu,
+            let case = Case {
                 attention,
-                Regime::Descent,
-                Kernel::Shifted,
-            );
-            let state = random_state(dim, n, 5);
+                ..Case::new(dim, n, 7.0, 6)
+            };
+            let (dynamics, state) = (case.dynamics(), case.state());
             for (portable, simd) in [
                 (
                     FieldPath::Direct(Backend::Portable),
@@ -299,15 +336,12 @@ fn fast_paths_give_the_same_bits_for_any_thread_count() {
         (2, 5000, FieldPath::Spectral(Backend::detect())),
         (2, 700, FieldPath::Direct(Backend::detect())),
     ] {
-        let dynamics = dynamics_for(
-            dim,
-            9.0,
-            Activation::Gelu,
-            Attention::Sa,
-            Regime::Descent,
-            Kernel::Shifted,
-        );
-        let state = clustered_state(dim, n, 11);
+        let case = Case {
+            activation: Activation::Gelu,
+            attention: Attention::Sa,
+            ..Case::new(dim, n, 9.0, 11)
+        };
+        let (dynamics, state) = (case.dynamics(), case.state());
         let run = |threads: usize| {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
@@ -389,61 +423,19 @@ fn spectral_mode_count_grows_like_the_square_root_of_beta() {
     assert!(modes[3] <= 80 && modes[4] <= 150, "{modes:?}");
 }
 
-fn spectral_case(
-    n: usize,
-    beta: f64,
-    activation: Activation,
-    attention: Attention,
-    regime: Regime,
-    kernel: Kernel,
-    seed: u64,
-) {
-    let dynamics = dynamics_for(2, beta, activation, attention, regime, kernel);
-    let state = test_state(2, n, seed);
-    let slow = reference::velocity(&dynamics, &state.positions, &state.masses);
-    let what = format!("n={n} β={beta} {activation} {attention} {regime} {kernel} seed={seed}");
-    let fast = velocity_via(
-        &dynamics,
-        FieldPath::Spectral(Backend::detect()),
-        &state,
-        Par::Rayon,
-    );
-    let scale = if kernel == Kernel::Paper && attention == Attention::Usa {
-        beta.exp()
-    } else {
-        1.0
-    };
-    assert_close(&fast, &slow, 1e-10, 1e-13 * scale, &what);
-    let energy = dynamics.energy_via(
-        FieldPath::Spectral(Backend::detect()),
-        &state.positions,
-        &state.masses,
-        Par::Rayon,
-    );
-    let exact = reference::energy(&dynamics, &state.positions, &state.masses);
-    assert!(
-        (energy - exact).abs() <= 1e-12 * (exact.abs() + scale / beta),
-        "{what}: energy {energy} against {exact}"
-    );
-}
+const SPECTRAL_PATHS: [FieldPath; 2] = [
+    FieldPath::Spectral(Backend::Portable),
+    FieldPath::Spectral(Backend::Avx2),
+];
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
     #[test]
     fn spectral_kernel_matches_the_reference(
-        n in 1usize..400,
-        beta in prop::sample::select(vec![0.01, 1.0, 10.0, 50.0, 200.0]),
-        activation in prop::sample::select(ACTIVATIONS.to_vec()),
-        sa in any::<bool>(),
-        ascent in any::<bool>(),
-        paper in any::<bool>(),
-        seed in 0u64..1000,
+        case in any_case(vec![2], 400, vec![0.01, 1.0, 10.0, 50.0, 200.0]),
     ) {
-        let attention = if sa { Attention::Sa } else { Attention::Usa };
-        let regime = if ascent { Regime::Ascent } else { Regime::Descent };
-        let kernel = if paper && beta <= 50.0 { Kernel::Paper } else { Kernel::Shifted };
-        spectral_case(n, beta, activation, attention, regime, kernel, seed);
+        case.check(&SPECTRAL_PATHS, 1e-10);
     }
 }
 
@@ -457,15 +449,13 @@ fn spectral_kernel_matches_the_reference_at_every_listed_beta() {
                     (3, Activation::Relu),
                     (5, Activation::None),
                 ] {
-                    spectral_case(
-                        1200,
-                        beta,
+                    let case = Case {
                         activation,
                         attention,
                         regime,
-                        Kernel::Shifted,
-                        seed,
-                    );
+                        ..Case::new(2, 1200, beta, seed)
+                    };
+                    case.check(&SPECTRAL_PATHS[1..], 1e-10);
                 }
             }
         }
@@ -474,14 +464,7 @@ fn spectral_kernel_matches_the_reference_at_every_listed_beta() {
 
 #[test]
 fn auto_picks_spectral_on_large_circles_only() {
-    let mut dynamics = dynamics_for(
-        2,
-        50.0,
-        Activation::Relu,
-        Attention::Usa,
-        Regime::Descent,
-        Kernel::Shifted,
-    );
+    let mut dynamics = Case::new(2, 10, 50.0, 0).dynamics();
     assert!(matches!(
         dynamics.field_path(100_000),
         FieldPath::Spectral(_)
@@ -491,28 +474,13 @@ fn auto_picks_spectral_on_large_circles_only() {
     assert!(matches!(dynamics.field_path(100_000), FieldPath::Direct(_)));
     dynamics.pair_kernel = PairKernel::Spectral;
     assert!(matches!(dynamics.field_path(50), FieldPath::Spectral(_)));
-    let sphere = dynamics_for(
-        3,
-        50.0,
-        Activation::Relu,
-        Attention::Usa,
-        Regime::Descent,
-        Kernel::Shifted,
-    );
+    let sphere = Case::new(3, 10, 50.0, 0).dynamics();
     assert!(matches!(sphere.field_path(100_000), FieldPath::Direct(_)));
 }
 
 #[test]
 fn spectral_kernel_is_refused_off_the_circle() {
-    let mut params: Params = small_params(
-        3,
-        10,
-        1.0,
-        Activation::Relu,
-        Attention::Usa,
-        Regime::Descent,
-        Kernel::Shifted,
-    );
+    let mut params = Case::new(3, 10, 1.0, 0).params();
     params.integrator.pair_kernel = PairKernel::Spectral;
     let error = params.validate().unwrap_err().to_string();
     assert!(error.contains("integrator.pair_kernel"), "{error}");
@@ -522,19 +490,15 @@ fn spectral_kernel_is_refused_off_the_circle() {
 fn whole_runs_agree_between_spectral_and_direct() {
     for attention in [Attention::Usa, Attention::Sa] {
         let run_with = |pair_kernel: PairKernel| {
-            let mut params = small_params(
-                2,
-                600,
-                25.0,
-                Activation::Relu,
+            let case = Case {
                 attention,
-                Regime::Descent,
-                Kernel::Shifted,
-            );
+                ..Case::new(2, 600, 25.0, 8)
+            };
+            let mut params = case.params();
             params.integrator.pair_kernel = pair_kernel;
             params.stop.max_steps = 100;
             params.stop.drift_tol = 0.0;
-            simulate(&problem_from(params, random_state(2, 600, 8)), Par::Rayon).unwrap()
+            simulate(&problem_from(params, case.state()), Par::Rayon).unwrap()
         };
         let spectral = run_with(PairKernel::Spectral);
         let direct = run_with(PairKernel::Direct);
@@ -549,21 +513,17 @@ fn whole_runs_agree_between_spectral_and_direct() {
 // Merging ----------------------------------------------------------------------------------------
 
 fn run_merged(dim: usize, n: usize, merge_tol: f64, method: Method) -> RunResult {
-    let mut params = small_params(
-        dim,
-        n,
-        1.0,
-        Activation::Relu,
-        Attention::Usa,
-        Regime::Ascent,
-        Kernel::Shifted,
-    );
+    let case = Case {
+        regime: Regime::Ascent,
+        ..Case::new(dim, n, 1.0, 22)
+    };
+    let mut params = case.params();
     params.measure.merge_tol = merge_tol;
     params.integrator.method = method;
     params.stop.max_steps = 1500;
     params.stop.drift_tol = 0.0;
     params.stop.check_every = 10;
-    simulate(&problem_from(params, random_state(dim, n, 21)), Par::Rayon).unwrap()
+    simulate(&problem_from(params, case.state()), Par::Rayon).unwrap()
 }
 
 #[test]

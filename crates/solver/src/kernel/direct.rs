@@ -1,12 +1,15 @@
 //! The direct pair kernel: every pair `(i, j)` once, in cache-sized tiles, four lanes at a time.
 //!
 //! Particles are cut into tiles of `T` particles (a multiple of the lane width, the last one
-//! padded with massless particles), stored coordinate-major inside each tile. A *block* is a pair
-//! of tiles `(I, J)`, `I < J`: for each particle `i` of `I` (broadcast) and four particles `j` of
-//! `J` at a time (lanes), it evaluates `w_ij` once and adds `m_j w_ij (x_j, 1)` to `i`'s sums
-//! (lane accumulators, reduced at the end of the row) and `m_i w_ij (x_i, 1)` to `j`'s sums
-//! (in place, lane-wise). A diagonal block `(I, I)` adds only to its rows, over all `j` of `I`
-//! including `i` itself. Nothing of size `n × n` is ever stored.
+//! padded with massless particles); inside a tile, particles are stored in groups of four, each
+//! group holding its coordinates lane by lane and then its masses, so that one group is one
+//! load per coordinate. A *block* is a pair of tiles `(I, J)`, `I < J`: for a few rows `i` of
+//! `I` at a time (broadcast, [`ROWS`] independent exponentials in flight) and each group of four
+//! columns `j` of `J` (lanes), it evaluates `w_ij` once and adds `m_j w_ij (x_j, 1)` to `i`'s
+//! running sums and `m_i w_ij (x_i, 1)` to `j`'s sums (in place). A diagonal block `(I, I)`
+//! takes each row against its own group one-sided (every pair of that group, both ways, and
+//! the row itself) and symmetrically against the groups after it. Nothing of size `n × n` is
+//! ever stored.
 //!
 //! Determinism: the blocks are scheduled in rounds of a round-robin tournament (the circle
 //! method): within a round every tile appears in at most one block, so the blocks of a round
@@ -17,10 +20,12 @@
 //!
 //! Coordinates are padded with zeros to a supported width (`2, 3, 4, 8, 16, 32, 64`): a zero
 //! coordinate adds an exact `0 · 0` to the inner product. Wider particles use the scalar path.
+//! When every exponent `β s + offset` is known to lie in the fast range of the vectorised `exp`
+//! (`|s| <= 1` for unit vectors), its clamp and underflow mask are skipped.
 
 use rayon::prelude::*;
 
-use super::exp::exp;
+use super::exp::{exp, exp_in_range, IN_RANGE_HIGH, IN_RANGE_LOW};
 use super::lanes::{Lanes, WIDTH};
 use super::{run_on, Backend, LaneTask};
 use crate::field::Par;
@@ -49,7 +54,7 @@ fn tile_size(n: usize) -> usize {
     }
 }
 
-/// The particles cut into tiles.
+/// The particles cut into tiles of groups of four (one group per lane vector).
 struct Tiles {
     /// Padded dimension.
     dim: usize,
@@ -59,10 +64,9 @@ struct Tiles {
     n: usize,
     /// Number of tiles.
     count: usize,
-    /// Tile-major; inside tile `t`, coordinate `c` of particle `p` at `t·size·dim + c·size + p`.
-    coords: Vec<f64>,
-    /// Masses, padded with zeros.
-    masses: Vec<f64>,
+    /// Groups of four particles, `(dim + 1) · 4` values each: coordinate `c` of lane `l` at
+    /// `c · 4 + l`, the mass at `dim · 4 + l`. Tile `t` holds groups `t · size / 4 ..`.
+    data: Vec<f64>,
 }
 
 impl Tiles {
@@ -71,41 +75,37 @@ impl Tiles {
         let padded = padded_dim(dim);
         let size = tile_size(n);
         let count = n.div_ceil(size);
-        let mut coords = vec![0.0; count * size * padded];
-        let mut padded_masses = vec![0.0; count * size];
+        let group = (padded + 1) * WIDTH;
+        let mut data = vec![0.0; count * size / WIDTH * group];
         for (i, (x, &m)) in positions.chunks_exact(dim).zip(masses).enumerate() {
-            let (tile, local) = (i / size, i % size);
-            let base = tile * size * padded;
+            let (base, lane) = ((i / WIDTH) * group, i % WIDTH);
             for (c, &xc) in x.iter().enumerate() {
-                coords[base + c * size + local] = xc;
+                data[base + c * WIDTH + lane] = xc;
             }
-            padded_masses[i] = m;
+            data[base + padded * WIDTH + lane] = m;
         }
         Tiles {
             dim: padded,
             size,
             n,
             count,
-            coords,
-            masses: padded_masses,
+            data,
         }
     }
 
     fn view(&self, tile: usize) -> TileView<'_> {
-        let per_tile = self.size * self.dim;
+        let per_tile = self.size / WIDTH * (self.dim + 1) * WIDTH;
         TileView {
-            coords: &self.coords[tile * per_tile..(tile + 1) * per_tile],
-            masses: &self.masses[tile * self.size..(tile + 1) * self.size],
+            data: &self.data[tile * per_tile..(tile + 1) * per_tile],
             valid: self.size.min(self.n - tile * self.size),
         }
     }
 }
 
-/// One tile's data.
+/// One tile's data (see [`Tiles::data`]).
 #[derive(Clone, Copy)]
 struct TileView<'a> {
-    coords: &'a [f64],
-    masses: &'a [f64],
+    data: &'a [f64],
     /// Real (unpadded) particles.
     valid: usize,
 }
@@ -120,131 +120,235 @@ pub(crate) struct Weight {
     pub offset: f64,
 }
 
-/// One block: rows of one tile against the columns of another (or the same) tile. Sums of a tile
-/// are laid out like its coordinates, the weight sum last (component `dim`, or 0 when only
-/// weights are summed).
-#[inline(always)]
-fn block<L: Lanes, const D: usize, const COORDS: bool, const SYMMETRIC: bool>(
-    weight: Weight,
-    size: usize,
-    rows: TileView<'_>,
-    cols: TileView<'_>,
-    row_sums: &mut [f64],
-    col_sums: &mut [f64],
-) {
-    let beta = L::splat(weight.beta);
-    let offset = L::splat(weight.offset);
-    let weight_slot = if COORDS { D * size } else { 0 };
-    let col_coords: [&[f64]; D] = std::array::from_fn(|c| &cols.coords[c * size..(c + 1) * size]);
-    let (col_weights, col_rest) = {
-        let (rest, weights) = col_sums.split_at_mut(if SYMMETRIC { weight_slot } else { 0 });
-        (weights, rest)
-    };
-    for i in 0..rows.valid {
-        let xi: [L; D] = std::array::from_fn(|c| L::splat(rows.coords[c * size + i]));
-        let mi = L::splat(rows.masses[i]);
-        let mut acc = [L::splat(0.0); D];
-        let mut acc_weight = L::splat(0.0);
-        for j in (0..size).step_by(WIDTH) {
-            let xj: [L; D] = std::array::from_fn(|c| L::load(&col_coords[c][j..]));
-            let mut s = xi[0].mul(xj[0]);
-            for c in 1..D {
-                s = xi[c].mul_add(xj[c], s);
-            }
-            let w = exp(s.mul_add(beta, offset));
-            let wj = w.mul(L::load(&cols.masses[j..]));
-            acc_weight = acc_weight.add(wj);
+/// Rows per pass of a block: that many independent exponentials are in flight per group of
+/// columns. Divides the lane width, so the rows of a pass share one group.
+const ROWS: usize = 4;
+
+/// `ROWS` consecutive rows (broadcast) with their running sums. Rows past the end of the tile
+/// are stand-ins: mass 0, sums dropped.
+struct RowBlock<L, const D: usize> {
+    x: [[L; D]; ROWS],
+    mass: [L; ROWS],
+    acc: [[L; D]; ROWS],
+    weight: [L; ROWS],
+    /// Real rows.
+    active: usize,
+}
+
+impl<L: Lanes, const D: usize> RowBlock<L, D> {
+    /// Rows `first ..` of a tile (`first` a multiple of `ROWS`), `active` of them real.
+    #[inline(always)]
+    fn load(data: &[f64], first: usize, active: usize) -> Self {
+        let group = &data[(first / WIDTH) * (D + 1) * WIDTH..][..(D + 1) * WIDTH];
+        let lane = |row: usize| first % WIDTH + if row < active { row } else { 0 };
+        RowBlock {
+            x: std::array::from_fn(|row| {
+                std::array::from_fn(|c| L::splat(group[c * WIDTH + lane(row)]))
+            }),
+            mass: std::array::from_fn(|row| {
+                L::splat(if row < active {
+                    group[D * WIDTH + lane(row)]
+                } else {
+                    0.0
+                })
+            }),
+            acc: [[L::splat(0.0); D]; ROWS],
+            weight: [L::splat(0.0); ROWS],
+            active,
+        }
+    }
+
+    /// Adds the row sums into a tile's sums laid out in groups of `width · 4` (coordinates
+    /// first when `COORDS`, the weight last).
+    #[inline(always)]
+    fn store<const COORDS: bool>(&self, sums: &mut [f64], first: usize) {
+        let width = if COORDS { D + 1 } else { 1 };
+        let group = &mut sums[(first / WIDTH) * width * WIDTH..][..width * WIDTH];
+        let lane = first % WIDTH;
+        for row in 0..self.active {
+            group[(width - 1) * WIDTH + lane + row] += self.weight[row].sum();
             if COORDS {
                 for c in 0..D {
-                    acc[c] = wj.mul_add(xj[c], acc[c]);
+                    group[c * WIDTH + lane + row] += self.acc[row][c].sum();
                 }
-            }
-            if SYMMETRIC {
-                let wi = w.mul(mi);
-                let slot = &mut col_weights[j..];
-                L::load(slot).add(wi).store(slot);
-                if COORDS {
-                    for c in 0..D {
-                        let slot = &mut col_rest[c * size + j..];
-                        wi.mul_add(xi[c], L::load(slot)).store(slot);
-                    }
-                }
-            }
-        }
-        row_sums[weight_slot + i] += acc_weight.sum();
-        if COORDS {
-            for c in 0..D {
-                row_sums[c * size + i] += acc[c].sum();
             }
         }
     }
-}
 
-/// A block kernel for one dimension and kind, on a backend.
-type BlockFn = fn(Backend, Weight, usize, TileView<'_>, TileView<'_>, &mut [f64], &mut [f64]);
-
-/// One block as a [`LaneTask`].
-struct BlockTask<'a, const D: usize, const COORDS: bool, const SYMMETRIC: bool> {
-    weight: Weight,
-    size: usize,
-    rows: TileView<'a>,
-    cols: TileView<'a>,
-    row_sums: &'a mut [f64],
-    col_sums: &'a mut [f64],
-}
-
-impl<const D: usize, const COORDS: bool, const SYMMETRIC: bool> LaneTask
-    for BlockTask<'_, D, COORDS, SYMMETRIC>
-{
-    type Output = ();
-
+    /// Interacts the rows with one group of four columns: `w` computed once per pair, added to
+    /// the rows' running sums and, when `SYMMETRIC`, to the columns' sums in `col_sums`.
     #[inline(always)]
-    fn run<L: Lanes>(self) {
-        block::<L, D, COORDS, SYMMETRIC>(
-            self.weight,
-            self.size,
-            self.rows,
-            self.cols,
-            self.row_sums,
-            self.col_sums,
-        );
+    fn against<const COORDS: bool, const SYMMETRIC: bool, const CHECKED: bool>(
+        &mut self,
+        weight: Weight,
+        group: &[f64],
+        col_sums: &mut [f64],
+    ) {
+        let group = &group[..(D + 1) * WIDTH];
+        let xj: [L; D] = std::array::from_fn(|c| L::load(&group[c * WIDTH..]));
+        let mj = L::load(&group[D * WIDTH..]);
+        let (beta, offset) = (L::splat(weight.beta), L::splat(weight.offset));
+        let mut w = [L::splat(0.0); ROWS];
+        for row in 0..ROWS {
+            let mut s = self.x[row][0].mul(xj[0]);
+            for c in 1..D {
+                s = self.x[row][c].mul_add(xj[c], s);
+            }
+            let t = s.mul_add(beta, offset);
+            w[row] = if CHECKED { exp(t) } else { exp_in_range(t) };
+        }
+        for row in 0..ROWS {
+            let wj = w[row].mul(mj);
+            self.weight[row] = self.weight[row].add(wj);
+            if COORDS {
+                for c in 0..D {
+                    self.acc[row][c] = wj.mul_add(xj[c], self.acc[row][c]);
+                }
+            }
+        }
+        if SYMMETRIC {
+            let width = if COORDS { D + 1 } else { 1 };
+            let col_sums = &mut col_sums[..width * WIDTH];
+            let wi: [L; ROWS] = std::array::from_fn(|row| w[row].mul(self.mass[row]));
+            let slot = &mut col_sums[(width - 1) * WIDTH..];
+            let mut total = L::load(slot);
+            for weight in wi {
+                total = total.add(weight);
+            }
+            total.store(slot);
+            if COORDS {
+                for c in 0..D {
+                    let slot = &mut col_sums[c * WIDTH..];
+                    let mut total = L::load(slot);
+                    for row in 0..ROWS {
+                        total = wi[row].mul_add(self.x[row][c], total);
+                    }
+                    total.store(slot);
+                }
+            }
+        }
     }
 }
 
-fn run_block<const D: usize, const COORDS: bool, const SYMMETRIC: bool>(
-    backend: Backend,
-    weight: Weight,
-    size: usize,
-    rows: TileView<'_>,
-    cols: TileView<'_>,
-    row_sums: &mut [f64],
-    col_sums: &mut [f64],
-) {
-    let task = BlockTask::<D, COORDS, SYMMETRIC> {
+/// One block. Off the diagonal (`SYMMETRIC`): every row of `rows` against every column of
+/// `cols`, each weight feeding both sides. On the diagonal (`rows` and `cols` the same tile,
+/// `col_sums` empty): each row against its own group of four one-sided, and symmetrically
+/// against the groups after it, so each pair of distinct groups is met once. Rows go [`ROWS`]
+/// at a time. `CHECKED` selects the full-range `exp`; without it the arguments must lie in its
+/// fast range.
+#[inline(always)]
+fn block<
+    L: Lanes,
+    const D: usize,
+    const COORDS: bool,
+    const SYMMETRIC: bool,
+    const CHECKED: bool,
+>(
+    Block {
         weight,
         size,
         rows,
         cols,
         row_sums,
         col_sums,
-    };
-    run_on(backend, task);
+    }: Block<'_>,
+) {
+    let group = (D + 1) * WIDTH;
+    let width = if COORDS { D + 1 } else { 1 };
+    let col_groups = size / WIDTH;
+    for first in (0..rows.valid).step_by(ROWS) {
+        let mut block_rows = RowBlock::<L, D>::load(rows.data, first, ROWS.min(rows.valid - first));
+        if SYMMETRIC {
+            for (data, sums) in cols
+                .data
+                .chunks_exact(group)
+                .zip(col_sums.chunks_exact_mut(width * WIDTH))
+                .take(col_groups)
+            {
+                block_rows.against::<COORDS, true, CHECKED>(weight, data, sums);
+            }
+            block_rows.store::<COORDS>(row_sums, first);
+        } else {
+            let own = first / WIDTH;
+            let (head, tail) = row_sums.split_at_mut((own + 1) * width * WIDTH);
+            block_rows.against::<COORDS, false, CHECKED>(
+                weight,
+                &cols.data[own * group..],
+                &mut [],
+            );
+            for (data, sums) in cols.data[(own + 1) * group..]
+                .chunks_exact(group)
+                .zip(tail.chunks_exact_mut(width * WIDTH))
+            {
+                block_rows.against::<COORDS, true, CHECKED>(weight, data, sums);
+            }
+            block_rows.store::<COORDS>(head, first);
+        }
+    }
+}
+
+/// The operands of one block.
+struct Block<'a> {
+    weight: Weight,
+    /// Particles per tile.
+    size: usize,
+    rows: TileView<'a>,
+    cols: TileView<'a>,
+    row_sums: &'a mut [f64],
+    /// Empty on the diagonal.
+    col_sums: &'a mut [f64],
+}
+
+/// A block kernel for one dimension and kind, on a backend.
+type BlockFn = fn(Backend, Block<'_>);
+
+/// One block of a given dimension and kind as a [`LaneTask`].
+struct BlockTask<'a, const D: usize, const COORDS: bool, const SYMMETRIC: bool, const CHECKED: bool>(
+    Block<'a>,
+);
+
+impl<const D: usize, const COORDS: bool, const SYMMETRIC: bool, const CHECKED: bool> LaneTask
+    for BlockTask<'_, D, COORDS, SYMMETRIC, CHECKED>
+{
+    type Output = ();
+
+    #[inline(always)]
+    fn run<L: Lanes>(self) {
+        block::<L, D, COORDS, SYMMETRIC, CHECKED>(self.0);
+    }
+}
+
+fn run_block<const D: usize, const COORDS: bool, const SYMMETRIC: bool, const CHECKED: bool>(
+    backend: Backend,
+    block: Block<'_>,
+) {
+    run_on(backend, BlockTask::<D, COORDS, SYMMETRIC, CHECKED>(block));
 }
 
 /// The (diagonal, off-diagonal) block kernels for a padded dimension and kind.
-fn block_fns<const D: usize, const COORDS: bool>() -> [BlockFn; 2] {
-    [run_block::<D, COORDS, false>, run_block::<D, COORDS, true>]
+fn block_fns<const D: usize, const COORDS: bool>(checked: bool) -> [BlockFn; 2] {
+    if checked {
+        [
+            run_block::<D, COORDS, false, true>,
+            run_block::<D, COORDS, true, true>,
+        ]
+    } else {
+        [
+            run_block::<D, COORDS, false, false>,
+            run_block::<D, COORDS, true, false>,
+        ]
+    }
 }
 
-fn block_table<const COORDS: bool>(dim: usize) -> [BlockFn; 2] {
+fn block_table<const COORDS: bool>(dim: usize, checked: bool) -> [BlockFn; 2] {
     match dim {
-        2 => block_fns::<2, COORDS>(),
-        3 => block_fns::<3, COORDS>(),
-        4 => block_fns::<4, COORDS>(),
-        8 => block_fns::<8, COORDS>(),
-        16 => block_fns::<16, COORDS>(),
-        32 => block_fns::<32, COORDS>(),
-        64 => block_fns::<64, COORDS>(),
+        2 => block_fns::<2, COORDS>(checked),
+        3 => block_fns::<3, COORDS>(checked),
+        4 => block_fns::<4, COORDS>(checked),
+        8 => block_fns::<8, COORDS>(checked),
+        16 => block_fns::<16, COORDS>(checked),
+        32 => block_fns::<32, COORDS>(checked),
+        64 => block_fns::<64, COORDS>(checked),
         _ => unreachable!("padded dimensions are 2, 3, 4, 8, 16, 32 or 64"),
     }
 }
@@ -296,10 +400,14 @@ pub(crate) fn pair_sums(
         "the tiled kernel handles at most {MAX_DIM} dimensions"
     );
     let tiles = Tiles::new(dim, positions, masses);
+    // Unit vectors have |s| <= 1 up to rounding: the exponent lies in β [-1, 1] + offset.
+    let reach = weight.beta * (1.0 + 1e-9);
+    let checked =
+        !(weight.offset - reach >= IN_RANGE_LOW && weight.offset + reach <= IN_RANGE_HIGH);
     let [diagonal, off_diagonal] = if coords {
-        block_table::<true>(tiles.dim)
+        block_table::<true>(tiles.dim, checked)
     } else {
-        block_table::<false>(tiles.dim)
+        block_table::<false>(tiles.dim, checked)
     };
     let per_tile = tiles.size * if coords { tiles.dim + 1 } else { 1 };
     let mut sums: Vec<Vec<f64>> = (0..tiles.count).map(|_| vec![0.0; per_tile]).collect();
@@ -307,7 +415,17 @@ pub(crate) fn pair_sums(
 
     let diagonal_block = |(tile, tile_sums): (usize, &mut Vec<f64>)| {
         let view = tiles.view(tile);
-        diagonal(backend, weight, size, view, view, tile_sums, &mut []);
+        diagonal(
+            backend,
+            Block {
+                weight,
+                size,
+                rows: view,
+                cols: view,
+                row_sums: tile_sums,
+                col_sums: &mut [],
+            },
+        );
     };
     match par {
         Par::Seq => sums.iter_mut().enumerate().for_each(diagonal_block),
@@ -330,12 +448,14 @@ pub(crate) fn pair_sums(
             let (a, b, row_sums, col_sums) = job;
             off_diagonal(
                 backend,
-                weight,
-                size,
-                tiles.view(*a),
-                tiles.view(*b),
-                row_sums,
-                col_sums,
+                Block {
+                    weight,
+                    size,
+                    rows: tiles.view(*a),
+                    cols: tiles.view(*b),
+                    row_sums,
+                    col_sums,
+                },
             );
         };
         match par {
@@ -355,14 +475,16 @@ pub(crate) fn pair_sums(
         Vec::new()
     };
     let mut weights = vec![0.0; n];
-    let weight_slot = if coords { tiles.dim * size } else { 0 };
+    let width = if coords { tiles.dim + 1 } else { 1 };
     for i in 0..n {
         let tile_sums = &sums[i / size];
         let local = i % size;
-        weights[i] = tile_sums[weight_slot + local];
+        let group = &tile_sums[(local / WIDTH) * width * WIDTH..][..width * WIDTH];
+        let lane = local % WIDTH;
+        weights[i] = group[(width - 1) * WIDTH + lane];
         if coords {
             for c in 0..dim {
-                vectors[i * dim + c] = tile_sums[c * size + local];
+                vectors[i * dim + c] = group[c * WIDTH + lane];
             }
         }
     }

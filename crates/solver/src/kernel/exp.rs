@@ -41,14 +41,33 @@ const INVERSE_FACTORIALS: [f64; 14] = {
 #[inline(always)]
 pub(crate) fn exp<L: Lanes>(t: L) -> L {
     let clamped = t.max(L::splat(-CLAMP)).min(L::splat(CLAMP));
-    let shifted = clamped.mul_add(L::splat(LOG2_E), L::splat(SHIFTER));
-    let k = shifted.sub(L::splat(SHIFTER));
-    let r = k.mul_add(L::splat(-LN2_HI), clamped);
-    let r = k.mul_add(L::splat(-LN2_LO), r);
-    let mut p = L::splat(INVERSE_FACTORIALS[13]);
-    for j in (0..13).rev() {
-        p = p.mul_add(r, L::splat(INVERSE_FACTORIALS[j]));
-    }
-    let scale = shifted.shift_into_exponent();
-    p.mul(scale).keep_where_at_least(t, L::splat(UNDERFLOW))
+    exp_in_range(clamped).keep_where_at_least(t, L::splat(UNDERFLOW))
 }
+
+/// `e^t` lane-wise for `t` in `[UNDERFLOW, CLAMP]` (not checked: outside it the result is
+/// garbage). Callers that know their range save the clamp and the underflow mask.
+#[inline(always)]
+pub(crate) fn exp_in_range<L: Lanes>(t: L) -> L {
+    let shifted = t.mul_add(L::splat(LOG2_E), L::splat(SHIFTER));
+    let k = shifted.sub(L::splat(SHIFTER));
+    let r = k.mul_add(L::splat(-LN2_HI), t);
+    let r = k.mul_add(L::splat(-LN2_LO), r);
+    // Estrin's scheme: short dependency chains, so that several exponentials overlap.
+    let c = |j: usize| L::splat(INVERSE_FACTORIALS[j]);
+    let r2 = r.mul(r);
+    let r4 = r2.mul(r2);
+    let r8 = r4.mul(r4);
+    let p: [L; 7] = std::array::from_fn(|j| c(2 * j + 1).mul_add(r, c(2 * j)));
+    let q0 = p[1].mul_add(r2, p[0]);
+    let q1 = p[3].mul_add(r2, p[2]);
+    let q2 = p[5].mul_add(r2, p[4]);
+    let s0 = q1.mul_add(r4, q0);
+    let s1 = p[6].mul_add(r4, q2);
+    let p = s1.mul_add(r8, s0);
+    p.mul(shifted.shift_into_exponent())
+}
+
+/// The lowest argument `exp_in_range` accepts.
+pub(crate) const IN_RANGE_LOW: f64 = UNDERFLOW;
+/// The highest argument `exp_in_range` accepts.
+pub(crate) const IN_RANGE_HIGH: f64 = CLAMP;

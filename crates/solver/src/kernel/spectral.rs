@@ -121,17 +121,16 @@ struct MomentsTask<'a> {
     modes: usize,
 }
 
-/// Loads the (x, y) coordinates and masses of four particles from row-major positions, padding
-/// missing particles with mass 0 at `(1, 0)`.
+/// Loads the (x, y) coordinates of four particles from row-major positions, padding missing
+/// particles with `(1, 0)`.
 #[inline(always)]
-fn load_four<L: Lanes>(positions: &[f64], masses: &[f64], first: usize) -> (L, L, L) {
-    let (mut x, mut y, mut m) = ([1.0; WIDTH], [0.0; WIDTH], [0.0; WIDTH]);
-    for lane in 0..WIDTH.min(masses.len() - first) {
+fn load_xy<L: Lanes>(positions: &[f64], first: usize) -> (L, L) {
+    let (mut x, mut y) = ([1.0; WIDTH], [0.0; WIDTH]);
+    for lane in 0..WIDTH.min(positions.len() / 2 - first) {
         x[lane] = positions[2 * (first + lane)];
         y[lane] = positions[2 * (first + lane) + 1];
-        m[lane] = masses[first + lane];
     }
-    (L::load(&x), L::load(&y), L::load(&m))
+    (L::load(&x), L::load(&y))
 }
 
 /// `(a + ib)(c + id)`.
@@ -148,7 +147,11 @@ impl LaneTask for MomentsTask<'_> {
         let mut real = vec![L::splat(0.0); self.modes + 1];
         let mut imaginary = vec![L::splat(0.0); self.modes + 1];
         for first in (0..self.masses.len()).step_by(WIDTH) {
-            let (x, y, m) = load_four::<L>(self.positions, self.masses, first);
+            let (x, y) = load_xy::<L>(self.positions, first);
+            let mut m = [0.0; WIDTH];
+            let count = WIDTH.min(self.masses.len() - first);
+            m[..count].copy_from_slice(&self.masses[first..first + count]);
+            let m = L::load(&m);
             let (mut power_re, mut power_im) = (m, L::splat(0.0));
             for k in 0..=self.modes {
                 real[k] = real[k].add(power_re);
@@ -167,7 +170,6 @@ impl LaneTask for MomentsTask<'_> {
 /// `T_i = Σ_k Im(z^k) a_k^re - Re(z^k) a_k^im` and `Z_i = b_0 + Σ_k Re(z^k) b_k^re + Im(z^k) b_k^im`.
 struct EvaluateTask<'a> {
     positions: &'a [f64],
-    masses: &'a [f64],
     /// `[a_re, a_im, b_re, b_im]` for `k = 1..=K`.
     factors: &'a [[f64; 4]],
     weight_constant: f64,
@@ -180,8 +182,9 @@ impl LaneTask for EvaluateTask<'_> {
 
     #[inline(always)]
     fn run<L: Lanes>(self) {
-        for first in (0..self.masses.len()).step_by(WIDTH) {
-            let (x, y, _) = load_four::<L>(self.positions, self.masses, first);
+        let n = self.tangents.len();
+        for first in (0..n).step_by(WIDTH) {
+            let (x, y) = load_xy::<L>(self.positions, first);
             let (mut power_re, mut power_im) = (x, y);
             let mut tangent = L::splat(0.0);
             let mut weight = L::splat(self.weight_constant);
@@ -196,7 +199,7 @@ impl LaneTask for EvaluateTask<'_> {
             let (mut t, mut w) = ([0.0; WIDTH], [0.0; WIDTH]);
             tangent.store(&mut t);
             weight.store(&mut w);
-            let count = WIDTH.min(self.masses.len() - first);
+            let count = WIDTH.min(n - first);
             self.tangents[first..first + count].copy_from_slice(&t[..count]);
             self.weights[first..first + count].copy_from_slice(&w[..count]);
         }
@@ -242,8 +245,8 @@ fn moments(
     total
 }
 
-/// One chunk's inputs (positions, masses) and outputs (tangential sums, weight sums).
-type ChunkIo<'a> = ((&'a [f64], &'a [f64]), (&'a mut [f64], &'a mut [f64]));
+/// One chunk's positions and outputs (tangential sums, weight sums).
+type ChunkIo<'a> = (&'a [f64], (&'a mut [f64], &'a mut [f64]));
 
 /// The spectral pair sums with a bound on their rounding and truncation error.
 pub(crate) struct SpectralSums {
@@ -253,96 +256,109 @@ pub(crate) struct SpectralSums {
     pub error_bound: f64,
 }
 
-/// The pair sums of every particle: `T_i t_i` in place of `Σ_j m_j w_ij x_j` (its tangential
-/// part, the only one the field keeps) and `Z_i`. `scale` is 1 for the shifted kernel, `e^β`
-/// for the paper kernel.
-pub(crate) fn pair_sums(
-    backend: Backend,
-    plan: &SpectralPlan,
-    scale: f64,
-    positions: &[f64],
-    masses: &[f64],
-    par: Par,
-) -> SpectralSums {
-    let modes = plan.modes();
-    let c = &plan.coefficients;
-    let moments = moments(backend, positions, masses, modes, par);
-    let mut error_bound = TRUNCATION_TOL;
-    let factors: Vec<[f64; 4]> = (1..=modes)
-        .map(|k| {
-            let (re, im) = (moments[2 * k], moments[2 * k + 1]);
-            let a = -(2.0 * k as f64 / plan.beta) * c[k] * scale;
-            let b = 2.0 * c[k] * scale;
-            // Each term's rounding, with the error of z^k growing like k ε.
-            error_bound += (a.abs() + b) * re.hypot(im) * (k + 4) as f64 * f64::EPSILON;
-            [a * re, a * im, b * re, b * im]
-        })
-        .collect();
-    let n = masses.len();
-    let mut tangents = vec![0.0; n];
-    let mut weights = vec![0.0; n];
-    let weight_constant = c[0] * scale * moments[0];
-    error_bound += 2.0 * weight_constant * f64::EPSILON;
-    let evaluate = |((positions, masses), (tangents, weights)): ChunkIo<'_>| {
-        run_on(
-            backend,
-            EvaluateTask {
-                positions,
-                masses,
-                factors: &factors,
-                weight_constant,
-                tangents,
-                weights,
-            },
-        )
-    };
-    match par {
-        Par::Seq => positions
-            .chunks(2 * CHUNK)
-            .zip(masses.chunks(CHUNK))
-            .zip(tangents.chunks_mut(CHUNK).zip(weights.chunks_mut(CHUNK)))
-            .for_each(evaluate),
-        Par::Rayon => positions
-            .par_chunks(2 * CHUNK)
-            .zip(masses.par_chunks(CHUNK))
-            .zip(
-                tangents
-                    .par_chunks_mut(CHUNK)
-                    .zip(weights.par_chunks_mut(CHUNK)),
-            )
-            .for_each(evaluate),
-    }
-    let mut vectors = vec![0.0; 2 * n];
-    for ((v, x), &t) in vectors
-        .chunks_exact_mut(2)
-        .zip(positions.chunks_exact(2))
-        .zip(&tangents)
-    {
-        v[0] = -t * x[1];
-        v[1] = t * x[0];
-    }
-    SpectralSums {
-        sums: PairSums { vectors, weights },
-        error_bound,
-    }
+/// The moments `M_k = Σ_j m_j z_j^k`, `k = 0..=K`, of a state on S^1 for a plan.
+pub(crate) struct Moments {
+    /// `(re, im)` pairs.
+    values: Vec<f64>,
 }
 
-/// `Σ_i Σ_j m_i m_j w_ij = c_0 M_0² + 2 Σ_{k>=1} c_k |M_k|²` (times `scale`).
-pub(crate) fn pair_energy(
-    backend: Backend,
-    plan: &SpectralPlan,
-    scale: f64,
-    positions: &[f64],
-    masses: &[f64],
-    par: Par,
-) -> f64 {
-    let modes = plan.modes();
-    let moments = moments(backend, positions, masses, modes, par);
-    let c = &plan.coefficients;
-    let mut total = c[0] * moments[0] * moments[0];
-    for k in 1..=modes {
-        let (re, im) = (moments[2 * k], moments[2 * k + 1]);
-        total += 2.0 * c[k] * (re * re + im * im);
+impl Moments {
+    /// Sums the moments chunk by chunk, in chunk order.
+    pub(crate) fn new(
+        backend: Backend,
+        plan: &SpectralPlan,
+        positions: &[f64],
+        masses: &[f64],
+        par: Par,
+    ) -> Moments {
+        Moments {
+            values: moments(backend, positions, masses, plan.modes(), par),
+        }
     }
-    total * scale
+
+    /// `M_k` as `(re, im)`.
+    fn get(&self, k: usize) -> (f64, f64) {
+        (self.values[2 * k], self.values[2 * k + 1])
+    }
+
+    /// `Σ_i Σ_j m_i m_j w_ij = c_0 M_0² + 2 Σ_{k>=1} c_k |M_k|²` (times `scale`: 1 for the
+    /// shifted kernel, `e^β` for the paper kernel).
+    pub(crate) fn pair_energy(&self, plan: &SpectralPlan, scale: f64) -> f64 {
+        let c = &plan.coefficients;
+        let mut total = c[0] * self.values[0] * self.values[0];
+        for k in 1..=plan.modes() {
+            let (re, im) = self.get(k);
+            total += 2.0 * c[k] * (re * re + im * im);
+        }
+        total * scale
+    }
+
+    /// The pair sums of every particle of `positions` (the state the moments were taken of):
+    /// `T_i t_i` in place of `Σ_j m_j w_ij x_j` (its tangential part, the only one the field
+    /// keeps) and `Z_i`, times `scale`.
+    pub(crate) fn pair_sums(
+        &self,
+        backend: Backend,
+        plan: &SpectralPlan,
+        scale: f64,
+        positions: &[f64],
+        par: Par,
+    ) -> SpectralSums {
+        let c = &plan.coefficients;
+        let mut error_bound = TRUNCATION_TOL;
+        let factors: Vec<[f64; 4]> = (1..=plan.modes())
+            .map(|k| {
+                let (re, im) = self.get(k);
+                let a = -(2.0 * k as f64 / plan.beta) * c[k] * scale;
+                let b = 2.0 * c[k] * scale;
+                // Each term's rounding, with the error of z^k growing like k ε.
+                error_bound += (a.abs() + b) * re.hypot(im) * (k + 4) as f64 * f64::EPSILON;
+                [a * re, a * im, b * re, b * im]
+            })
+            .collect();
+        let n = positions.len() / 2;
+        let mut tangents = vec![0.0; n];
+        let mut weights = vec![0.0; n];
+        let weight_constant = c[0] * scale * self.values[0];
+        error_bound += 2.0 * weight_constant * f64::EPSILON;
+        let evaluate = |(positions, (tangents, weights)): ChunkIo<'_>| {
+            run_on(
+                backend,
+                EvaluateTask {
+                    positions,
+                    factors: &factors,
+                    weight_constant,
+                    tangents,
+                    weights,
+                },
+            )
+        };
+        match par {
+            Par::Seq => positions
+                .chunks(2 * CHUNK)
+                .zip(tangents.chunks_mut(CHUNK).zip(weights.chunks_mut(CHUNK)))
+                .for_each(evaluate),
+            Par::Rayon => positions
+                .par_chunks(2 * CHUNK)
+                .zip(
+                    tangents
+                        .par_chunks_mut(CHUNK)
+                        .zip(weights.par_chunks_mut(CHUNK)),
+                )
+                .for_each(evaluate),
+        }
+        let mut vectors = vec![0.0; 2 * n];
+        for ((v, x), &t) in vectors
+            .chunks_exact_mut(2)
+            .zip(positions.chunks_exact(2))
+            .zip(&tangents)
+        {
+            v[0] = -t * x[1];
+            v[1] = t * x[0];
+        }
+        SpectralSums {
+            sums: PairSums { vectors, weights },
+            error_bound,
+        }
+    }
 }
