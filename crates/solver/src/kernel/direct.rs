@@ -376,6 +376,88 @@ fn tournament(count: usize) -> Vec<Vec<(usize, usize)>> {
     rounds
 }
 
+/// Largest number of f64 kept in per-block partial sums (16 MiB); larger problems accumulate
+/// in place, round by round.
+const PARTIAL_BUDGET: usize = 1 << 21;
+
+/// A block runner: `(row tile, column tile, row sums, column sums)`, the column sums empty on the
+/// diagonal.
+type RunBlock<'a> = dyn Fn(usize, usize, &mut [f64], &mut [f64]) + Sync + 'a;
+
+/// Every block at once, each into zeroed partial sums of its own, then each tile's partials
+/// added in a fixed order (its diagonal block, then the other tiles in index order): no
+/// barrier between blocks, and the same bits for any thread count.
+fn sums_from_partials(
+    count: usize,
+    per_tile: usize,
+    par: Par,
+    run: impl Fn(usize, usize, &mut [f64], &mut [f64]) + Sync,
+) -> Vec<Vec<f64>> {
+    let blocks: Vec<(usize, usize)> = (0..count)
+        .flat_map(|a| (a..count).map(move |b| (a, b)))
+        .collect();
+    let evaluate = |&(a, b): &(usize, usize)| {
+        let mut row_sums = vec![0.0; per_tile];
+        let mut col_sums = if a == b {
+            Vec::new()
+        } else {
+            vec![0.0; per_tile]
+        };
+        run(a, b, &mut row_sums, &mut col_sums);
+        (row_sums, col_sums)
+    };
+    let partials: Vec<(Vec<f64>, Vec<f64>)> = match par {
+        Par::Seq => blocks.iter().map(evaluate).collect(),
+        Par::Rayon => blocks.par_iter().map(evaluate).collect(),
+    };
+    // Block (a, b), a <= b, sits at index a·count - a(a-1)/2 + (b - a).
+    let index = |a: usize, b: usize| a * count - a * a.saturating_sub(1) / 2 + (b - a);
+    (0..count)
+        .map(|tile| {
+            let mut total = partials[index(tile, tile)].0.clone();
+            for other in (0..count).filter(|&other| other != tile) {
+                let partial = if other < tile {
+                    &partials[index(other, tile)].1
+                } else {
+                    &partials[index(tile, other)].0
+                };
+                total.iter_mut().zip(partial).for_each(|(t, p)| *t += p);
+            }
+            total
+        })
+        .collect()
+}
+
+/// The diagonal blocks, then the rounds of [`tournament`], each block adding into the sums of
+/// its two tiles in place (no two blocks of a round share a tile).
+fn sums_by_rounds(count: usize, per_tile: usize, par: Par, run: &RunBlock<'_>) -> Vec<Vec<f64>> {
+    let mut sums: Vec<Vec<f64>> = (0..count).map(|_| vec![0.0; per_tile]).collect();
+    let diagonal = |(tile, tile_sums): (usize, &mut Vec<f64>)| run(tile, tile, tile_sums, &mut []);
+    match par {
+        Par::Seq => sums.iter_mut().enumerate().for_each(diagonal),
+        Par::Rayon => sums.par_iter_mut().enumerate().for_each(diagonal),
+    }
+    for round in tournament(count) {
+        let mut jobs: Vec<(usize, usize, Vec<f64>, Vec<f64>)> = round
+            .iter()
+            .map(|&(a, b)| {
+                let (row, col) = (std::mem::take(&mut sums[a]), std::mem::take(&mut sums[b]));
+                (a, b, row, col)
+            })
+            .collect();
+        let job = |(a, b, row, col): &mut (usize, usize, Vec<f64>, Vec<f64>)| run(*a, *b, row, col);
+        match par {
+            Par::Seq => jobs.iter_mut().for_each(job),
+            Par::Rayon => jobs.par_iter_mut().for_each(job),
+        }
+        for (a, b, row, col) in jobs {
+            sums[a] = row;
+            sums[b] = col;
+        }
+    }
+    sums
+}
+
 /// Per-particle pair sums.
 pub(crate) struct PairSums {
     /// `Σ_j m_j w_ij x_j`, row-major `n × dim` (empty when only weights were summed).
@@ -410,63 +492,24 @@ pub(crate) fn pair_sums(
         block_table::<false>(tiles.dim, checked)
     };
     let per_tile = tiles.size * if coords { tiles.dim + 1 } else { 1 };
-    let mut sums: Vec<Vec<f64>> = (0..tiles.count).map(|_| vec![0.0; per_tile]).collect();
     let size = tiles.size;
-
-    let diagonal_block = |(tile, tile_sums): (usize, &mut Vec<f64>)| {
-        let view = tiles.view(tile);
-        diagonal(
-            backend,
-            Block {
-                weight,
-                size,
-                rows: view,
-                cols: view,
-                row_sums: tile_sums,
-                col_sums: &mut [],
-            },
-        );
-    };
-    match par {
-        Par::Seq => sums.iter_mut().enumerate().for_each(diagonal_block),
-        Par::Rayon => sums.par_iter_mut().enumerate().for_each(diagonal_block),
-    }
-
-    for round in tournament(tiles.count) {
-        let mut jobs: Vec<(usize, usize, Vec<f64>, Vec<f64>)> = round
-            .iter()
-            .map(|&(a, b)| {
-                (
-                    a,
-                    b,
-                    std::mem::take(&mut sums[a]),
-                    std::mem::take(&mut sums[b]),
-                )
-            })
-            .collect();
-        let run = |job: &mut (usize, usize, Vec<f64>, Vec<f64>)| {
-            let (a, b, row_sums, col_sums) = job;
-            off_diagonal(
-                backend,
-                Block {
-                    weight,
-                    size,
-                    rows: tiles.view(*a),
-                    cols: tiles.view(*b),
-                    row_sums,
-                    col_sums,
-                },
-            );
+    let run = |a: usize, b: usize, row_sums: &mut [f64], col_sums: &mut [f64]| {
+        let kernel = if a == b { diagonal } else { off_diagonal };
+        let block = Block {
+            weight,
+            size,
+            rows: tiles.view(a),
+            cols: tiles.view(b),
+            row_sums,
+            col_sums,
         };
-        match par {
-            Par::Seq => jobs.iter_mut().for_each(run),
-            Par::Rayon => jobs.par_iter_mut().for_each(run),
-        }
-        for (a, b, row_sums, col_sums) in jobs {
-            sums[a] = row_sums;
-            sums[b] = col_sums;
-        }
-    }
+        kernel(backend, block);
+    };
+    let sums = if tiles.count * tiles.count * per_tile <= PARTIAL_BUDGET {
+        sums_from_partials(tiles.count, per_tile, par, run)
+    } else {
+        sums_by_rounds(tiles.count, per_tile, par, &run)
+    };
 
     let n = masses.len();
     let mut vectors = if coords {
