@@ -12,18 +12,20 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::kernel::direct::{self, PairSums, Weight};
-use crate::kernel::spectral::{Moments, SpectralPlan};
+use crate::kernel::spectral::{Moments, SpectralPlan, SpectralSums};
 use crate::kernel::{Backend, FieldPath};
 use crate::params::{Attention, Kernel, PairKernel, Regime};
 use crate::perceptron::Perceptron;
-use crate::sphere::{dot, project_tangent};
+use crate::sphere::{dot, norm, project_tangent};
 
 /// Rows per rayon task: large enough to amortize scheduling, small enough to balance.
 const ROWS_PER_TASK: usize = 64;
 
-/// The absolute accuracy the spectral SA field keeps: rows whose rounding bound `2 δ / Z_i`
-/// exceeds it are recomputed directly.
-const SPECTRAL_SA_TOL: f64 = 1e-13;
+/// The accuracy the spectral field keeps, `SPECTRAL_ABS_TOL + SPECTRAL_REL_TOL · max_i |F_i|`:
+/// SA rows whose error bound `2 δ / Z_i` exceeds it are recomputed directly.
+const SPECTRAL_ABS_TOL: f64 = 1e-13;
+/// See [`SPECTRAL_ABS_TOL`].
+const SPECTRAL_REL_TOL: f64 = 1e-10;
 
 /// Cost of one spectral mode per particle relative to one direct weight (measured: moments plus
 /// evaluation against a symmetric tiled weight, both on AVX2).
@@ -142,12 +144,60 @@ impl Dynamics {
                 true,
                 par,
             ),
-            FieldPath::Spectral(backend) => self.spectral_sums(backend, positions, masses, par),
+            FieldPath::Spectral(backend) => {
+                let plan = SpectralPlan::new(self.beta);
+                let moments = Moments::new(backend, &plan, positions, masses, par);
+                let result = moments.pair_sums(backend, &plan, self.kernel_scale(), positions, par);
+                self.finish_rows(positions, &result.sums, out, par);
+                if self.attention == Attention::Sa {
+                    self.redo_ill_conditioned_rows(positions, masses, &result, out, par);
+                }
+                return;
+            }
         };
+        self.finish_rows(positions, &sums, out, par);
+    }
+
+    /// Writes `±F_i` of every particle from its pair sums.
+    fn finish_rows(&self, positions: &[f64], sums: &PairSums, out: &mut [f64], par: Par) {
+        let dim = self.dim;
         for_each_row(out, dim, par, |i, out_row| {
             out_row.copy_from_slice(&sums.vectors[i * dim..(i + 1) * dim]);
             self.finish_row(&positions[i * dim..(i + 1) * dim], sums.weights[i], out_row);
         });
+    }
+
+    /// Recomputes directly the SA rows whose spectral error bound `2 δ / Z_i` (the errors of
+    /// `T_i` and `Z_i` amplified by the division) exceeds the accuracy target, relative to the
+    /// largest drift of the provisional field `out`.
+    fn redo_ill_conditioned_rows(
+        &self,
+        positions: &[f64],
+        masses: &[f64],
+        spectral: &SpectralSums,
+        out: &mut [f64],
+        par: Par,
+    ) {
+        let dim = self.dim;
+        let largest = out.chunks_exact(dim).map(norm).fold(0.0, f64::max);
+        let target = SPECTRAL_ABS_TOL + SPECTRAL_REL_TOL * largest;
+        let weights = &spectral.sums.weights;
+        let rows: Vec<usize> = (0..masses.len())
+            .filter(|&i| 2.0 * spectral.error_bound > target * weights[i])
+            .collect();
+        let redo = |&i: &usize| {
+            let mut row = vec![0.0; dim];
+            let weight_sum = self.row_sums(positions, masses, i, &mut row);
+            self.finish_row(&positions[i * dim..(i + 1) * dim], weight_sum, &mut row);
+            row
+        };
+        let redone: Vec<Vec<f64>> = match par {
+            Par::Seq => rows.iter().map(redo).collect(),
+            Par::Rayon => rows.par_iter().map(redo).collect(),
+        };
+        for (&i, row) in rows.iter().zip(redone) {
+            out[i * dim..(i + 1) * dim].copy_from_slice(&row);
+        }
     }
 
     /// The path that `path` means for this dimension.
@@ -167,47 +217,6 @@ impl Dynamics {
                 Kernel::Paper => 0.0,
             },
         }
-    }
-
-    /// Spectral sums, with SA rows too ill-conditioned for the expansion recomputed directly.
-    fn spectral_sums(
-        &self,
-        backend: Backend,
-        positions: &[f64],
-        masses: &[f64],
-        par: Par,
-    ) -> PairSums {
-        let plan = SpectralPlan::new(self.beta);
-        let moments = Moments::new(backend, &plan, positions, masses, par);
-        let result = moments.pair_sums(backend, &plan, self.kernel_scale(), positions, par);
-        let mut sums = result.sums;
-        if self.attention == Attention::Sa {
-            let bound = result.error_bound;
-            let rows: Vec<usize> = (0..masses.len())
-                .filter(|&i| 2.0 * bound > SPECTRAL_SA_TOL * sums.weights[i])
-                .collect();
-            let redone: Vec<(Vec<f64>, f64)> = match par {
-                Par::Seq => rows
-                    .iter()
-                    .map(|&i| self.row_vector(positions, masses, i))
-                    .collect(),
-                Par::Rayon => rows
-                    .par_iter()
-                    .map(|&i| self.row_vector(positions, masses, i))
-                    .collect(),
-            };
-            for (&i, (vector, weight)) in rows.iter().zip(redone) {
-                sums.vectors[2 * i..2 * i + 2].copy_from_slice(&vector);
-                sums.weights[i] = weight;
-            }
-        }
-        sums
-    }
-
-    fn row_vector(&self, positions: &[f64], masses: &[f64], i: usize) -> (Vec<f64>, f64) {
-        let mut vector = vec![0.0; self.dim];
-        let weight = self.row_sums(positions, masses, i, &mut vector);
-        (vector, weight)
     }
 
     /// Writes `S_i = Σ_j m_j w_ij x_j` into `out` and returns `Z_i = Σ_j m_j w_ij`, in index
