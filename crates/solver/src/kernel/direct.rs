@@ -128,6 +128,8 @@ const ROWS: usize = 4;
 /// are stand-ins: mass 0, sums dropped.
 struct RowBlock<L, const D: usize> {
     x: [[L; D]; ROWS],
+    /// `β x`, for the exponent `<β x_i, x_j> + offset`.
+    scaled: [[L; D]; ROWS],
     mass: [L; ROWS],
     acc: [[L; D]; ROWS],
     weight: [L; ROWS],
@@ -138,12 +140,15 @@ struct RowBlock<L, const D: usize> {
 impl<L: Lanes, const D: usize> RowBlock<L, D> {
     /// Rows `first ..` of a tile (`first` a multiple of `ROWS`), `active` of them real.
     #[inline(always)]
-    fn load(data: &[f64], first: usize, active: usize) -> Self {
+    fn load(data: &[f64], first: usize, active: usize, beta: f64) -> Self {
         let group = &data[(first / WIDTH) * (D + 1) * WIDTH..][..(D + 1) * WIDTH];
         let lane = |row: usize| first % WIDTH + if row < active { row } else { 0 };
         RowBlock {
             x: std::array::from_fn(|row| {
                 std::array::from_fn(|c| L::splat(group[c * WIDTH + lane(row)]))
+            }),
+            scaled: std::array::from_fn(|row| {
+                std::array::from_fn(|c| L::splat(beta * group[c * WIDTH + lane(row)]))
             }),
             mass: std::array::from_fn(|row| {
                 L::splat(if row < active {
@@ -187,14 +192,13 @@ impl<L: Lanes, const D: usize> RowBlock<L, D> {
         let group = &group[..(D + 1) * WIDTH];
         let xj: [L; D] = std::array::from_fn(|c| L::load(&group[c * WIDTH..]));
         let mj = L::load(&group[D * WIDTH..]);
-        let (beta, offset) = (L::splat(weight.beta), L::splat(weight.offset));
+        let offset = L::splat(weight.offset);
         let mut w = [L::splat(0.0); ROWS];
         for row in 0..ROWS {
-            let mut s = self.x[row][0].mul(xj[0]);
-            for c in 1..D {
-                s = self.x[row][c].mul_add(xj[c], s);
+            let mut t = offset;
+            for c in 0..D {
+                t = self.scaled[row][c].mul_add(xj[c], t);
             }
-            let t = s.mul_add(beta, offset);
             w[row] = if CHECKED { exp(t) } else { exp_in_range(t) };
         }
         for row in 0..ROWS {
@@ -257,7 +261,8 @@ fn block<
     let width = if COORDS { D + 1 } else { 1 };
     let col_groups = size / WIDTH;
     for first in (0..rows.valid).step_by(ROWS) {
-        let mut block_rows = RowBlock::<L, D>::load(rows.data, first, ROWS.min(rows.valid - first));
+        let mut block_rows =
+            RowBlock::<L, D>::load(rows.data, first, ROWS.min(rows.valid - first), weight.beta);
         if SYMMETRIC {
             for (data, sums) in cols
                 .data
