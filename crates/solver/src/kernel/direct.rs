@@ -11,12 +11,15 @@
 //! the row itself) and symmetrically against the groups after it. Nothing of size `n × n` is
 //! ever stored.
 //!
-//! Determinism: the blocks are scheduled in rounds of a round-robin tournament (the circle
-//! method): within a round every tile appears in at most one block, so the blocks of a round
-//! run in parallel without sharing any sums, and every tile receives its contributions in the
-//! same order (diagonal first, then round by round) whatever the number of threads. The tiling
-//! depends on `n` only. So the sums are the same bits for any thread count, and — the kernel
-//! being written once over [`Lanes`] — on the portable and the AVX2 backends.
+//! Determinism: the tiling depends on `n` only, and so does the order in which each tile
+//! receives its contributions. While they fit in [`PARTIAL_BUDGET`], every block writes into
+//! partial sums of its own (all blocks run in parallel, no barrier), and each tile adds its
+//! partials in a fixed order: its diagonal block, then the other tiles by index. Beyond, the
+//! blocks are scheduled in rounds of a round-robin tournament (the circle method): within a
+//! round every tile appears in at most one block, so the blocks of a round run in parallel
+//! without sharing any sums, and each tile accumulates in place, diagonal first, then round by
+//! round. Either way the sums are the same bits for any thread count, and — the kernel being
+//! written once over [`Lanes`] — on the portable and the AVX2 backends.
 //!
 //! Coordinates are padded with zeros to a supported width (`2, 3, 4, 8, 16, 32, 64`): a zero
 //! coordinate adds an exact `0 · 0` to the inner product. Wider particles use the scalar path.
