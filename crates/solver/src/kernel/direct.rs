@@ -48,11 +48,12 @@ fn padded_dim(dim: usize) -> usize {
 }
 
 /// Particles per tile, from `n` only (never from the thread count): small tiles for small `n` so
-/// that a round has enough blocks to share, larger ones to amortize the rounds.
+/// that there are enough blocks to share, otherwise large ones (fewer row passes per weight;
+/// measured faster at n = 2000 and 4000 than 64 or 128).
 fn tile_size(n: usize) -> usize {
     match n {
-        0..=1536 => 64,
-        1537..=8192 => 128,
+        0..=512 => 64,
+        513..=1536 => 128,
         _ => 256,
     }
 }
