@@ -4,7 +4,7 @@
 //! padded with massless particles); inside a tile, particles are stored in groups of four, each
 //! group holding its coordinates lane by lane and then its masses, so that one group is one
 //! load per coordinate. A *block* is a pair of tiles `(I, J)`, `I < J`: for a few rows `i` of
-//! `I` at a time (broadcast, [`ROWS`] independent exponentials in flight) and each group of four
+//! `I` at a time (broadcast, `ROWS` independent exponentials in flight) and each group of four
 //! columns `j` of `J` (lanes), it evaluates `w_ij` once and adds `m_j w_ij (x_j, 1)` to `i`'s
 //! running sums and `m_i w_ij (x_i, 1)` to `j`'s sums (in place). A diagonal block `(I, I)`
 //! takes each row against its own group one-sided (every pair of that group, both ways, and
@@ -12,14 +12,14 @@
 //! ever stored.
 //!
 //! Determinism: the tiling depends on `n` only, and so does the order in which each tile
-//! receives its contributions. While they fit in [`PARTIAL_BUDGET`], every block writes into
+//! receives its contributions. While they fit in `PARTIAL_BUDGET`, every block writes into
 //! partial sums of its own (all blocks run in parallel, no barrier), and each tile adds its
 //! partials in a fixed order: its diagonal block, then the other tiles by index. Beyond, the
 //! blocks are scheduled in rounds of a round-robin tournament (the circle method): within a
 //! round every tile appears in at most one block, so the blocks of a round run in parallel
 //! without sharing any sums, and each tile accumulates in place, diagonal first, then round by
 //! round. Either way the sums are the same bits for any thread count, and — the kernel being
-//! written once over [`Lanes`] — on the portable and the AVX2 backends.
+//! written once over `Lanes` — on the portable and the AVX2 backends.
 //!
 //! Coordinates are padded with zeros to a supported width (`2, 3, 4, 8, 16, 32, 64`): a zero
 //! coordinate adds an exact `0 · 0` to the inner product. Wider particles use the scalar path.
@@ -241,7 +241,7 @@ impl<L: Lanes, const D: usize> RowBlock<L, D> {
 /// One block. Off the diagonal (`SYMMETRIC`): every row of `rows` against every column of
 /// `cols`, each weight feeding both sides. On the diagonal (`rows` and `cols` the same tile,
 /// `col_sums` empty): each row against its own group of four one-sided, and symmetrically
-/// against the groups after it, so each pair of distinct groups is met once. Rows go [`ROWS`]
+/// against the groups after it, so each pair of distinct groups is met once. Rows go `ROWS`
 /// at a time. `CHECKED` selects the full-range `exp`; without it the arguments must lie in its
 /// fast range.
 #[inline(always)]
@@ -437,7 +437,7 @@ fn sums_from_partials(
         .collect()
 }
 
-/// The diagonal blocks, then the rounds of [`tournament`], each block adding into the sums of
+/// The diagonal blocks, then the rounds of `tournament`, each block adding into the sums of
 /// its two tiles in place (no two blocks of a round share a tile).
 fn sums_by_rounds(count: usize, per_tile: usize, par: Par, run: &RunBlock<'_>) -> Vec<Vec<f64>> {
     let mut sums: Vec<Vec<f64>> = (0..count).map(|_| vec![0.0; per_tile]).collect();

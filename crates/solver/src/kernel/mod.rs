@@ -6,9 +6,9 @@
 //!
 //! - [`FieldPath::Scalar`]: the plain row-by-row loop (`n²` weights, one at a time), kept as the
 //!   baseline of benchmarks and tests.
-//! - [`FieldPath::Direct`]: the tiled kernel of [`direct`]: each weight computed once for both
+//! - [`FieldPath::Direct`]: the tiled kernel of `direct`: each weight computed once for both
 //!   of its particles (`w_ij = w_ji`), four lanes at a time with a vectorised `exp`
-//!   ([`exp`]), on the [`Backend`] chosen at run time (AVX2 + FMA when the CPU has them, a
+//!   (`exp`), on the [`Backend`] chosen at run time (AVX2 + FMA when the CPU has them, a
 //!   portable fallback giving the same bits otherwise).
 //! - [`FieldPath::Spectral`] (S^1 only): the Fourier expansion of the kernel in
 //!   [`spectral`], `O(n K)` for `K` modes instead of `O(n²)`.
@@ -17,7 +17,7 @@
 //! spectral path, `auto` by a cost model. Every path is deterministic and independent of the
 //! number of threads.
 
-pub mod direct;
+pub(crate) mod direct;
 pub(crate) mod exp;
 pub(crate) mod lanes;
 pub mod spectral;

@@ -15,7 +15,7 @@
 //!
 //! Truncation: [`SpectralPlan::new`] keeps the smallest `K` for which the neglected modes can
 //! change `T_i` and `Z_i` by at most [`TRUNCATION_TOL`] (on the shifted scale, using
-//! `|M_k| <= Σ m_j = 1`). Rounding: [`SpectralSums::error_bound`] bounds the absolute error of
+//! `|M_k| <= Σ m_j = 1`). Rounding: `SpectralSums::error_bound` bounds the absolute error of
 //! `T_i` and `Z_i`; the field code recomputes directly the few SA rows whose `Z_i` is so small
 //! that the bound would exceed the accuracy target.
 //!
