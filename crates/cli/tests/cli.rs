@@ -557,5 +557,8 @@ fn reproduce_runs_analyzes_draws_and_reports() {
     // A second run computes nothing.
     let (code, stdout, _) = check(&args, dir.path());
     assert_eq!(code, 0);
-    assert!(stdout.lines().any(|l| l.starts_with("0 tasks computed")), "{stdout}");
+    assert!(
+        stdout.lines().any(|l| l.starts_with("0 tasks computed")),
+        "{stdout}"
+    );
 }

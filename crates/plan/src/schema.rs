@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use sphereflow_solver::{
     Activation, Attention, InitParams, IntegratorParams, Kernel, MeasureParams, Method,
-    ModelParams, Params, Perceptron, PerceptronParams, Regime, Retraction, ScaleMode, State,
-    StopParams,
+    ModelParams, PairKernel, Params, Perceptron, PerceptronParams, Regime, Retraction, ScaleMode,
+    State, StopParams,
 };
 use thiserror::Error;
 use toml::Value;
@@ -173,6 +173,12 @@ pub const SCHEMA: &[ParamSpec] = &[
         kind: float(Some(0.0), true),
         default: Some("1e-6"),
         doc: "adaptive: largest position error per step",
+    },
+    ParamSpec {
+        path: "integrator.pair_kernel",
+        kind: Kind::Enum(&["auto", "direct", "spectral"]),
+        default: Some("auto"),
+        doc: "pair sums: direct (all pairs, SIMD) or spectral (S^1, O(nK)); auto picks the faster",
     },
     ParamSpec {
         path: "stop.max_steps",
@@ -686,6 +692,8 @@ pub fn resolve(settings: &BTreeMap<String, Setting>) -> Result<Resolved, PlanErr
                     Retraction::Normalize
                 }),
             tol: float("integrator.tol").expect("default"),
+            pair_kernel: PairKernel::from_name(&text("integrator.pair_kernel").expect("default"))
+                .expect("checked"),
         },
         stop: StopParams {
             max_steps: int("stop.max_steps").expect("default") as u64,

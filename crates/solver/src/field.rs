@@ -1,19 +1,35 @@
 //! The velocity field `F_i = A_i + u(x_i)` (MODEL.md §2–4) and the energy.
 //!
-//! The pair kernel is fused: for each particle `i` it accumulates `Σ_j m_j w_ij x_j` and
-//! `Σ_j m_j w_ij` in one pass over `j`, never forming the `n × n` weight matrix, then projects
-//! once. Rows are independent and each row is summed in index order, so the result does not
-//! depend on how rows are split across threads.
+//! The attention part needs, for every particle `i`, the pair sums `S_i = Σ_j m_j w_ij x_j` and
+//! `Z_i = Σ_j m_j w_ij`; the field is then `P_{x_i}(S_i + ambient drift)` (USA) or
+//! `P_{x_i}(S_i / Z_i + ambient drift)` (SA), one projection per particle. The sums come from
+//! one of the paths of [`crate::kernel`]: the tiled SIMD direct kernel (default), the spectral
+//! kernel on S^1 (chosen by `integrator.pair_kernel`, `auto` by cost), or the plain scalar loop
+//! (for comparisons). None forms the `n × n` weight matrix, and none depends on how the work is
+//! split across threads.
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::params::{Attention, Kernel, Regime};
+use crate::kernel::direct::{self, PairSums, Weight};
+use crate::kernel::spectral::{Moments, SpectralPlan, SpectralSums};
+use crate::kernel::{Backend, FieldPath};
+use crate::params::{Attention, Kernel, PairKernel, Regime};
 use crate::perceptron::Perceptron;
-use crate::sphere::{dot, project_tangent};
+use crate::sphere::{dot, norm, project_tangent};
 
 /// Rows per rayon task: large enough to amortize scheduling, small enough to balance.
 const ROWS_PER_TASK: usize = 64;
+
+/// The accuracy the spectral field keeps, `SPECTRAL_ABS_TOL + SPECTRAL_REL_TOL · max_i |F_i|`:
+/// SA rows whose error bound `2 δ / Z_i` exceeds it are recomputed directly.
+const SPECTRAL_ABS_TOL: f64 = 1e-13;
+/// See [`SPECTRAL_ABS_TOL`].
+const SPECTRAL_REL_TOL: f64 = 1e-10;
+
+/// Cost of one spectral mode per particle relative to one direct weight (measured: moments plus
+/// evaluation against a symmetric tiled weight, both on AVX2).
+const SPECTRAL_MODE_COST: f64 = 1.0;
 
 /// How a kernel may use threads. Results are the same bits whichever is chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -40,6 +56,9 @@ pub struct Dynamics {
     pub regime: Regime,
     /// The perceptron (possibly off).
     pub perceptron: Perceptron,
+    /// How the pair sums are computed.
+    #[serde(default)]
+    pub pair_kernel: PairKernel,
 }
 
 impl Dynamics {
@@ -60,32 +79,149 @@ impl Dynamics {
         }
     }
 
-    /// Writes the signed velocity `±F_i` of every particle into `out` (`n × d`).
-    pub fn velocity(&self, positions: &[f64], masses: &[f64], out: &mut [f64], par: Par) {
-        let dim = self.dim;
-        debug_assert_eq!(positions.len(), masses.len() * dim);
-        debug_assert_eq!(out.len(), positions.len());
-        let rows = |(block, out_block): (usize, &mut [f64])| {
-            let first = block * ROWS_PER_TASK;
-            for (offset, out_row) in out_block.chunks_exact_mut(dim).enumerate() {
-                self.velocity_row(positions, masses, first + offset, out_row);
-            }
-        };
-        match par {
-            Par::Seq => out
-                .chunks_mut(ROWS_PER_TASK * dim)
-                .enumerate()
-                .for_each(rows),
-            Par::Rayon => out
-                .par_chunks_mut(ROWS_PER_TASK * dim)
-                .enumerate()
-                .for_each(rows),
+    /// The factor turning shifted-kernel sums into this kernel's: 1, or `e^β` for `paper`.
+    fn kernel_scale(&self) -> f64 {
+        match self.kernel {
+            Kernel::Shifted => 1.0,
+            Kernel::Paper => self.beta.exp(),
         }
     }
 
-    /// `±F_i` for one particle.
-    #[inline]
-    fn velocity_row(&self, positions: &[f64], masses: &[f64], i: usize, out: &mut [f64]) {
+    /// The path `velocity` and `energy` take for `n` particles: spectral on S^1 when forced or,
+    /// under `auto`, when `n K` modes cost less than `n² / 2` weights; else direct, on the best
+    /// backend of this CPU.
+    pub fn field_path(&self, n: usize) -> FieldPath {
+        let backend = Backend::detect();
+        let spectral = match (self.pair_kernel, self.dim) {
+            (_, dim) if dim != 2 => false,
+            (PairKernel::Direct, _) => false,
+            (PairKernel::Spectral, _) => true,
+            (PairKernel::Auto, _) => {
+                let modes = SpectralPlan::new(self.beta).modes();
+                SPECTRAL_MODE_COST * (n * (modes + 1)) as f64 <= 0.5 * (n * n) as f64
+            }
+        };
+        if spectral {
+            FieldPath::Spectral(backend)
+        } else {
+            FieldPath::Direct(backend)
+        }
+    }
+
+    /// Writes the signed velocity `±F_i` of every particle into `out` (`n × d`).
+    pub fn velocity(&self, positions: &[f64], masses: &[f64], out: &mut [f64], par: Par) {
+        let path = self.field_path(masses.len());
+        self.velocity_via(path, positions, masses, out, par);
+    }
+
+    /// `velocity` through a chosen path (paths that do not apply fall back: `Spectral` off S^1
+    /// to `Direct`, `Direct` past 64 dimensions to `Scalar`).
+    pub fn velocity_via(
+        &self,
+        path: FieldPath,
+        positions: &[f64],
+        masses: &[f64],
+        out: &mut [f64],
+        par: Par,
+    ) {
+        let dim = self.dim;
+        debug_assert_eq!(positions.len(), masses.len() * dim);
+        debug_assert_eq!(out.len(), positions.len());
+        let sums = match self.resolve(path) {
+            FieldPath::Scalar => {
+                for_each_row(out, dim, par, |i, out_row| {
+                    let weight_sum = self.row_sums(positions, masses, i, out_row);
+                    self.finish_row(&positions[i * dim..(i + 1) * dim], weight_sum, out_row);
+                });
+                return;
+            }
+            FieldPath::Direct(backend) => direct::pair_sums(
+                backend,
+                self.direct_weight(),
+                dim,
+                positions,
+                masses,
+                true,
+                par,
+            ),
+            FieldPath::Spectral(backend) => {
+                let plan = SpectralPlan::new(self.beta);
+                let moments = Moments::new(backend, &plan, positions, masses, par);
+                let result = moments.pair_sums(backend, &plan, self.kernel_scale(), positions, par);
+                self.finish_rows(positions, &result.sums, out, par);
+                if self.attention == Attention::Sa {
+                    self.redo_ill_conditioned_rows(positions, masses, &result, out, par);
+                }
+                return;
+            }
+        };
+        self.finish_rows(positions, &sums, out, par);
+    }
+
+    /// Writes `±F_i` of every particle from its pair sums.
+    fn finish_rows(&self, positions: &[f64], sums: &PairSums, out: &mut [f64], par: Par) {
+        let dim = self.dim;
+        for_each_row(out, dim, par, |i, out_row| {
+            out_row.copy_from_slice(&sums.vectors[i * dim..(i + 1) * dim]);
+            self.finish_row(&positions[i * dim..(i + 1) * dim], sums.weights[i], out_row);
+        });
+    }
+
+    /// Recomputes directly the SA rows whose spectral error bound `2 δ / Z_i` (the errors of
+    /// `T_i` and `Z_i` amplified by the division) exceeds the accuracy target, relative to the
+    /// largest drift of the provisional field `out`.
+    fn redo_ill_conditioned_rows(
+        &self,
+        positions: &[f64],
+        masses: &[f64],
+        spectral: &SpectralSums,
+        out: &mut [f64],
+        par: Par,
+    ) {
+        let dim = self.dim;
+        let largest = out.chunks_exact(dim).map(norm).fold(0.0, f64::max);
+        let target = SPECTRAL_ABS_TOL + SPECTRAL_REL_TOL * largest;
+        let weights = &spectral.sums.weights;
+        let rows: Vec<usize> = (0..masses.len())
+            .filter(|&i| 2.0 * spectral.error_bound > target * weights[i])
+            .collect();
+        let redo = |&i: &usize| {
+            let mut row = vec![0.0; dim];
+            let weight_sum = self.row_sums(positions, masses, i, &mut row);
+            self.finish_row(&positions[i * dim..(i + 1) * dim], weight_sum, &mut row);
+            row
+        };
+        let redone: Vec<Vec<f64>> = match par {
+            Par::Seq => rows.iter().map(redo).collect(),
+            Par::Rayon => rows.par_iter().map(redo).collect(),
+        };
+        for (&i, row) in rows.iter().zip(redone) {
+            out[i * dim..(i + 1) * dim].copy_from_slice(&row);
+        }
+    }
+
+    /// The path that `path` means for this dimension.
+    fn resolve(&self, path: FieldPath) -> FieldPath {
+        match path {
+            FieldPath::Spectral(backend) if self.dim != 2 => FieldPath::Direct(backend),
+            FieldPath::Direct(_) if self.dim > direct::MAX_DIM => FieldPath::Scalar,
+            other => other,
+        }
+    }
+
+    fn direct_weight(&self) -> Weight {
+        Weight {
+            beta: self.beta,
+            offset: match self.kernel {
+                Kernel::Shifted => -self.beta,
+                Kernel::Paper => 0.0,
+            },
+        }
+    }
+
+    /// Writes `S_i = Σ_j m_j w_ij x_j` into `out` and returns `Z_i = Σ_j m_j w_ij`, in index
+    /// order, one weight at a time (the scalar path).
+    fn row_sums(&self, positions: &[f64], masses: &[f64], i: usize, out: &mut [f64]) -> f64 {
         let dim = self.dim;
         let xi = &positions[i * dim..(i + 1) * dim];
         out.fill(0.0);
@@ -97,33 +233,94 @@ impl Dynamics {
                 *o += w * xjk;
             }
         }
+        weight_sum
+    }
+
+    /// Turns the pair sums of particle `x` (`S` in `out`, `Z`) into `±F`.
+    #[inline]
+    fn finish_row(&self, x: &[f64], weight_sum: f64, out: &mut [f64]) {
         if self.attention == Attention::Sa {
             let inverse = 1.0 / weight_sum;
             out.iter_mut().for_each(|o| *o *= inverse);
         }
-        self.perceptron.add_ambient_drift(xi, out);
-        project_tangent(xi, out);
+        self.perceptron.add_ambient_drift(x, out);
+        project_tangent(x, out);
         let sign = self.sign();
         out.iter_mut().for_each(|o| *o *= sign);
     }
 
     /// The energy `E = (1/(2β)) Σ_i Σ_j m_i m_j w_ij + ½ Σ_i m_i v(x_i)` (MODEL.md §4), summed
-    /// in a fixed order.
+    /// in a fixed order, through the same path as `velocity`.
     pub fn energy(&self, positions: &[f64], masses: &[f64], par: Par) -> f64 {
+        self.energy_via(self.field_path(masses.len()), positions, masses, par)
+    }
+
+    /// `energy` through a chosen path (with the fallbacks of `velocity_via`).
+    pub fn energy_via(&self, path: FieldPath, positions: &[f64], masses: &[f64], par: Par) -> f64 {
         let dim = self.dim;
-        let row = |i: usize| {
-            let xi = &positions[i * dim..(i + 1) * dim];
-            let pair: f64 = positions
-                .chunks_exact(dim)
-                .zip(masses)
-                .map(|(xj, &mj)| mj * self.weight(dot(xi, xj)))
-                .sum();
-            masses[i] * (pair / (2.0 * self.beta) + 0.5 * self.perceptron.potential(xi))
+        let n = masses.len();
+        let potential = |i: usize| {
+            0.5 * self
+                .perceptron
+                .potential(&positions[i * dim..(i + 1) * dim])
+        };
+        let weights = match self.resolve(path) {
+            FieldPath::Scalar => {
+                let row = |i: usize| {
+                    let xi = &positions[i * dim..(i + 1) * dim];
+                    positions
+                        .chunks_exact(dim)
+                        .zip(masses)
+                        .map(|(xj, &mj)| mj * self.weight(dot(xi, xj)))
+                        .sum::<f64>()
+                };
+                match par {
+                    Par::Seq => (0..n).map(row).collect(),
+                    Par::Rayon => (0..n).into_par_iter().map(row).collect(),
+                }
+            }
+            FieldPath::Direct(backend) => {
+                let weight = self.direct_weight();
+                direct::pair_sums(backend, weight, dim, positions, masses, false, par).weights
+            }
+            FieldPath::Spectral(backend) => {
+                let plan = SpectralPlan::new(self.beta);
+                let moments = Moments::new(backend, &plan, positions, masses, par);
+                let pair = moments.pair_energy(&plan, self.kernel_scale());
+                let perceptron: f64 = (0..n).map(|i| masses[i] * potential(i)).sum();
+                return pair / (2.0 * self.beta) + perceptron;
+            }
         };
         let terms: Vec<f64> = match par {
-            Par::Seq => (0..masses.len()).map(row).collect(),
-            Par::Rayon => (0..masses.len()).into_par_iter().map(row).collect(),
+            Par::Seq => (0..n)
+                .map(|i| masses[i] * (weights[i] / (2.0 * self.beta) + potential(i)))
+                .collect(),
+            Par::Rayon => (0..n)
+                .into_par_iter()
+                .map(|i| masses[i] * (weights[i] / (2.0 * self.beta) + potential(i)))
+                .collect(),
         };
         terms.iter().sum()
+    }
+}
+
+/// Calls `row(i, out_row)` for every row of `out` (`dim` values each), in tasks of
+/// `ROWS_PER_TASK` rows.
+fn for_each_row(out: &mut [f64], dim: usize, par: Par, row: impl Fn(usize, &mut [f64]) + Sync) {
+    let rows = |(block, out_block): (usize, &mut [f64])| {
+        let first = block * ROWS_PER_TASK;
+        for (offset, out_row) in out_block.chunks_exact_mut(dim).enumerate() {
+            row(first + offset, out_row);
+        }
+    };
+    match par {
+        Par::Seq => out
+            .chunks_mut(ROWS_PER_TASK * dim)
+            .enumerate()
+            .for_each(rows),
+        Par::Rayon => out
+            .par_chunks_mut(ROWS_PER_TASK * dim)
+            .enumerate()
+            .for_each(rows),
     }
 }

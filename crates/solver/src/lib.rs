@@ -18,6 +18,7 @@ pub mod clusters;
 pub mod error;
 pub mod field;
 pub mod integrate;
+pub mod kernel;
 pub mod params;
 pub mod perceptron;
 pub mod reference;
@@ -31,7 +32,7 @@ pub use error::SolverError;
 pub use field::{Dynamics, Par};
 pub use params::{
     Activation, Attention, InitParams, IntegratorParams, Kernel, MeasureParams, Method,
-    ModelParams, Params, PerceptronParams, Regime, Retraction, ScaleMode, StopParams,
+    ModelParams, PairKernel, Params, PerceptronParams, Regime, Retraction, ScaleMode, StopParams,
 };
 pub use perceptron::Perceptron;
 pub use run::{
@@ -41,4 +42,4 @@ pub use state::State;
 
 /// The solver's numerical revision, recorded with every result. Bump it whenever a change can
 /// alter any result's bits: results of another revision are stale.
-pub const SOLVER_REV: u32 = 1;
+pub const SOLVER_REV: u32 = 2;

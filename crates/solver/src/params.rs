@@ -125,6 +125,23 @@ named_enum! {
     }
 }
 
+named_enum! {
+    /// How the attention pair sums are computed (`integrator.pair_kernel`). Every choice gives
+    /// the same field to within the spectral kernel's accuracy (drift error at most `1e-10`
+    /// relative to the largest drift plus `1e-13`), deterministically and whatever the thread
+    /// count.
+    #[derive(Default)]
+    PairKernel {
+        /// The spectral kernel on S^1 when its cost model says it is faster, else direct.
+        #[default]
+        Auto => "auto",
+        /// Every pair, `O(n²)`: the tiled SIMD kernel.
+        Direct => "direct",
+        /// Fourier modes on S^1, `O(n K)` (needs `model.dim = 2`).
+        Spectral => "spectral",
+    }
+}
+
 /// `[model]`: the particle system.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelParams {
@@ -177,6 +194,9 @@ pub struct IntegratorParams {
     pub retraction: Retraction,
     /// Local error tolerance per step of `adaptive` (largest position error of any particle).
     pub tol: f64,
+    /// How the attention pair sums are computed.
+    #[serde(default)]
+    pub pair_kernel: PairKernel,
 }
 
 /// `[stop]`: when a run ends (MODEL.md §6).
@@ -283,6 +303,16 @@ impl Params {
         check_finite("integrator.tol", integrator.tol)?;
         if integrator.tol <= 0.0 {
             return Err(refuse("integrator.tol", "must be positive"));
+        }
+        if integrator.pair_kernel == PairKernel::Spectral && model.dim != 2 {
+            return Err(refuse(
+                "integrator.pair_kernel",
+                format!(
+                    "the spectral kernel works on the circle only (model.dim = 2), got \
+                     model.dim = {}",
+                    model.dim
+                ),
+            ));
         }
         let stop = &self.stop;
         if stop.max_steps < 1 {

@@ -86,6 +86,7 @@ impl Problem {
             attention: params.model.attention,
             regime: params.model.regime,
             perceptron,
+            pair_kernel: params.integrator.pair_kernel,
         };
         Ok(Problem {
             params,

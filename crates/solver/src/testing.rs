@@ -28,6 +28,7 @@ pub fn default_params() -> Params {
             dt: 0.1,
             retraction: Retraction::Exp,
             tol: 1e-6,
+            pair_kernel: PairKernel::Auto,
         },
         stop: StopParams {
             max_steps: 200_000,

@@ -1,0 +1,571 @@
+//! The direct pair kernel: every pair `(i, j)` once, in cache-sized tiles, four lanes at a time.
+//!
+//! Particles are cut into tiles of `T` particles (a multiple of the lane width, the last one
+//! padded with massless particles); inside a tile, particles are stored in groups of four, each
+//! group holding its coordinates lane by lane and then its masses, so that one group is one
+//! load per coordinate. A *block* is a pair of tiles `(I, J)`, `I < J`: for a few rows `i` of
+//! `I` at a time (broadcast, `ROWS` independent exponentials in flight) and each group of four
+//! columns `j` of `J` (lanes), it evaluates `w_ij` once and adds `m_j w_ij (x_j, 1)` to `i`'s
+//! running sums and `m_i w_ij (x_i, 1)` to `j`'s sums (in place). A diagonal block `(I, I)`
+//! takes each row against its own group one-sided (every pair of that group, both ways, and
+//! the row itself) and symmetrically against the groups after it. Nothing of size `n × n` is
+//! ever stored.
+//!
+//! Determinism: the tiling depends on `n` only, and so does the order in which each tile
+//! receives its contributions. While they fit in `PARTIAL_BUDGET`, every block writes into
+//! partial sums of its own (all blocks run in parallel, no barrier), and each tile adds its
+//! partials in a fixed order: its diagonal block, then the other tiles by index. Beyond, the
+//! blocks are scheduled in rounds of a round-robin tournament (the circle method): within a
+//! round every tile appears in at most one block, so the blocks of a round run in parallel
+//! without sharing any sums, and each tile accumulates in place, diagonal first, then round by
+//! round. Either way the sums are the same bits for any thread count, and — the kernel being
+//! written once over `Lanes` — on the portable and the AVX2 backends.
+//!
+//! Coordinates are padded with zeros to a supported width (`2, 3, 4, 8, 16, 32, 64`): a zero
+//! coordinate adds an exact `0 · 0` to the inner product. Wider particles use the scalar path.
+//! When every exponent `β s + offset` is known to lie in the fast range of the vectorised `exp`
+//! (`|s| <= 1` for unit vectors), its clamp and underflow mask are skipped.
+
+use rayon::prelude::*;
+
+use super::exp::{exp, exp_in_range, IN_RANGE_HIGH, IN_RANGE_LOW};
+use super::lanes::{Lanes, WIDTH};
+use super::{run_on, Backend, LaneTask};
+use crate::field::Par;
+
+/// The largest dimension the tiled kernel handles.
+pub(crate) const MAX_DIM: usize = 64;
+
+/// The padded dimension used for `dim`.
+fn padded_dim(dim: usize) -> usize {
+    match dim {
+        0..=4 => dim,
+        5..=8 => 8,
+        9..=16 => 16,
+        17..=32 => 32,
+        _ => 64,
+    }
+}
+
+/// Particles per tile, from `n` only (never from the thread count): small tiles for small `n` so
+/// that there are enough blocks to share, otherwise large ones (fewer row passes per weight;
+/// measured faster at n = 2000 and 4000 than 64 or 128).
+fn tile_size(n: usize) -> usize {
+    match n {
+        0..=512 => 64,
+        513..=1536 => 128,
+        _ => 256,
+    }
+}
+
+/// The particles cut into tiles of groups of four (one group per lane vector).
+struct Tiles {
+    /// Padded dimension.
+    dim: usize,
+    /// Particles per tile.
+    size: usize,
+    /// Number of particles.
+    n: usize,
+    /// Number of tiles.
+    count: usize,
+    /// Groups of four particles, `(dim + 1) · 4` values each: coordinate `c` of lane `l` at
+    /// `c · 4 + l`, the mass at `dim · 4 + l`. Tile `t` holds groups `t · size / 4 ..`.
+    data: Vec<f64>,
+}
+
+impl Tiles {
+    fn new(dim: usize, positions: &[f64], masses: &[f64]) -> Tiles {
+        let n = masses.len();
+        let padded = padded_dim(dim);
+        let size = tile_size(n);
+        let count = n.div_ceil(size);
+        let group = (padded + 1) * WIDTH;
+        let mut data = vec![0.0; count * size / WIDTH * group];
+        for (i, (x, &m)) in positions.chunks_exact(dim).zip(masses).enumerate() {
+            let (base, lane) = ((i / WIDTH) * group, i % WIDTH);
+            for (c, &xc) in x.iter().enumerate() {
+                data[base + c * WIDTH + lane] = xc;
+            }
+            data[base + padded * WIDTH + lane] = m;
+        }
+        Tiles {
+            dim: padded,
+            size,
+            n,
+            count,
+            data,
+        }
+    }
+
+    fn view(&self, tile: usize) -> TileView<'_> {
+        let per_tile = self.size / WIDTH * (self.dim + 1) * WIDTH;
+        TileView {
+            data: &self.data[tile * per_tile..(tile + 1) * per_tile],
+            valid: self.size.min(self.n - tile * self.size),
+        }
+    }
+}
+
+/// One tile's data (see [`Tiles::data`]).
+#[derive(Clone, Copy)]
+struct TileView<'a> {
+    data: &'a [f64],
+    /// Real (unpadded) particles.
+    valid: usize,
+}
+
+/// The weight `exp(beta · s + offset)`: `offset = -beta` for the shifted kernel, 0 for the
+/// paper kernel.
+#[derive(Clone, Copy)]
+pub(crate) struct Weight {
+    /// β.
+    pub beta: f64,
+    /// Added to `β s` before the exponential.
+    pub offset: f64,
+}
+
+/// Rows per pass of a block: that many independent exponentials are in flight per group of
+/// columns. Divides the lane width, so the rows of a pass share one group.
+const ROWS: usize = 4;
+
+/// `ROWS` consecutive rows (broadcast) with their running sums. Rows past the end of the tile
+/// are stand-ins: mass 0, sums dropped.
+struct RowBlock<L, const D: usize> {
+    x: [[L; D]; ROWS],
+    /// `β x`, for the exponent `<β x_i, x_j> + offset`.
+    scaled: [[L; D]; ROWS],
+    mass: [L; ROWS],
+    acc: [[L; D]; ROWS],
+    weight: [L; ROWS],
+    /// Real rows.
+    active: usize,
+}
+
+impl<L: Lanes, const D: usize> RowBlock<L, D> {
+    /// Rows `first ..` of a tile (`first` a multiple of `ROWS`), `active` of them real.
+    #[inline(always)]
+    fn load(data: &[f64], first: usize, active: usize, beta: f64) -> Self {
+        let group = &data[(first / WIDTH) * (D + 1) * WIDTH..][..(D + 1) * WIDTH];
+        let lane = |row: usize| first % WIDTH + if row < active { row } else { 0 };
+        RowBlock {
+            x: std::array::from_fn(|row| {
+                std::array::from_fn(|c| L::splat(group[c * WIDTH + lane(row)]))
+            }),
+            scaled: std::array::from_fn(|row| {
+                std::array::from_fn(|c| L::splat(beta * group[c * WIDTH + lane(row)]))
+            }),
+            mass: std::array::from_fn(|row| {
+                L::splat(if row < active {
+                    group[D * WIDTH + lane(row)]
+                } else {
+                    0.0
+                })
+            }),
+            acc: [[L::splat(0.0); D]; ROWS],
+            weight: [L::splat(0.0); ROWS],
+            active,
+        }
+    }
+
+    /// Adds the row sums into a tile's sums laid out in groups of `width · 4` (coordinates
+    /// first when `COORDS`, the weight last).
+    #[inline(always)]
+    fn store<const COORDS: bool>(&self, sums: &mut [f64], first: usize) {
+        let width = if COORDS { D + 1 } else { 1 };
+        let group = &mut sums[(first / WIDTH) * width * WIDTH..][..width * WIDTH];
+        let lane = first % WIDTH;
+        for row in 0..self.active {
+            group[(width - 1) * WIDTH + lane + row] += self.weight[row].sum();
+            if COORDS {
+                for c in 0..D {
+                    group[c * WIDTH + lane + row] += self.acc[row][c].sum();
+                }
+            }
+        }
+    }
+
+    /// Interacts the rows with one group of four columns: `w` computed once per pair, added to
+    /// the rows' running sums and, when `SYMMETRIC`, to the columns' sums in `col_sums`.
+    #[inline(always)]
+    fn against<const COORDS: bool, const SYMMETRIC: bool, const CHECKED: bool>(
+        &mut self,
+        weight: Weight,
+        group: &[f64],
+        col_sums: &mut [f64],
+    ) {
+        let group = &group[..(D + 1) * WIDTH];
+        let xj: [L; D] = std::array::from_fn(|c| L::load(&group[c * WIDTH..]));
+        let mj = L::load(&group[D * WIDTH..]);
+        let offset = L::splat(weight.offset);
+        let mut w = [L::splat(0.0); ROWS];
+        for row in 0..ROWS {
+            let mut t = offset;
+            for c in 0..D {
+                t = self.scaled[row][c].mul_add(xj[c], t);
+            }
+            w[row] = if CHECKED { exp(t) } else { exp_in_range(t) };
+        }
+        for row in 0..ROWS {
+            let wj = w[row].mul(mj);
+            self.weight[row] = self.weight[row].add(wj);
+            if COORDS {
+                for c in 0..D {
+                    self.acc[row][c] = wj.mul_add(xj[c], self.acc[row][c]);
+                }
+            }
+        }
+        if SYMMETRIC {
+            let width = if COORDS { D + 1 } else { 1 };
+            let col_sums = &mut col_sums[..width * WIDTH];
+            let wi: [L; ROWS] = std::array::from_fn(|row| w[row].mul(self.mass[row]));
+            let slot = &mut col_sums[(width - 1) * WIDTH..];
+            let mut total = L::load(slot);
+            for weight in wi {
+                total = total.add(weight);
+            }
+            total.store(slot);
+            if COORDS {
+                for c in 0..D {
+                    let slot = &mut col_sums[c * WIDTH..];
+                    let mut total = L::load(slot);
+                    for row in 0..ROWS {
+                        total = wi[row].mul_add(self.x[row][c], total);
+                    }
+                    total.store(slot);
+                }
+            }
+        }
+    }
+}
+
+/// One block. Off the diagonal (`SYMMETRIC`): every row of `rows` against every column of
+/// `cols`, each weight feeding both sides. On the diagonal (`rows` and `cols` the same tile,
+/// `col_sums` empty): each row against its own group of four one-sided, and symmetrically
+/// against the groups after it, so each pair of distinct groups is met once. Rows go `ROWS`
+/// at a time. `CHECKED` selects the full-range `exp`; without it the arguments must lie in its
+/// fast range.
+#[inline(always)]
+fn block<
+    L: Lanes,
+    const D: usize,
+    const COORDS: bool,
+    const SYMMETRIC: bool,
+    const CHECKED: bool,
+>(
+    Block {
+        weight,
+        size,
+        rows,
+        cols,
+        row_sums,
+        col_sums,
+    }: Block<'_>,
+) {
+    let group = (D + 1) * WIDTH;
+    let width = if COORDS { D + 1 } else { 1 };
+    let col_groups = size / WIDTH;
+    for first in (0..rows.valid).step_by(ROWS) {
+        let mut block_rows =
+            RowBlock::<L, D>::load(rows.data, first, ROWS.min(rows.valid - first), weight.beta);
+        if SYMMETRIC {
+            for (data, sums) in cols
+                .data
+                .chunks_exact(group)
+                .zip(col_sums.chunks_exact_mut(width * WIDTH))
+                .take(col_groups)
+            {
+                block_rows.against::<COORDS, true, CHECKED>(weight, data, sums);
+            }
+            block_rows.store::<COORDS>(row_sums, first);
+        } else {
+            let own = first / WIDTH;
+            let (head, tail) = row_sums.split_at_mut((own + 1) * width * WIDTH);
+            block_rows.against::<COORDS, false, CHECKED>(
+                weight,
+                &cols.data[own * group..],
+                &mut [],
+            );
+            for (data, sums) in cols.data[(own + 1) * group..]
+                .chunks_exact(group)
+                .zip(tail.chunks_exact_mut(width * WIDTH))
+            {
+                block_rows.against::<COORDS, true, CHECKED>(weight, data, sums);
+            }
+            block_rows.store::<COORDS>(head, first);
+        }
+    }
+}
+
+/// The operands of one block.
+struct Block<'a> {
+    weight: Weight,
+    /// Particles per tile.
+    size: usize,
+    rows: TileView<'a>,
+    cols: TileView<'a>,
+    row_sums: &'a mut [f64],
+    /// Empty on the diagonal.
+    col_sums: &'a mut [f64],
+}
+
+/// A block kernel for one dimension and kind, on a backend.
+type BlockFn = fn(Backend, Block<'_>);
+
+/// One block of a given dimension and kind as a [`LaneTask`].
+struct BlockTask<'a, const D: usize, const COORDS: bool, const SYMMETRIC: bool, const CHECKED: bool>(
+    Block<'a>,
+);
+
+impl<const D: usize, const COORDS: bool, const SYMMETRIC: bool, const CHECKED: bool> LaneTask
+    for BlockTask<'_, D, COORDS, SYMMETRIC, CHECKED>
+{
+    type Output = ();
+
+    #[inline(always)]
+    fn run<L: Lanes>(self) {
+        block::<L, D, COORDS, SYMMETRIC, CHECKED>(self.0);
+    }
+}
+
+fn run_block<const D: usize, const COORDS: bool, const SYMMETRIC: bool, const CHECKED: bool>(
+    backend: Backend,
+    block: Block<'_>,
+) {
+    run_on(backend, BlockTask::<D, COORDS, SYMMETRIC, CHECKED>(block));
+}
+
+/// The (diagonal, off-diagonal) block kernels for a padded dimension and kind.
+fn block_fns<const D: usize, const COORDS: bool>(checked: bool) -> [BlockFn; 2] {
+    if checked {
+        [
+            run_block::<D, COORDS, false, true>,
+            run_block::<D, COORDS, true, true>,
+        ]
+    } else {
+        [
+            run_block::<D, COORDS, false, false>,
+            run_block::<D, COORDS, true, false>,
+        ]
+    }
+}
+
+fn block_table<const COORDS: bool>(dim: usize, checked: bool) -> [BlockFn; 2] {
+    match dim {
+        2 => block_fns::<2, COORDS>(checked),
+        3 => block_fns::<3, COORDS>(checked),
+        4 => block_fns::<4, COORDS>(checked),
+        8 => block_fns::<8, COORDS>(checked),
+        16 => block_fns::<16, COORDS>(checked),
+        32 => block_fns::<32, COORDS>(checked),
+        64 => block_fns::<64, COORDS>(checked),
+        _ => unreachable!("padded dimensions are 2, 3, 4, 8, 16, 32 or 64"),
+    }
+}
+
+/// The rounds of a round-robin tournament between `count` tiles (circle method): every pair
+/// `(a, b)`, `a < b`, exactly once; within a round no tile appears twice.
+fn tournament(count: usize) -> Vec<Vec<(usize, usize)>> {
+    let players = count + count % 2; // an odd count gets a bye
+    let mut rounds = Vec::with_capacity(players.saturating_sub(1));
+    for round in 0..players.saturating_sub(1) {
+        let mut pairs = Vec::with_capacity(players / 2);
+        for k in 0..players / 2 {
+            let (a, b) = if k == 0 {
+                (round, players - 1)
+            } else {
+                let m = players - 1;
+                ((round + k) % m, (round + m - k) % m)
+            };
+            if a < count && b < count {
+                pairs.push((a.min(b), a.max(b)));
+            }
+        }
+        rounds.push(pairs);
+    }
+    rounds
+}
+
+/// Largest number of f64 kept in per-block partial sums (16 MiB); larger problems accumulate
+/// in place, round by round.
+const PARTIAL_BUDGET: usize = 1 << 21;
+
+/// A block runner: `(row tile, column tile, row sums, column sums)`, the column sums empty on the
+/// diagonal.
+type RunBlock<'a> = dyn Fn(usize, usize, &mut [f64], &mut [f64]) + Sync + 'a;
+
+/// Every block at once, each into zeroed partial sums of its own, then each tile's partials
+/// added in a fixed order (its diagonal block, then the other tiles in index order): no
+/// barrier between blocks, and the same bits for any thread count.
+fn sums_from_partials(
+    count: usize,
+    per_tile: usize,
+    par: Par,
+    run: impl Fn(usize, usize, &mut [f64], &mut [f64]) + Sync,
+) -> Vec<Vec<f64>> {
+    let blocks: Vec<(usize, usize)> = (0..count)
+        .flat_map(|a| (a..count).map(move |b| (a, b)))
+        .collect();
+    let evaluate = |&(a, b): &(usize, usize)| {
+        let mut row_sums = vec![0.0; per_tile];
+        let mut col_sums = if a == b {
+            Vec::new()
+        } else {
+            vec![0.0; per_tile]
+        };
+        run(a, b, &mut row_sums, &mut col_sums);
+        (row_sums, col_sums)
+    };
+    let partials: Vec<(Vec<f64>, Vec<f64>)> = match par {
+        Par::Seq => blocks.iter().map(evaluate).collect(),
+        Par::Rayon => blocks.par_iter().map(evaluate).collect(),
+    };
+    // Block (a, b), a <= b, sits at index a·count - a(a-1)/2 + (b - a).
+    let index = |a: usize, b: usize| a * count - a * a.saturating_sub(1) / 2 + (b - a);
+    (0..count)
+        .map(|tile| {
+            let mut total = partials[index(tile, tile)].0.clone();
+            for other in (0..count).filter(|&other| other != tile) {
+                let partial = if other < tile {
+                    &partials[index(other, tile)].1
+                } else {
+                    &partials[index(tile, other)].0
+                };
+                total.iter_mut().zip(partial).for_each(|(t, p)| *t += p);
+            }
+            total
+        })
+        .collect()
+}
+
+/// The diagonal blocks, then the rounds of `tournament`, each block adding into the sums of
+/// its two tiles in place (no two blocks of a round share a tile).
+fn sums_by_rounds(count: usize, per_tile: usize, par: Par, run: &RunBlock<'_>) -> Vec<Vec<f64>> {
+    let mut sums: Vec<Vec<f64>> = (0..count).map(|_| vec![0.0; per_tile]).collect();
+    let diagonal = |(tile, tile_sums): (usize, &mut Vec<f64>)| run(tile, tile, tile_sums, &mut []);
+    match par {
+        Par::Seq => sums.iter_mut().enumerate().for_each(diagonal),
+        Par::Rayon => sums.par_iter_mut().enumerate().for_each(diagonal),
+    }
+    for round in tournament(count) {
+        let mut jobs: Vec<(usize, usize, Vec<f64>, Vec<f64>)> = round
+            .iter()
+            .map(|&(a, b)| {
+                let (row, col) = (std::mem::take(&mut sums[a]), std::mem::take(&mut sums[b]));
+                (a, b, row, col)
+            })
+            .collect();
+        let job = |(a, b, row, col): &mut (usize, usize, Vec<f64>, Vec<f64>)| run(*a, *b, row, col);
+        match par {
+            Par::Seq => jobs.iter_mut().for_each(job),
+            Par::Rayon => jobs.par_iter_mut().for_each(job),
+        }
+        for (a, b, row, col) in jobs {
+            sums[a] = row;
+            sums[b] = col;
+        }
+    }
+    sums
+}
+
+/// Per-particle pair sums.
+pub(crate) struct PairSums {
+    /// `Σ_j m_j w_ij x_j`, row-major `n × dim` (empty when only weights were summed).
+    pub vectors: Vec<f64>,
+    /// `Σ_j m_j w_ij`.
+    pub weights: Vec<f64>,
+}
+
+/// Sums `m_j w_ij (x_j, 1)` over all `j` for every `i` (or only the weights when `coords` is
+/// false). `dim <= MAX_DIM`.
+pub(crate) fn pair_sums(
+    backend: Backend,
+    weight: Weight,
+    dim: usize,
+    positions: &[f64],
+    masses: &[f64],
+    coords: bool,
+    par: Par,
+) -> PairSums {
+    assert!(
+        dim <= MAX_DIM,
+        "the tiled kernel handles at most {MAX_DIM} dimensions"
+    );
+    let tiles = Tiles::new(dim, positions, masses);
+    // Unit vectors have |s| <= 1 up to rounding: the exponent lies in β [-1, 1] + offset.
+    let reach = weight.beta * (1.0 + 1e-9);
+    let checked =
+        !(weight.offset - reach >= IN_RANGE_LOW && weight.offset + reach <= IN_RANGE_HIGH);
+    let [diagonal, off_diagonal] = if coords {
+        block_table::<true>(tiles.dim, checked)
+    } else {
+        block_table::<false>(tiles.dim, checked)
+    };
+    let per_tile = tiles.size * if coords { tiles.dim + 1 } else { 1 };
+    let size = tiles.size;
+    let run = |a: usize, b: usize, row_sums: &mut [f64], col_sums: &mut [f64]| {
+        let kernel = if a == b { diagonal } else { off_diagonal };
+        let block = Block {
+            weight,
+            size,
+            rows: tiles.view(a),
+            cols: tiles.view(b),
+            row_sums,
+            col_sums,
+        };
+        kernel(backend, block);
+    };
+    let sums = if tiles.count * tiles.count * per_tile <= PARTIAL_BUDGET {
+        sums_from_partials(tiles.count, per_tile, par, run)
+    } else {
+        sums_by_rounds(tiles.count, per_tile, par, &run)
+    };
+
+    let n = masses.len();
+    let mut vectors = if coords {
+        vec![0.0; n * dim]
+    } else {
+        Vec::new()
+    };
+    let mut weights = vec![0.0; n];
+    let width = if coords { tiles.dim + 1 } else { 1 };
+    for i in 0..n {
+        let tile_sums = &sums[i / size];
+        let local = i % size;
+        let group = &tile_sums[(local / WIDTH) * width * WIDTH..][..width * WIDTH];
+        let lane = local % WIDTH;
+        weights[i] = group[(width - 1) * WIDTH + lane];
+        if coords {
+            for c in 0..dim {
+                vectors[i * dim + c] = group[c * WIDTH + lane];
+            }
+        }
+    }
+    PairSums { vectors, weights }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tournament;
+
+    #[test]
+    fn tournament_meets_every_pair_once_and_no_tile_twice_a_round() {
+        for count in 0..12 {
+            let mut seen = vec![vec![0; count]; count];
+            for round in tournament(count) {
+                let mut busy = vec![false; count];
+                for (a, b) in round {
+                    assert!(a < b);
+                    assert!(!busy[a] && !busy[b]);
+                    busy[a] = true;
+                    busy[b] = true;
+                    seen[a][b] += 1;
+                }
+            }
+            for a in 0..count {
+                for b in a + 1..count {
+                    assert_eq!(seen[a][b], 1, "count {count}: pair ({a}, {b})");
+                }
+            }
+        }
+    }
+}
