@@ -6,6 +6,7 @@ mod analyze;
 mod plan;
 mod run;
 mod simulate;
+mod slurm;
 mod status;
 
 use clap::{Parser, Subcommand};
@@ -30,6 +31,8 @@ enum Command {
     Status(status::Args),
     /// Drain the pending tasks of a sweep (what each Slurm array element runs).
     Worker(run::Args),
+    /// Write (and with --submit, sbatch) a Slurm job array whose elements run `worker`.
+    Slurm(slurm::Args),
     /// Parquet tables, scaling-law fits and theorem checks of a sweep.
     Analyze(analyze::Args),
     /// Remove orphaned temporaries, expired leases and unneeded checkpoints.
@@ -60,6 +63,7 @@ fn main() {
         Command::Run(args) => run::execute(&args, false),
         Command::Status(args) => status::run(&args),
         Command::Worker(args) => run::execute(&args, true),
+        Command::Slurm(args) => slurm::run(&args),
         Command::Gc(args) => status::run_gc(&args),
         Command::Analyze(args) => analyze::run(&args),
         Command::Simulate(args) => simulate::run(&args),
