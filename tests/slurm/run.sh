@@ -176,6 +176,15 @@ killed_pid=$(grep "^${job}_2 " <<<"$holders" | head -1 | cut -d' ' -f2)
 kill -KILL "$killed_pid"
 scancel --batch --signal=USR1 "${job}_3"
 echo "  scancel ${job}_1; SIGKILL the worker of ${job}_2 (pid $killed_pid); SIGUSR1 to ${job}_3"
+# Slurm makes a requeued job wait two minutes before it is eligible: bring element 3 back at once.
+for _ in $(seq 120); do
+    if [ "$(squeue -h -j "${job}_3" -o %T 2>/dev/null || true)" = PENDING ]; then
+        scontrol update JobId="${job}_3" StartTime=now
+        echo "  ${job}_3 requeued itself"
+        break
+    fi
+    sleep 0.5
+done
 slurm_wait "$job" 300
 states=$(element_states "$job")
 echo "$states" | sed 's/^/  element /'
