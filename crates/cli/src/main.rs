@@ -8,6 +8,7 @@ mod plan;
 mod reproduce;
 mod run;
 mod simulate;
+mod slurm;
 mod status;
 
 use clap::{Parser, Subcommand};
@@ -32,6 +33,8 @@ enum Command {
     Status(status::Args),
     /// Drain the pending tasks of a sweep (what each Slurm array element runs).
     Worker(run::Args),
+    /// Write (and with --submit, sbatch) a Slurm job array whose elements run `worker`.
+    Slurm(slurm::Args),
     /// Parquet tables, scaling-law fits and theorem checks of a sweep.
     Analyze(analyze::Args),
     /// PNG and SVG figures of a sweep.
@@ -66,6 +69,7 @@ fn main() {
         Command::Run(args) => run::execute(&args, false),
         Command::Status(args) => status::run(&args),
         Command::Worker(args) => run::execute(&args, true),
+        Command::Slurm(args) => slurm::run(&args),
         Command::Gc(args) => status::run_gc(&args),
         Command::Analyze(args) => analyze::run(&args),
         Command::Figures(args) => figures::run(&args),

@@ -69,19 +69,40 @@ pub fn detail(state: &TaskState) -> Option<String> {
         TaskState::Corrupt { reason } => Some(reason.clone()),
         TaskState::Failed { reason } => Some(reason.clone()),
         TaskState::Running(lease) => Some(format!(
-            "held by {} on {} (pid {}{}), heartbeat {:.0} s ago",
+            "held by {}, heartbeat {:.0} s ago (runner {})",
+            where_held(lease),
+            lease.age_s(lease::now_ms()),
             lease.holder,
-            lease.host,
-            lease.pid,
-            lease
-                .slurm
-                .as_ref()
-                .map(|s| format!(", Slurm element {s}"))
-                .unwrap_or_default(),
-            lease.age_s(lease::now_ms())
         )),
         TaskState::Cached | TaskState::Pending => None,
     }
+}
+
+/// Where a lease's holder runs: `Slurm element 12_3 on node7 (pid 4242)` or `node7 (pid 4242)`.
+fn where_held(lease: &lease::Lease) -> String {
+    match &lease.slurm {
+        Some(element) => format!(
+            "Slurm element {element} on {} (pid {})",
+            lease.host, lease.pid
+        ),
+        None => format!("{} (pid {})", lease.host, lease.pid),
+    }
+}
+
+/// Running tasks per holder location, most first: `2 on Slurm element 12_3 on node7 (pid 4242)`.
+fn running_by_holder(states: &[TaskState]) -> Vec<String> {
+    let mut holders: BTreeMap<String, usize> = BTreeMap::new();
+    for state in states {
+        if let TaskState::Running(lease) = state {
+            *holders.entry(where_held(lease)).or_default() += 1;
+        }
+    }
+    let mut holders: Vec<_> = holders.into_iter().collect();
+    holders.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    holders
+        .into_iter()
+        .map(|(place, n)| format!("{n} on {place}"))
+        .collect()
 }
 
 /// Runs `status`.
@@ -132,6 +153,10 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         .map(|(name, n)| format!("{n} {name}"))
         .collect();
     println!("  {}", summary.join(", "));
+    let running = running_by_holder(&states);
+    if !running.is_empty() {
+        println!("  running: {}", running.join("; "));
+    }
     for (task, state) in plan.tasks.iter().zip(&states) {
         if let Some(detail) = detail(state) {
             println!(

@@ -265,7 +265,8 @@ fn every_paper_sweep_plans_cleanly() {
     assert!(planned >= 5);
 }
 
-const TWELVE: &str = "[sweep]\nname = \"twelve\"\n[model]\nparticles = 120\n\
+const TWELVE: &str = "[sweep]\nname = \"twelve\"\n[model]\nparticles = 200\n\
+                      [integrator]\npair_kernel = \"direct\"\n\
                       [stop]\nmax_steps = 3000\ndrift_tol = 0\n\
                       [grid]\nmodel.beta = [1, 4, 9]\nperceptron.activation = [\"relu\", \"none\"]\n\
                       init.seed = [1, 2]\n";
@@ -294,6 +295,30 @@ fn results_of(store: &std::path::Path) -> std::collections::BTreeMap<String, Vec
         }
     }
     out
+}
+
+/// Number of `finished` events in a store's event log (0 when there is none yet).
+fn finished_in(store: &std::path::Path) -> usize {
+    std::fs::read_to_string(store.join("events.jsonl"))
+        .map(|log| {
+            log.lines()
+                .filter(|l| l.contains("\"event\":\"finished\""))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+/// Waits (up to two minutes) until a store's event log has `count` finished events.
+fn wait_for_finished(store: &std::path::Path, count: usize) {
+    let start = std::time::Instant::now();
+    while finished_in(store) < count {
+        assert!(
+            start.elapsed().as_secs() < 120,
+            "no task finished in {}",
+            store.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
 }
 
 /// `finished` events per task in a store's event log.
@@ -337,7 +362,10 @@ fn a_sweep_killed_mid_run_resumes_to_the_uninterrupted_results() {
     assert_eq!(code, 0, "{stderr}");
 
     // Kill it twice at different moments, then let it finish.
-    for delay in [700, 400] {
+    // Kill it twice, each time once one more task has finished (mid-sweep whatever the speed),
+    // the second time after a further delay so some kills land between commits.
+    for delay in [0, 150] {
+        let done_before = finished_in(&dir.path().join("killed"));
         let mut child = sphereflow()
             .args(run_args("killed"))
             .current_dir(dir.path())
@@ -345,6 +373,7 @@ fn a_sweep_killed_mid_run_resumes_to_the_uninterrupted_results() {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
+        wait_for_finished(&dir.path().join("killed"), done_before + 1);
         std::thread::sleep(std::time::Duration::from_millis(delay));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
@@ -460,7 +489,10 @@ fn failed_tasks_give_exit_1_and_interrupts_give_130() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(600));
+    wait_for_finished(
+        &dir.path().join("s"),
+        finished_in(&dir.path().join("s")) + 1,
+    );
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -561,4 +593,283 @@ fn reproduce_runs_analyzes_draws_and_reports() {
         stdout.lines().any(|l| l.starts_with("0 tasks computed")),
         "{stdout}"
     );
+}
+
+const SMALL_SWEEP: &str = "[sweep]\nname = \"on_slurm\"\n[model]\nparticles = 20\n\
+                           [grid]\ninit.seed = [1, 2, 3]\n";
+
+/// The `#SBATCH --array=` value of a script.
+fn array_range(script: &str) -> &str {
+    script
+        .lines()
+        .find_map(|line| line.strip_prefix("#SBATCH --array="))
+        .unwrap_or_else(|| panic!("no #SBATCH --array in {script}"))
+}
+
+#[test]
+fn slurm_splits_arrays_larger_than_max_array_size_into_scripts() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("sweep.toml"), SMALL_SWEEP).unwrap();
+    let (code, stdout, stderr) = check(
+        &[
+            "slurm",
+            "sweep.toml",
+            "--array",
+            "3000",
+            "--array-limit",
+            "50",
+            "--max-array-size",
+            "1001",
+            "--cpus-per-task",
+            "4",
+            "--time",
+            "2:00:00",
+            "--partition",
+            "short",
+            "--sbatch-arg=--account=physics",
+            "--store",
+            "shared/store",
+            "--out",
+            "out",
+        ],
+        dir.path(),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("split into 3 scripts"), "{stdout}");
+    let folder = dir.path().join("out/slurm");
+    let store = dir.path().join("shared/store").canonicalize().unwrap();
+    let sweep = dir.path().join("sweep.toml").canonicalize().unwrap();
+    for (part, expected) in [(1, "0-1000%50"), (2, "0-1000%50"), (3, "0-997%50")] {
+        let path = folder.join(format!("on_slurm.{part}.sbatch"));
+        let script = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(array_range(&script), expected, "{}", path.display());
+        for line in [
+            "#SBATCH --cpus-per-task=4",
+            "#SBATCH --time=2:00:00",
+            "#SBATCH --partition=short",
+            "#SBATCH --signal=B:USR1@300",
+            "#SBATCH --requeue",
+            "#SBATCH --account=physics",
+        ] {
+            assert!(script.lines().any(|l| l == line), "no {line} in {script}");
+        }
+        let worker = format!(
+            "worker --store {} {} -j 4 ",
+            store.display(),
+            sweep.display()
+        );
+        assert!(script.contains(&worker), "no `{worker}` in {script}");
+        assert!(script.contains(&format!(
+            "--output={}/on_slurm-%A_%a.out",
+            folder.canonicalize().unwrap().display()
+        )));
+        let syntax = Command::new("bash").arg("-n").arg(&path).status().unwrap();
+        assert!(syntax.success(), "bash -n {}", path.display());
+        assert!(
+            stdout.contains(&format!(
+                "sbatch {}",
+                path.canonicalize().unwrap().display()
+            )),
+            "{stdout}"
+        );
+    }
+    assert!(!folder.join("on_slurm.4.sbatch").exists());
+
+    // Within MaxArraySize: one script, no limit.
+    let (code, _, stderr) = check(
+        &[
+            "slurm",
+            "sweep.toml",
+            "--array",
+            "3",
+            "--store",
+            "s",
+            "--out",
+            "small",
+            "--max-array-size",
+            "1001",
+        ],
+        dir.path(),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let script = std::fs::read_to_string(dir.path().join("small/slurm/on_slurm.sbatch")).unwrap();
+    assert_eq!(array_range(&script), "0-2");
+}
+
+#[test]
+fn slurm_refuses_bad_input_with_exit_2_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("sweep.toml"), SMALL_SWEEP).unwrap();
+    std::fs::write(dir.path().join("bad.toml"), "[model]\nbeta = -1\n").unwrap();
+    for (args, expected) in [
+        (
+            vec!["sweep.toml", "--array", "0"],
+            "--array: must be at least 1",
+        ),
+        (
+            vec!["sweep.toml", "--array", "2", "--cpus-per-task", "0"],
+            "--cpus-per-task",
+        ),
+        (
+            vec!["sweep.toml", "--array", "2", "--array-limit", "0"],
+            "--array-limit",
+        ),
+        (
+            vec!["sweep.toml", "--array", "2", "--time", "1h"],
+            "is not a Slurm time limit",
+        ),
+        (
+            vec!["sweep.toml", "--array", "2", "--time", "5"],
+            "not longer than --signal-before",
+        ),
+        (vec!["sweep.toml", "--array", "2", "--mem", "4GB"], "--mem"),
+        (
+            vec!["sweep.toml", "--array", "2", "--sbatch-arg", "account"],
+            "--sbatch-arg",
+        ),
+        (
+            vec!["sweep.toml", "--array", "2", "--lease-ttl", "0"],
+            "--lease-ttl",
+        ),
+        (vec!["missing.toml", "--array", "2"], "missing.toml"),
+        (vec!["bad.toml", "--array", "2"], "model.beta"),
+    ] {
+        let mut all = vec!["slurm"];
+        all.extend(&args);
+        all.extend(["--store", "store", "--out", "out", "--max-array-size", "10"]);
+        let (code, _, stderr) = check(&all, dir.path());
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(!dir.path().join("out").exists(), "{args:?} wrote scripts");
+        assert!(
+            !dir.path().join("store").exists(),
+            "{args:?} created the store"
+        );
+    }
+}
+
+#[test]
+fn slurm_submit_runs_sbatch_and_reports_the_job_id() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("sweep.toml"), SMALL_SWEEP).unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let sbatch = bin.join("sbatch");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = |script: &str| {
+        std::fs::write(&sbatch, script).unwrap();
+        let status = Command::new("chmod")
+            .arg("+x")
+            .arg(&sbatch)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let output = sphereflow()
+            .args([
+                "slurm",
+                "sweep.toml",
+                "--array",
+                "2",
+                "--store",
+                "s",
+                "--max-array-size",
+                "100",
+                "--submit",
+            ])
+            .current_dir(dir.path())
+            .env("PATH", &path)
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let (code, stdout, stderr) =
+        run("#!/bin/sh\necho \"$@\" > \"$(dirname \"$0\")/args\"\necho '4242;cluster'\n");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.contains("submitted job array 4242 (2 elements)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("squeue -j 4242"), "{stdout}");
+    assert!(stdout.contains("sphereflow status"), "{stdout}");
+    let args = std::fs::read_to_string(bin.join("args")).unwrap();
+    assert!(
+        args.starts_with("--parsable ")
+            && args
+                .trim_end()
+                .ends_with("results/on_slurm/slurm/on_slurm.sbatch"),
+        "{args}"
+    );
+
+    let (code, _, stderr) = run("#!/bin/sh\necho 'sbatch: error: invalid partition' >&2\nexit 1\n");
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("invalid partition"), "{stderr}");
+}
+
+#[test]
+fn status_names_the_host_and_slurm_element_holding_a_running_task() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("sweep.toml"), SMALL_SWEEP).unwrap();
+    // `slurm` creates the store the elements will share.
+    let (code, _, stderr) = check(
+        &[
+            "slurm",
+            "sweep.toml",
+            "--array",
+            "2",
+            "--store",
+            "s",
+            "--max-array-size",
+            "9",
+        ],
+        dir.path(),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let (_, stdout, _) = check(
+        &["plan", "sweep.toml", "--store", "s", "--json"],
+        dir.path(),
+    );
+    let plan: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let id = plan["tasks"][0]["id"].as_str().unwrap().to_string();
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let lease = serde_json::json!({
+        "holder": "element-runner", "host": host.trim(), "pid": std::process::id(),
+        "slurm": "77_3", "started_ms": now_ms, "heartbeat_ms": now_ms, "ttl_ms": 600_000,
+    });
+    std::fs::create_dir_all(dir.path().join("s/leases")).unwrap();
+    std::fs::write(
+        dir.path().join(format!("s/leases/{id}.lease")),
+        lease.to_string(),
+    )
+    .unwrap();
+    let (code, stdout, _) = check(&["status", "sweep.toml", "--store", "s"], dir.path());
+    assert_eq!(code, 0);
+    let place = format!(
+        "Slurm element 77_3 on {} (pid {})",
+        host.trim(),
+        std::process::id()
+    );
+    assert!(
+        stdout.contains(&format!("running: 1 on {place}")),
+        "{stdout}"
+    );
+    assert!(stdout.contains(&format!("held by {place}")), "{stdout}");
+    let (_, stdout, _) = check(
+        &["status", "sweep.toml", "--store", "s", "--json"],
+        dir.path(),
+    );
+    let status: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(status["tasks"][0]["lease"]["slurm"], "77_3", "{stdout}");
+    assert_eq!(status["counts"]["running"], 1);
 }
