@@ -406,7 +406,8 @@ pub fn growth_rates(betas: &[f64]) -> Chart {
     chart
 }
 
-/// Convergence time against the perceptron scale, one line per attention.
+/// Convergence time against the perceptron scale (log axis), one line per attention; the runs
+/// without perceptron (scale 0) as reference lines.
 pub fn convergence(runs: &[&Finished], title: &str) -> Chart {
     let mut by: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
     for r in runs {
@@ -419,9 +420,18 @@ pub fn convergence(runs: &[&Finished], title: &str) -> Chart {
         "perceptron scale (std of the output weights s_j)",
         "convergence time t_final (layers)",
     );
+    chart.log_x = true;
     chart.legend_left = false;
     for (i, (label, mut points)) in by.into_iter().enumerate() {
         points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        if let Some(&(_, t)) = points.iter().find(|p| p.0 == 0.0) {
+            chart.references.push(Reference {
+                y: t,
+                label: format!("{label} without perceptron (scale 0)"),
+                colour: i,
+            });
+        }
+        points.retain(|p| p.0 > 0.0);
         chart
             .series
             .push(Series::new(&label, points, Style::LinePoints, i));
@@ -440,6 +450,12 @@ pub fn convergence(runs: &[&Finished], title: &str) -> Chart {
             colour: 7,
         });
     }
+    // Room above the data for the legend.
+    let top = runs
+        .iter()
+        .map(|r| r.result.summary.summary.t_final)
+        .fold(0.0, f64::max);
+    chart.y_range = Some((0.0, 1.45 * top.max(1e-9)));
     chart
 }
 

@@ -251,6 +251,24 @@ where
     }
     mesh.draw()?;
     // Log axes: guides and labels at 1, 2 and 5 times each power of ten inside the range.
+    if log_x {
+        for decade in (x0.floor() as i32)..=(x1.ceil() as i32) {
+            for factor in [1.0f64, 2.0, 5.0] {
+                let x = decade as f64 + factor.log10();
+                if x > x0 && x < x1 {
+                    context.draw_series(std::iter::once(PathElement::new(
+                        vec![(x, y0), (x, y1)],
+                        RGBColor(215, 215, 215),
+                    )))?;
+                    context.draw_series(std::iter::once(Text::new(
+                        format!("{}", trim(10f64.powf(x))),
+                        (x, y0 + (y1 - y0) * 0.01),
+                        ("sans-serif", 12).into_font().color(&RGBColor(90, 90, 90)),
+                    )))?;
+                }
+            }
+        }
+    }
     if log_y {
         let mut guides = Vec::new();
         for decade in (y0.floor() as i32)..=(y1.ceil() as i32) {
