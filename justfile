@@ -2,7 +2,7 @@
 
 # The main job.
 main:
-    cargo run --release -- simulate sweeps/paper/s1_descent_beta10.toml
+    cargo run --release -- reproduce
 
 # Everything CI checks.
 ci:
