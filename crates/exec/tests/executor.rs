@@ -55,7 +55,8 @@ fn result_bytes(store: &Store, plan: &Plan) -> BTreeMap<String, Vec<u8>> {
     out
 }
 
-const SWEEP: &str = "[model]\nparticles = 150\n[stop]\nmax_steps = 4000\ndrift_tol = 0\n\
+const SWEEP: &str = "[model]\nparticles = 300\n[integrator]\npair_kernel = \"direct\"\n\
+                     [stop]\nmax_steps = 20000\ndrift_tol = 0\n\
                      [grid]\nmodel.beta = [1, 9]\nperceptron.activation = [\"relu\", \"none\"]\n";
 
 #[test]
