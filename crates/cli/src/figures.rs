@@ -116,6 +116,13 @@ pub fn final_states(
                         title: label.clone(),
                         state: r.result.final_state.clone(),
                         perceptron: Some(r.perceptron.clone()),
+                        clusters: r
+                            .result
+                            .summary
+                            .clusters
+                            .iter()
+                            .map(|c| (c.centre.clone(), c.mass))
+                            .collect(),
                     })
                     .collect(),
             },

@@ -51,6 +51,8 @@ pub struct SpherePanel {
     pub state: State,
     /// The perceptron, if the run has one.
     pub perceptron: Option<Perceptron>,
+    /// Clusters as `(centre, mass)`, drawn as rings whose radius grows with the mass.
+    pub clusters: Vec<(Vec<f64>, f64)>,
 }
 
 /// Maps side by side.
@@ -153,6 +155,21 @@ where
     )))?;
     chart.draw_series(
         panel
+            .clusters
+            .iter()
+            .filter(|(centre, mass)| centre.len() == 3 && *mass >= 0.01)
+            .map(|(centre, mass)| {
+                let (lambda, phi) = to_angles(centre);
+                let radius = (4.0 + 30.0 * mass.sqrt()).round() as u32;
+                Circle::new(
+                    hammer(lambda, phi),
+                    radius,
+                    RGBColor(0, 120, 0).stroke_width(2),
+                )
+            }),
+    )?;
+    chart.draw_series(
+        panel
             .state
             .positions
             .chunks_exact(3)
@@ -189,7 +206,7 @@ impl Figure for SphereGrid {
         let font = ("sans-serif", 13).into_font();
         let lines = [
             "Hammer equal-area map (longitude across, latitude up); dots: particles, radius 1.5 + 14 sqrt(mass) pixels",
-            "background: the potential v (red > 0, blue < 0); black curves: great circles a_j·x = 0",
+            "green rings: clusters of mass ≥ 0.01, radius 4 + 30 sqrt(mass); background: the potential v (red > 0, blue < 0); black curves: a_j·x = 0",
         ];
         for (i, line) in lines.iter().enumerate() {
             key.draw(&Text::new(*line, (12, 4 + 20 * i as i32), font.clone()))?;

@@ -127,6 +127,11 @@ fn states_and_trajectories_render() {
             title: "relu".into(),
             state: result.final_state,
             perceptron: Some(problem.dynamics.perceptron.clone()),
+            clusters: result
+                .clusters
+                .iter()
+                .map(|c| (c.centre.clone(), c.mass))
+                .collect(),
         }],
     };
     check(
