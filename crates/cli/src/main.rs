@@ -59,6 +59,13 @@ pub enum Failure {
 }
 
 fn main() {
+    // Like other Unix tools, stop quietly when the reader of our output goes away
+    // (`sphereflow status ... | head`) instead of panicking on a broken pipe.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Params => {

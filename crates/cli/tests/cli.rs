@@ -873,3 +873,19 @@ fn status_names_the_host_and_slurm_element_holding_a_running_task() {
     assert_eq!(status["tasks"][0]["lease"]["slurm"], "77_3", "{stdout}");
     assert_eq!(status["counts"]["running"], 1);
 }
+
+#[test]
+fn a_closed_output_pipe_ends_the_command_quietly() {
+    use std::io::Read;
+    let mut child = sphereflow()
+        .arg("params")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 8];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap(); // then the pipe is closed
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
