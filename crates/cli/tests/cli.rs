@@ -877,8 +877,16 @@ fn status_names_the_host_and_slurm_element_holding_a_running_task() {
 #[test]
 fn a_closed_output_pipe_ends_the_command_quietly() {
     use std::io::Read;
+    // Megabytes of output, far more than a pipe holds, so writing must hit the closed pipe.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("big.toml"),
+        "[grid]\ninit.seed = { range = [0, 20000] }\n",
+    )
+    .unwrap();
     let mut child = sphereflow()
-        .arg("params")
+        .args(["plan", "big.toml", "--json"])
+        .current_dir(dir.path())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
