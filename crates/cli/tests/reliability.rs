@@ -798,12 +798,21 @@ fn sigterm_interrupts_like_ctrl_c_and_a_later_run_resumes() {
         assert!(leases.is_empty(), "{command}: leases released: {leases:?}");
     }
     assert!(finished_in(&store) < 12, "interrupted before the end");
+    let log_before = std::fs::read_to_string(store.join("events.jsonl")).unwrap();
     let (code, stdout, stderr) = check(&strs(&run_args("run", "twelve.toml", "s", 2)), dir);
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("12 tasks"), "{stdout}");
     let counts = finished_counts(&store);
     assert_eq!(counts.len(), 12);
     assert!(counts.values().all(|n| *n == 1), "{counts:?}");
+    // The interrupted tasks checkpointed: the last run resumed at least one of them.
+    let log = std::fs::read_to_string(store.join("events.jsonl")).unwrap();
+    let resumed = log[log_before.len()..]
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|e| e["event"] == "started" && e["resumed_from_step"].as_u64().is_some())
+        .count();
+    assert!(resumed >= 1, "{log}");
 }
 
 /// A sweep of forty-eight small tasks.
@@ -813,16 +822,18 @@ const FORTY_EIGHT: &str = "[sweep]\nname = \"many\"\n[model]\nparticles = 100\n\
                            [grid]\nmodel.beta = [1, 2, 4, 8, 16, 32]\n\
                            init.seed = { range = [0, 8] }\n";
 
-/// Whether a commit and whether a checkpoint (or another atomic file) is being written in a
-/// store: a commit's private folder; a temporary beside a checkpoint, a failure record or the
-/// layout.
-fn writing_in(store: &Path) -> (bool, bool) {
+/// Whether process `pid` is writing a commit and whether it is writing a checkpoint (or another
+/// atomic file) in a store: a commit's private folder, a temporary beside a checkpoint, a
+/// failure record or the layout, named with its pid (orphans of killed runs do not count).
+fn writing_in(store: &Path, pid: u32) -> (bool, bool) {
+    let mine = format!(".{pid}.");
     let names = |folder: &str| -> Vec<String> {
         std::fs::read_dir(store.join(folder))
             .map(|entries| {
                 entries
                     .filter_map(|e| e.ok())
                     .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|name| name.contains(&mine))
                     .collect()
             })
             .unwrap_or_default()
@@ -864,9 +875,17 @@ fn sigkill_at_random_moments_loses_and_changes_nothing() {
     let (mut kills, mut near_commit) = (0, 0);
     let (mut while_committing, mut while_checkpointing) = (0, 0);
     while kills < 30 {
+        // Three kinds of moments in turn: a random delay after start, as soon as a commit is
+        // seen in progress, a few milliseconds after a task finished.
         let mut child = spawn(&run_args("run", "many.toml", "killed", 2), dir);
-        if kills % 2 == 0 {
+        if kills % 3 == 0 {
             std::thread::sleep(Duration::from_millis(rng.below(250)));
+        } else if kills % 3 == 1 {
+            // As soon as a commit of this runner is seen in progress (or after a second).
+            let waiting = Instant::now();
+            while !writing_in(&store, child.id()).0 && waiting.elapsed().as_millis() < 1000 {
+                std::thread::sleep(Duration::from_micros(100));
+            }
         } else {
             // Right after a task finishes, while the next ones run and commit.
             let target = finished_in(&store) + 1;
@@ -878,7 +897,7 @@ fn sigkill_at_random_moments_loses_and_changes_nothing() {
             std::thread::sleep(Duration::from_millis(rng.below(15)));
             near_commit += 1;
         }
-        let (commit, checkpoint) = writing_in(&store);
+        let (commit, checkpoint) = writing_in(&store, child.id());
         while_committing += usize::from(commit);
         while_checkpointing += usize::from(checkpoint);
         let _ = child.kill(); // SIGKILL
@@ -897,7 +916,15 @@ fn sigkill_at_random_moments_loses_and_changes_nothing() {
             );
         }
     }
+    assert!(
+        while_committing >= 3,
+        "only {while_committing} kills landed during a commit"
+    );
     let done_when_killed = finished_counts(&store).len();
+    // One runner at a time, and the leases of killed ones are taken over at once: no runner
+    // ever waited on a task held by a dead one (a lease left empty by a kill would do that).
+    let log = std::fs::read_to_string(store.join("events.jsonl")).unwrap();
+    assert!(!log.contains("\"event\":\"held_elsewhere\""), "{log}");
     let (code, stdout, stderr) = check(&strs(&run_args("run", "many.toml", "killed", 2)), dir);
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("48 tasks"), "{stdout}");
@@ -914,11 +941,12 @@ fn sigkill_at_random_moments_loses_and_changes_nothing() {
         .collect();
     assert!(stray.is_empty(), "{stray:?}");
     eprintln!(
-        "crash torture: {kills} kills ({near_commit} right after a finished task), \
+        "crash torture: {kills} kills ({near_commit} right after a finished task, {} aimed at a commit), \
          {while_committing} while a commit was being written, \
          {while_checkpointing} while a checkpoint was; \
          {done_when_killed}/48 tasks done before the last resume; \
          uninterrupted run {:.1} s, test {:.1} s",
+        kills / 3,
         uninterrupted.as_secs_f64(),
         started.elapsed().as_secs_f64()
     );
