@@ -593,31 +593,51 @@ fn large_beta_stays_finite_and_overflows_are_refused_or_fail_by_step() {
         assert!(!dir.join("s").exists());
     }
 
-    // A time step that blows up: a failed task naming the step, never an object.
+    // Time steps that blow up, at once and after some steps (with checkpoints on the way):
+    // failed tasks naming the step, never an object nor a checkpoint left.
     std::fs::write(
         dir.join("blowup.toml"),
-        "[model]\nparticles = 20\nbeta = 10\n[stop]\nmax_steps = 100\n\
-         [grid]\nintegrator.dt = [0.05, 1e6]\n",
+        "[model]\nparticles = 20\nbeta = 10\n[stop]\nmax_steps = 200\n\
+         [grid]\nintegrator.dt = [0.05, 20, 1e6]\n",
     )
     .unwrap();
-    let (code, stdout, stderr) = check(&["run", "blowup.toml", "--store", "s"], dir);
+    let (code, stdout, stderr) = check(
+        &[
+            "run",
+            "blowup.toml",
+            "--store",
+            "s",
+            "--checkpoint-every",
+            "0.001",
+        ],
+        dir,
+    );
     assert_eq!(code, 1, "{stdout}{stderr}");
-    assert!(stderr.contains("at step 0"), "{stderr}");
+    assert!(stderr.contains("diverged at step 0 "), "{stderr}");
     let states = states("blowup.toml", "s", dir);
     let store = dir.join("s");
-    let mut failed = 0;
+    let mut failed_steps = Vec::new();
     for (id, (state, detail)) in &states {
         match state.as_str() {
             "failed" => {
-                failed += 1;
-                assert!(detail.contains("at step 0"), "{detail}");
+                let step = detail
+                    .split("diverged at step ")
+                    .nth(1)
+                    .and_then(|rest| rest.split(' ').next())
+                    .and_then(|step| step.parse::<u64>().ok());
+                failed_steps.push(step.unwrap_or_else(|| panic!("no step in {detail}")));
                 assert!(!object_dir(&store, id).exists(), "object of a failed task");
+                assert!(!store.join(format!("checkpoints/{id}.json")).exists());
             }
             "cached" => assert_object_finite(&object_dir(&store, id)),
             other => panic!("{id}: {other}"),
         }
     }
-    assert_eq!(failed, 1, "{states:?}");
+    failed_steps.sort();
+    assert!(
+        failed_steps.len() == 2 && failed_steps[0] == 0 && failed_steps[1] > 0,
+        "{states:?}"
+    );
 }
 
 /// A sweep of twelve tasks long enough to be interrupted.
