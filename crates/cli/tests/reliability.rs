@@ -2,7 +2,8 @@
 //! with exit code 2, its place and nothing written; numerical extremes give finite results or a
 //! failure naming the step, never a result holding NaN; damaged objects are found and
 //! recomputed to the same bytes; concurrent runners compute each task once; SIGTERM interrupts
-//! like Ctrl-C; SIGKILL at random moments never loses nor changes a committed result.
+//! like Ctrl-C; SIGKILL at random moments never loses nor changes a committed result; a full
+//! disk fails tasks cleanly (this one mounts a tmpfs, so the suite runs as root).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -969,5 +970,95 @@ fn sigkill_at_random_moments_loses_and_changes_nothing() {
         kills / 3,
         uninterrupted.as_secs_f64(),
         started.elapsed().as_secs_f64()
+    );
+}
+
+/// A small tmpfs mounted for a test, unmounted when dropped.
+struct Mounted(PathBuf);
+
+impl Mounted {
+    /// Mounts a tmpfs of `size` (as `mount -o size=` reads it) at `path`; fails loudly when it
+    /// cannot (the test needs root, as `.ci/run` runs it).
+    fn tmpfs(path: &Path, size: &str) -> Mounted {
+        std::fs::create_dir_all(path).unwrap();
+        let output = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(path)
+            .output()
+            .expect("mount runs");
+        assert!(
+            output.status.success(),
+            "the disk-full test mounts a small tmpfs and needs root: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        Mounted(path.to_path_buf())
+    }
+
+    fn resize(&self, size: &str) {
+        let status = Command::new("mount")
+            .args(["-o", &format!("remount,size={size}")])
+            .arg(&self.0)
+            .status()
+            .unwrap();
+        assert!(status.success(), "remount {}", self.0.display());
+    }
+}
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_fails_cleanly_and_a_later_run_completes() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    std::fs::write(dir.join("twelve.toml"), TWELVE).unwrap();
+    let (code, _, stderr) = check(&strs(&run_args("run", "twelve.toml", "reference", 2)), dir);
+    assert_eq!(code, 0, "{stderr}");
+    let reference = results_of(&dir.join("reference"));
+
+    // Room for a few of the twelve objects only.
+    let disk = Mounted::tmpfs(&dir.join("disk"), "1m");
+    let (code, stdout, stderr) =
+        check(&strs(&run_args("run", "twelve.toml", "disk/store", 2)), dir);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(stderr.contains("No space left on device"), "{stderr}");
+    let store = dir.join("disk/store");
+    let states = states("twelve.toml", "disk/store", dir);
+    assert!(
+        states
+            .values()
+            .all(|(s, _)| s != "corrupt" && s != "running"),
+        "{states:?}"
+    );
+    let partial = results_of(&store);
+    assert!(
+        !partial.is_empty() && partial.len() < reference.len(),
+        "{} of {} files: the disk was not filled part way",
+        partial.len(),
+        reference.len()
+    );
+    for (file, bytes) in &partial {
+        assert!(reference.get(file) == Some(bytes), "{file} differs");
+    }
+
+    // Once there is room again, the next run completes and gives the same results.
+    disk.resize("16m");
+    let mut args = run_args("run", "twelve.toml", "disk/store", 2);
+    args.push("--retry-failed".into());
+    let (code, _, stderr) = check(&strs(&args), dir);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(results_of(&store) == reference, "results differ");
+    let (code, _, _) = check(&["gc", "--store", "disk/store"], dir);
+    assert_eq!(code, 0);
+    for folder in ["tmp", "leases", "checkpoints", "failed"] {
+        let left: Vec<_> = std::fs::read_dir(store.join(folder)).unwrap().collect();
+        assert!(left.is_empty(), "{folder}: {left:?}");
+    }
+    eprintln!(
+        "disk full: {} of 12 objects committed on the full disk",
+        partial.len() / 4
     );
 }
