@@ -1,4 +1,5 @@
-//! Claims on tasks: lease files created with `O_EXCL`.
+//! Claims on tasks: lease files created exclusively (written whole, then hard-linked into
+//! place, which fails if the lease exists).
 //!
 //! `leases/<id>.lease` holds JSON naming the holder, its host and pid, and a heartbeat the
 //! holder rewrites every few seconds (atomically: a temporary renamed over the lease). A lease
@@ -7,7 +8,7 @@
 //! an `O_EXCL` file (`<id>.lease.takeover`), so two runners never both take it over.
 
 use std::fs::{self, OpenOptions};
-use std::io::{ErrorKind, Write};
+use std::io::ErrorKind;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -16,7 +17,7 @@ use sphereflow_plan::TaskId;
 
 use crate::error::ExecError;
 use crate::provenance::{host_name, slurm_element};
-use crate::store::{write_atomic, Store};
+use crate::store::{unique_suffix, write_atomic, Store};
 
 /// Who holds a task.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -129,14 +130,17 @@ pub fn claim(store: &Store, id: &TaskId, holder: &Holder) -> Result<Claim, ExecE
         source: e,
     };
     for _ in 0..2 {
-        match OpenOptions::new().write(true).create_new(true).open(&path) {
-            Ok(mut file) => {
-                let lease = holder.lease(now_ms());
-                let bytes = serde_json::to_vec(&lease).expect("plain data");
-                // Not synced: a lease lost in a power cut only means the task is computed again.
-                file.write_all(&bytes).map_err(io)?;
-                return Ok(Claim::Acquired);
-            }
+        // The lease is written whole beside its place, then hard-linked there: the link is as
+        // exclusive as `O_EXCL` (and works on NFS), and a runner killed at any moment never
+        // leaves an empty lease that others would wait a whole time-to-live on. Not synced: a
+        // lease lost in a power cut only means the task is computed again.
+        let lease = holder.lease(now_ms());
+        let temp = path.with_file_name(format!(".{id}.lease.{}.tmp", unique_suffix()));
+        fs::write(&temp, serde_json::to_vec(&lease).expect("plain data")).map_err(io)?;
+        let linked = fs::hard_link(&temp, &path);
+        let _ = fs::remove_file(&temp);
+        match linked {
+            Ok(()) => return Ok(Claim::Acquired),
             Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
             Err(e) => return Err(io(e)),
         }

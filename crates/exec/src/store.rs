@@ -456,6 +456,11 @@ impl Store {
             }
         }
         match read_json::<StoredSummary>(&dir.join("summary.json")) {
+            // Whole and consistent, but another task's object (a copy into the wrong folder).
+            Ok(summary) if summary.spec.task_id != id.to_hex() => corrupt(format!(
+                "summary.json: the object of task {}, not of this one",
+                summary.spec.task_id
+            )),
             Ok(summary) => ObjectState::Ok {
                 solver_rev: summary.solver_rev,
             },

@@ -545,6 +545,23 @@ fn read_npy(path: &Path, origin: &str, key: &str) -> Result<(usize, usize, Vec<f
         return Err(fail(format!("expected a 2-d array, got shape {shape:?}")));
     }
     let (rows, cols) = (shape[0] as usize, shape[1] as usize);
+    if rows == 0 || cols == 0 {
+        return Err(fail(format!("the array is empty (shape {shape:?})")));
+    }
+    // A header may claim any shape: check it against the data before reading it in.
+    let item_size = match npy.dtype() {
+        npyz::DType::Plain(t) => t.size_field().max(1),
+        _ => 8,
+    };
+    let needed = shape[0]
+        .checked_mul(shape[1])
+        .and_then(|n| n.checked_mul(item_size));
+    if needed.is_none_or(|n| n > bytes.len() as u64) {
+        return Err(fail(format!(
+            "shape {shape:?} needs more data than the file's {} bytes",
+            bytes.len()
+        )));
+    }
     let values: Vec<f64> = match npy.dtype() {
         npyz::DType::Plain(t) if t.size_field() == 4 => npy
             .into_vec::<f32>()

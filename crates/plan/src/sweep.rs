@@ -323,6 +323,16 @@ impl Sweep {
                 e.message().trim().lines().collect::<Vec<_>>().join("; ")
             ),
         })?;
+        // An empty file is most often one whose writing failed: running the defaults from it
+        // would hide that. A sweep of defaults says so with at least `[sweep]`.
+        if document.as_table().is_empty() {
+            return Err(PlanError::File {
+                origin: origin.into(),
+                reason: "the file is empty (no section, no key); write `[sweep]` at least to \
+                         run the defaults"
+                    .into(),
+            });
+        }
         let mut sweep = Sweep {
             name: default_name.into(),
             description: None,
@@ -778,18 +788,21 @@ fn generate(name: &str, args: &[toml::Value], kind: Kind) -> Result<Vec<toml::Va
             if step == 0 {
                 return Err("`range`: the step must not be 0".into());
             }
+            // In i128: the span of two i64 and a step of any size cannot overflow there.
+            let (start, stop, step) = (i128::from(start), i128::from(stop), i128::from(step));
             let count = if step > 0 {
-                (stop.saturating_sub(start) + step - 1).max(0) / step
+                (stop - start + step - 1).max(0) / step
             } else {
-                (start.saturating_sub(stop) - step - 1).max(0) / -step
+                (start - stop - step - 1).max(0) / -step
             };
-            if count > MAX_AXIS_VALUES {
+            if count > i128::from(MAX_AXIS_VALUES) {
                 return Err(format!(
                     "`range` gives {count} values, more than {MAX_AXIS_VALUES}"
                 ));
             }
             Ok((0..count)
-                .map(|i| start + i * step)
+                // Every value lies between `start` and `stop`, so it fits an i64.
+                .map(|i| (start + i * step) as i64)
                 .map(|v| match kind {
                     Kind::Float { .. } => toml::Value::Float(v as f64),
                     _ => toml::Value::Integer(v),

@@ -13,6 +13,11 @@ use crate::error::SolverError;
 /// f64 with room for the sums over particles; beyond it the task is refused up front.
 pub const PAPER_KERNEL_BETA_MAX: f64 = 700.0;
 
+/// Most coordinates a state or a perceptron may hold (`particles × dim`, `width × (dim + 1)`):
+/// 8 GB of f64. Larger sizes are refused up front rather than failing to allocate (or
+/// overflowing the size computation) in the middle of a run.
+pub const MAX_COORDINATES: usize = 1_000_000_000;
+
 macro_rules! named_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*
@@ -272,6 +277,21 @@ impl Params {
         if model.particles < 1 {
             return Err(refuse("model.particles", "must be at least 1"));
         }
+        if model.dim > MAX_COORDINATES / 2 {
+            return Err(refuse(
+                "model.dim",
+                format!("must be at most {}, got {}", MAX_COORDINATES / 2, model.dim),
+            ));
+        }
+        if model.particles > MAX_COORDINATES / model.dim {
+            return Err(refuse(
+                "model.particles",
+                format!(
+                    "{} particles × {} dimensions exceed {MAX_COORDINATES} coordinates",
+                    model.particles, model.dim
+                ),
+            ));
+        }
         check_finite("model.beta", model.beta)?;
         if model.beta <= 0.0 {
             return Err(refuse("model.beta", "must be positive"));
@@ -289,6 +309,16 @@ impl Params {
         let perceptron = &self.perceptron;
         if perceptron.width < 1 {
             return Err(refuse("perceptron.width", "must be at least 1"));
+        }
+        if perceptron.width > MAX_COORDINATES / (model.dim + 1) {
+            return Err(refuse(
+                "perceptron.width",
+                format!(
+                    "{} neurons × {} weights exceed {MAX_COORDINATES} coordinates",
+                    perceptron.width,
+                    model.dim + 1
+                ),
+            ));
         }
         check_finite("perceptron.scale", perceptron.scale)?;
         if perceptron.scale < 0.0 {
