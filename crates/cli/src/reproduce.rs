@@ -185,6 +185,26 @@ fn pick(done: &Done, beta: f64, activation: Activation) -> Option<&Finished> {
         })
 }
 
+/// The runs closest to β with each activation, labelled `<activation> at β = <β>`.
+fn runs_at<'a>(
+    done: &'a Done,
+    beta: f64,
+    activations: &[Activation],
+) -> Vec<(&'a Finished, String)> {
+    activations
+        .iter()
+        .filter_map(|&a| pick(done, beta, a))
+        .map(|r| {
+            let label = format!(
+                "{} at β = {}",
+                name_of(r.params.perceptron.activation),
+                r.params.model.beta
+            );
+            (r, label)
+        })
+        .collect()
+}
+
 /// Draws every figure; returns `(file name of the PNG, caption)`.
 fn draw(done: &BTreeMap<String, Done>, out: &Path) -> Result<Vec<(PathBuf, String)>, Failure> {
     let mut drawn = Vec::new();
@@ -194,20 +214,11 @@ fn draw(done: &BTreeMap<String, Done>, out: &Path) -> Result<Vec<(PathBuf, Strin
         }
     };
     if let Some(s1) = done.get("s1_beta") {
-        let runs: Vec<(&Finished, String)> = [Activation::None, Activation::Relu, Activation::Gelu]
-            .iter()
-            .filter_map(|&a| pick(s1, 10.0, a))
-            .map(|r| {
-                (
-                    r,
-                    format!(
-                        "{} at β = {}",
-                        name_of(r.params.perceptron.activation),
-                        r.params.model.beta
-                    ),
-                )
-            })
-            .collect();
+        let runs: Vec<(&Finished, String)> = runs_at(
+            s1,
+            10.0,
+            &[Activation::None, Activation::Relu, Activation::Gelu],
+        );
         add(
             figures::final_states(
                 "Figure 1. Final states on S^1: null run and perceptron runs",
@@ -299,20 +310,8 @@ fn draw(done: &BTreeMap<String, Done>, out: &Path) -> Result<Vec<(PathBuf, Strin
         );
     }
     if let Some(s2) = done.get("s2_beta") {
-        let runs: Vec<(&Finished, String)> = [Activation::None, Activation::Relu]
-            .iter()
-            .filter_map(|&a| pick(s2, 10.0, a))
-            .map(|r| {
-                (
-                    r,
-                    format!(
-                        "{} at β = {}",
-                        name_of(r.params.perceptron.activation),
-                        r.params.model.beta
-                    ),
-                )
-            })
-            .collect();
+        let runs: Vec<(&Finished, String)> =
+            runs_at(s2, 10.0, &[Activation::None, Activation::Relu]);
         add(
             figures::final_states(
                 "Figure 2. Final states on S^2",
