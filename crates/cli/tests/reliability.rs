@@ -893,30 +893,42 @@ fn sigkill_at_random_moments_loses_and_changes_nothing() {
 
     let store = dir.join("killed");
     let mut rng = Rng(0x5eed_2026);
-    let (mut kills, mut near_commit) = (0, 0);
+    let (mut kills, mut near_commit) = (0u64, 0);
     let (mut while_committing, mut while_checkpointing) = (0, 0);
     while kills < 30 {
-        // Three kinds of moments in turn: a random delay after start, as soon as a commit is
-        // seen in progress, a few milliseconds after a task finished.
+        // Four kinds of moments in turn: a random delay after start, as soon as a commit is
+        // seen in progress, a few milliseconds after a task finished, as soon as a checkpoint
+        // is seen being written.
         let mut child = spawn(&run_args("run", "many.toml", "killed", 2), dir);
-        if kills % 3 == 0 {
-            std::thread::sleep(Duration::from_millis(rng.below(250)));
-        } else if kills % 3 == 1 {
-            // As soon as a commit of this runner is seen in progress (or after a second).
-            let waiting = Instant::now();
-            while !writing_in(&store, child.id()).0 && waiting.elapsed().as_millis() < 1000 {
-                std::thread::sleep(Duration::from_micros(100));
+        match kills % 4 {
+            0 => std::thread::sleep(Duration::from_millis(rng.below(250))),
+            1 | 3 => {
+                // As soon as a commit (or a checkpoint) of this runner is seen in progress, or
+                // after a second.
+                let aimed = |(commit, checkpoint): (bool, bool)| {
+                    if kills % 4 == 1 {
+                        commit
+                    } else {
+                        checkpoint
+                    }
+                };
+                let waiting = Instant::now();
+                while !aimed(writing_in(&store, child.id())) && waiting.elapsed().as_millis() < 1000
+                {
+                    std::thread::sleep(Duration::from_micros(100));
+                }
             }
-        } else {
-            // Right after a task finishes, while the next ones run and commit.
-            let target = finished_in(&store) + 1;
-            let waiting = Instant::now();
-            while finished_in(&store) < target && child.try_wait().unwrap().is_none() {
-                assert!(waiting.elapsed().as_secs() < 120, "no task finished");
-                std::thread::sleep(Duration::from_millis(1));
+            _ => {
+                // Right after a task finishes, while the next ones run and commit.
+                let target = finished_in(&store) + 1;
+                let waiting = Instant::now();
+                while finished_in(&store) < target && child.try_wait().unwrap().is_none() {
+                    assert!(waiting.elapsed().as_secs() < 120, "no task finished");
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                std::thread::sleep(Duration::from_millis(rng.below(15)));
+                near_commit += 1;
             }
-            std::thread::sleep(Duration::from_millis(rng.below(15)));
-            near_commit += 1;
         }
         let (commit, checkpoint) = writing_in(&store, child.id());
         while_committing += usize::from(commit);
@@ -941,6 +953,10 @@ fn sigkill_at_random_moments_loses_and_changes_nothing() {
         while_committing >= 3,
         "only {while_committing} kills landed during a commit"
     );
+    assert!(
+        while_checkpointing >= 3,
+        "only {while_checkpointing} kills landed during a checkpoint write"
+    );
     let done_when_killed = finished_counts(&store).len();
     // One runner at a time, and the leases of killed ones are taken over at once: no runner
     // ever waited on a task held by a dead one (a lease left empty by a kill would do that).
@@ -962,12 +978,14 @@ fn sigkill_at_random_moments_loses_and_changes_nothing() {
         .collect();
     assert!(stray.is_empty(), "{stray:?}");
     eprintln!(
-        "crash torture: {kills} kills ({near_commit} right after a finished task, {} aimed at a commit), \
+        "crash torture: {kills} kills ({near_commit} right after a finished task, {} aimed at a commit, \
+         {} at a checkpoint write), \
          {while_committing} while a commit was being written, \
          {while_checkpointing} while a checkpoint was; \
          {done_when_killed}/48 tasks done before the last resume; \
          uninterrupted run {:.1} s, test {:.1} s",
-        kills / 3,
+        kills.div_ceil(4),
+        kills / 4,
         uninterrupted.as_secs_f64(),
         started.elapsed().as_secs_f64()
     );

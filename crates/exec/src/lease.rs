@@ -5,9 +5,11 @@
 //! holder rewrites every few seconds (atomically: a temporary renamed over the lease). A lease
 //! is expired when its heartbeat is older than its time-to-live, or at once when its holder
 //! was on this host and its process is gone. Taking over an expired lease is itself guarded by
-//! an `O_EXCL` file (`<id>.lease.takeover`), so two runners never both take it over.
+//! an exclusive file (`<id>.lease.takeover`), so two runners never both take it over. The guard
+//! names its holder like a lease, so one left by a runner killed while taking over is broken
+//! at once when that runner's process is gone (after a time-to-live from another host).
 
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::io::ErrorKind;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -129,20 +131,12 @@ pub fn claim(store: &Store, id: &TaskId, holder: &Holder) -> Result<Claim, ExecE
         path: path.clone(),
         source: e,
     };
-    for _ in 0..2 {
-        // The lease is written whole beside its place, then hard-linked there: the link is as
-        // exclusive as `O_EXCL` (and works on NFS), and a runner killed at any moment never
-        // leaves an empty lease that others would wait a whole time-to-live on. Not synced: a
-        // lease lost in a power cut only means the task is computed again.
+    // Three rounds: a stale takeover guard broken in the first leaves two for the takeover
+    // and the claim after it.
+    for _ in 0..3 {
         let lease = holder.lease(now_ms());
-        let temp = path.with_file_name(format!(".{id}.lease.{}.tmp", unique_suffix()));
-        fs::write(&temp, serde_json::to_vec(&lease).expect("plain data")).map_err(io)?;
-        let linked = fs::hard_link(&temp, &path);
-        let _ = fs::remove_file(&temp);
-        match linked {
-            Ok(()) => return Ok(Claim::Acquired),
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(io(e)),
+        if link_new(&path, &lease).map_err(io)? {
+            return Ok(Claim::Acquired);
         }
         let current = read(store, id);
         let expired = match &current {
@@ -153,25 +147,69 @@ pub fn claim(store: &Store, id: &TaskId, holder: &Holder) -> Result<Claim, ExecE
         if !expired {
             return Ok(Claim::HeldBy(current));
         }
-        // Take over: only the runner that creates the takeover file may remove the lease.
+        // Take over: only the runner whose guard is in place may remove the lease.
         let guard = path.with_extension("lease.takeover");
-        match OpenOptions::new().write(true).create_new(true).open(&guard) {
-            Ok(_) => {
-                if read(store, id) == current {
-                    let _ = fs::remove_file(&path);
-                }
-                let _ = fs::remove_file(&guard);
+        if link_new(&guard, &lease).map_err(io)? {
+            if read(store, id) == current {
+                let _ = fs::remove_file(&path);
             }
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-                if file_age_ms(&guard).is_some_and(|age| age > holder.ttl.as_millis() as u64) {
-                    let _ = fs::remove_file(&guard);
-                }
-                return Ok(Claim::HeldBy(current));
-            }
-            Err(e) => return Err(io(e)),
+            let _ = fs::remove_file(&guard);
+        } else if !break_stale_guard(&guard, holder.ttl) {
+            return Ok(Claim::HeldBy(current));
         }
     }
     Ok(Claim::HeldBy(read(store, id)))
+}
+
+/// Creates `path` holding `lease`, unless it exists; returns whether it was created.
+///
+/// The lease is written whole beside its place, then hard-linked there: the link is as
+/// exclusive as `O_EXCL` (and works on NFS), and a runner killed at any moment never leaves an
+/// empty file that others would wait a whole time-to-live on. Not synced: a lease lost in a
+/// power cut only means the task is computed again.
+fn link_new(path: &Path, lease: &Lease) -> std::io::Result<bool> {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let temp = path.with_file_name(format!(".{name}.{}.tmp", unique_suffix()));
+    fs::write(&temp, serde_json::to_vec(lease).expect("plain data"))?;
+    let linked = fs::hard_link(&temp, path);
+    let _ = fs::remove_file(&temp);
+    match linked {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Removes a takeover guard left by a runner that died while taking over (its process is gone
+/// from this host, or it is older than a time-to-live); returns whether it did.
+///
+/// A live runner holds its guard for microseconds. The stale guard is renamed aside and compared
+/// with the one judged stale: if another runner put a fresh guard in its place meanwhile, that
+/// one is linked back.
+fn break_stale_guard(guard: &Path, ttl: Duration) -> bool {
+    let Ok(bytes) = fs::read(guard) else {
+        // Gone already: the next round may take over.
+        return true;
+    };
+    let stale = match serde_json::from_slice::<Lease>(&bytes) {
+        Ok(owner) => owner.is_expired(now_ms()),
+        // Unreadable (a guard of an older version is empty): judged by its age.
+        Err(_) => file_age_ms(guard).is_some_and(|age| age > ttl.as_millis() as u64),
+    };
+    if !stale {
+        return false;
+    }
+    let name = guard.file_name().unwrap_or_default().to_string_lossy();
+    let aside = guard.with_file_name(format!(".{name}.{}.tmp", unique_suffix()));
+    if fs::rename(guard, &aside).is_err() {
+        return true;
+    }
+    let same = fs::read(&aside).is_ok_and(|moved| moved == bytes);
+    if !same {
+        let _ = fs::hard_link(&aside, guard);
+    }
+    let _ = fs::remove_file(&aside);
+    same
 }
 
 /// Rewrites the heartbeat of a lease we hold; returns whether we still hold it.
@@ -197,5 +235,76 @@ pub fn heartbeat(store: &Store, id: &TaskId, holder: &Holder) -> bool {
 pub fn release(store: &Store, id: &TaskId, holder: &Holder) {
     if read(store, id).is_some_and(|lease| lease.holder == holder.name) {
         let _ = fs::remove_file(store.lease_path(id));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The pid of a process that has exited (and been reaped).
+    fn dead_pid() -> u32 {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        pid
+    }
+
+    fn lease_of(pid: u32) -> Lease {
+        Lease {
+            holder: format!("runner-{pid}"),
+            host: host_name(),
+            pid,
+            slurm: None,
+            started_ms: now_ms(),
+            heartbeat_ms: now_ms(),
+            ttl_ms: 60_000,
+        }
+    }
+
+    fn put(path: &Path, lease: &Lease) {
+        fs::write(path, serde_json::to_vec(lease).unwrap()).unwrap();
+    }
+
+    #[test]
+    fn a_guard_left_by_a_runner_killed_while_taking_over_is_broken_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let id = TaskId::from_hex(&"ab".repeat(32)).unwrap();
+        let path = store.lease_path(&id);
+        let guard = path.with_extension("lease.takeover");
+        let holder = Holder::new(Duration::from_secs(60));
+
+        // A dead runner's lease and the guard of another runner that died taking it over,
+        // both well within their time-to-live.
+        put(&path, &lease_of(dead_pid()));
+        put(&guard, &lease_of(dead_pid()));
+        assert_eq!(claim(&store, &id, &holder).unwrap(), Claim::Acquired);
+        assert_eq!(read(&store, &id).unwrap().holder, holder.name);
+        assert!(!guard.exists());
+
+        // A guard whose holder is alive is respected: the task stays held.
+        let mut alive = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        put(&path, &lease_of(dead_pid()));
+        put(&guard, &lease_of(alive.id()));
+        assert!(matches!(
+            claim(&store, &id, &holder).unwrap(),
+            Claim::HeldBy(_)
+        ));
+        assert!(guard.exists());
+        alive.kill().unwrap();
+        alive.wait().unwrap();
+        // Once that holder is gone, the next claim breaks its guard and takes the task.
+        assert_eq!(claim(&store, &id, &holder).unwrap(), Claim::Acquired);
+
+        // Nothing is left beside the lease: no guard, no temporary.
+        let names: Vec<_> = fs::read_dir(dir.path().join("leases"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(names, [format!("{id}.lease")]);
     }
 }
