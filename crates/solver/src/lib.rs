@@ -41,5 +41,6 @@ pub use run::{
 pub use state::State;
 
 /// The solver's numerical revision, recorded with every result. Bump it whenever a change can
-/// alter any result's bits: results of another revision are stale.
-pub const SOLVER_REV: u32 = 2;
+/// alter any result's bits: results of another revision are stale. Revision 3: the direct
+/// kernel's exponential in base 2, and unit masses scaled once when all masses are equal.
+pub const SOLVER_REV: u32 = 3;

@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use proptest::prelude::*;
 use sphereflow_solver::kernel::spectral::{scaled_bessel, SpectralPlan};
-use sphereflow_solver::kernel::{avx2_available, exp_in_place, Backend, FieldPath};
+use sphereflow_solver::kernel::{avx2_available, exp2_in_place, exp_in_place, Backend, FieldPath};
 use sphereflow_solver::{
     reference, simulate, Activation, Attention, Dynamics, Kernel, Method, PairKernel, Par, Params,
     Regime, RunResult, State,
@@ -67,12 +67,22 @@ impl Case {
         problem_from(self.params(), self.state()).dynamics
     }
 
+    /// Uniform or clustered particles; equal masses, except for a third of the seeds, which get
+    /// unequal ones (as after merging), so both kinds of mass handling meet the reference.
     fn state(&self) -> State {
-        if self.seed.is_multiple_of(2) {
+        let mut state = if self.seed.is_multiple_of(2) {
             random_state(self.dim, self.n, self.seed)
         } else {
             clustered_state(self.dim, self.n, self.seed)
+        };
+        if self.seed % 3 == 1 {
+            let weights: Vec<f64> = (0..self.n)
+                .map(|i| 1.0 + ((i as u64 * 2_654_435_761 + self.seed) % 1000) as f64 / 500.0)
+                .collect();
+            let total: f64 = weights.iter().sum();
+            state.masses = weights.iter().map(|w| w / total).collect();
         }
+        state
     }
 
     /// Checks the velocity and energy of every path against the reference: velocity error at
@@ -249,6 +259,47 @@ fn vectorised_exp_is_within_two_ulp_of_std_over_the_kernel_range() {
     exp_in_place(Backend::Portable, &mut portable);
     exp_in_place(Backend::Avx2, &mut simd);
     assert!(same_bits(&portable, &simd), "backends disagree on exp");
+}
+
+#[test]
+fn vectorised_exp2_is_within_two_ulp_of_std_over_the_kernel_range() {
+    // The direct kernel's exponent in base 2: u = log2(e) β (s - 1) or log2(e) β s.
+    let mut inputs: Vec<f64> = (0..200_001)
+        .map(|k| -1300.0 + 2300.0 * k as f64 / 200_000.0)
+        .collect();
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    for _ in 0..200_000 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let unit = (state >> 11) as f64 / (1u64 << 53) as f64;
+        inputs.push(-1300.0 * unit);
+        inputs.push(-1.5 + unit); // around the rounding of u to an integer
+        inputs.push(-1e-3 * unit);
+    }
+    inputs.extend([
+        0.0, -0.0, 0.5, -0.5, 1.5, -1021.5, -1022.0, -1022.5, -1075.0, -1e6, 1009.0, 1022.0,
+    ]);
+    inputs.push(f64::NEG_INFINITY);
+    for backend in [Backend::Portable, Backend::Avx2] {
+        let mut fast = inputs.clone();
+        exp2_in_place(backend, &mut fast);
+        for (&u, &e) in inputs.iter().zip(&fast) {
+            let exact = u.exp2();
+            if u >= -1022.0 {
+                assert!(
+                    ulps(e, exact) <= 2,
+                    "{backend:?}: exp2({u:e}) = {e:e}, std {exact:e}"
+                );
+            } else {
+                assert_eq!(e, 0.0, "{backend:?}: exp2({u:e}) must flush to 0");
+            }
+        }
+    }
+    let (mut portable, mut simd) = (inputs.clone(), inputs.clone());
+    exp2_in_place(Backend::Portable, &mut portable);
+    exp2_in_place(Backend::Avx2, &mut simd);
+    assert!(same_bits(&portable, &simd), "backends disagree on exp2");
 }
 
 // Direct kernel ----------------------------------------------------------------------------------

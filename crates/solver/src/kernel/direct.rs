@@ -28,7 +28,7 @@
 
 use rayon::prelude::*;
 
-use super::exp::{exp, exp_in_range, IN_RANGE_HIGH, IN_RANGE_LOW};
+use super::exp::{exp2, exp2_in_range, EXP2_IN_RANGE_HIGH, EXP2_IN_RANGE_LOW};
 use super::lanes::{Lanes, WIDTH};
 use super::{run_on, Backend, LaneTask};
 use crate::field::Par;
@@ -74,7 +74,9 @@ struct Tiles {
 }
 
 impl Tiles {
-    fn new(dim: usize, positions: &[f64], masses: &[f64]) -> Tiles {
+    /// The tiles of `positions` with `masses`, or with unit masses when `unit` (padding keeps
+    /// mass 0 either way).
+    fn new(dim: usize, positions: &[f64], masses: &[f64], unit: bool) -> Tiles {
         let n = masses.len();
         let padded = padded_dim(dim);
         let size = tile_size(n);
@@ -86,7 +88,7 @@ impl Tiles {
             for (c, &xc) in x.iter().enumerate() {
                 data[base + c * WIDTH + lane] = xc;
             }
-            data[base + padded * WIDTH + lane] = m;
+            data[base + padded * WIDTH + lane] = if unit { 1.0 } else { m };
         }
         Tiles {
             dim: padded,
@@ -132,7 +134,7 @@ const ROWS: usize = 4;
 /// are stand-ins: mass 0, sums dropped.
 struct RowBlock<L, const D: usize> {
     x: [[L; D]; ROWS],
-    /// `β x`, for the exponent `<β x_i, x_j> + offset`.
+    /// `β log2(e) x`, for the exponent in base 2, `<β log2(e) x_i, x_j> + offset log2(e)`.
     scaled: [[L; D]; ROWS],
     mass: [L; ROWS],
     acc: [[L; D]; ROWS],
@@ -144,7 +146,7 @@ struct RowBlock<L, const D: usize> {
 impl<L: Lanes, const D: usize> RowBlock<L, D> {
     /// Rows `first ..` of a tile (`first` a multiple of `ROWS`), `active` of them real.
     #[inline(always)]
-    fn load(data: &[f64], first: usize, active: usize, beta: f64) -> Self {
+    fn load(data: &[f64], first: usize, active: usize, beta2: f64) -> Self {
         let group = &data[(first / WIDTH) * (D + 1) * WIDTH..][..(D + 1) * WIDTH];
         let lane = |row: usize| first % WIDTH + if row < active { row } else { 0 };
         RowBlock {
@@ -152,7 +154,7 @@ impl<L: Lanes, const D: usize> RowBlock<L, D> {
                 std::array::from_fn(|c| L::splat(group[c * WIDTH + lane(row)]))
             }),
             scaled: std::array::from_fn(|row| {
-                std::array::from_fn(|c| L::splat(beta * group[c * WIDTH + lane(row)]))
+                std::array::from_fn(|c| L::splat(beta2 * group[c * WIDTH + lane(row)]))
             }),
             mass: std::array::from_fn(|row| {
                 L::splat(if row < active {
@@ -187,7 +189,7 @@ impl<L: Lanes, const D: usize> RowBlock<L, D> {
     /// Interacts the rows with one group of four columns: `w` computed once per pair, added to
     /// the rows' running sums and, when `SYMMETRIC`, to the columns' sums in `col_sums`.
     #[inline(always)]
-    fn against<const COORDS: bool, const SYMMETRIC: bool, const CHECKED: bool>(
+    fn against<const COORDS: bool, const SYMMETRIC: bool, const CHECKED: bool, const UNIT: bool>(
         &mut self,
         weight: Weight,
         group: &[f64],
@@ -196,17 +198,17 @@ impl<L: Lanes, const D: usize> RowBlock<L, D> {
         let group = &group[..(D + 1) * WIDTH];
         let xj: [L; D] = std::array::from_fn(|c| L::load(&group[c * WIDTH..]));
         let mj = L::load(&group[D * WIDTH..]);
-        let offset = L::splat(weight.offset);
+        let offset = L::splat(weight.offset * std::f64::consts::LOG2_E);
         let mut w = [L::splat(0.0); ROWS];
         for row in 0..ROWS {
             let mut t = offset;
             for c in 0..D {
                 t = self.scaled[row][c].mul_add(xj[c], t);
             }
-            w[row] = if CHECKED { exp(t) } else { exp_in_range(t) };
+            w[row] = if CHECKED { exp2(t) } else { exp2_in_range(t) };
         }
         for row in 0..ROWS {
-            let wj = w[row].mul(mj);
+            let wj = if UNIT { w[row] } else { w[row].mul(mj) };
             self.weight[row] = self.weight[row].add(wj);
             if COORDS {
                 for c in 0..D {
@@ -217,7 +219,13 @@ impl<L: Lanes, const D: usize> RowBlock<L, D> {
         if SYMMETRIC {
             let width = if COORDS { D + 1 } else { 1 };
             let col_sums = &mut col_sums[..width * WIDTH];
-            let wi: [L; ROWS] = std::array::from_fn(|row| w[row].mul(self.mass[row]));
+            let wi: [L; ROWS] = std::array::from_fn(|row| {
+                if UNIT {
+                    w[row]
+                } else {
+                    w[row].mul(self.mass[row])
+                }
+            });
             let slot = &mut col_sums[(width - 1) * WIDTH..];
             let mut total = L::load(slot);
             for weight in wi {
@@ -243,7 +251,8 @@ impl<L: Lanes, const D: usize> RowBlock<L, D> {
 /// `col_sums` empty): each row against its own group of four one-sided, and symmetrically
 /// against the groups after it, so each pair of distinct groups is met once. Rows go `ROWS`
 /// at a time. `CHECKED` selects the full-range `exp`; without it the arguments must lie in its
-/// fast range.
+/// fast range. `UNIT` skips the multiplications by the masses: only for blocks of two full
+/// tiles whose masses are all 1 (multiplying by 1 being exact, the sums are the same bits).
 #[inline(always)]
 fn block<
     L: Lanes,
@@ -251,6 +260,7 @@ fn block<
     const COORDS: bool,
     const SYMMETRIC: bool,
     const CHECKED: bool,
+    const UNIT: bool,
 >(
     Block {
         weight,
@@ -264,9 +274,10 @@ fn block<
     let group = (D + 1) * WIDTH;
     let width = if COORDS { D + 1 } else { 1 };
     let col_groups = size / WIDTH;
+    let beta2 = weight.beta * std::f64::consts::LOG2_E;
     for first in (0..rows.valid).step_by(ROWS) {
         let mut block_rows =
-            RowBlock::<L, D>::load(rows.data, first, ROWS.min(rows.valid - first), weight.beta);
+            RowBlock::<L, D>::load(rows.data, first, ROWS.min(rows.valid - first), beta2);
         if SYMMETRIC {
             for (data, sums) in cols
                 .data
@@ -274,13 +285,13 @@ fn block<
                 .zip(col_sums.chunks_exact_mut(width * WIDTH))
                 .take(col_groups)
             {
-                block_rows.against::<COORDS, true, CHECKED>(weight, data, sums);
+                block_rows.against::<COORDS, true, CHECKED, UNIT>(weight, data, sums);
             }
             block_rows.store::<COORDS>(row_sums, first);
         } else {
             let own = first / WIDTH;
             let (head, tail) = row_sums.split_at_mut((own + 1) * width * WIDTH);
-            block_rows.against::<COORDS, false, CHECKED>(
+            block_rows.against::<COORDS, false, CHECKED, UNIT>(
                 weight,
                 &cols.data[own * group..],
                 &mut [],
@@ -289,7 +300,7 @@ fn block<
                 .chunks_exact(group)
                 .zip(tail.chunks_exact_mut(width * WIDTH))
             {
-                block_rows.against::<COORDS, true, CHECKED>(weight, data, sums);
+                block_rows.against::<COORDS, true, CHECKED, UNIT>(weight, data, sums);
             }
             block_rows.store::<COORDS>(head, first);
         }
@@ -312,44 +323,69 @@ struct Block<'a> {
 type BlockFn = fn(Backend, Block<'_>);
 
 /// One block of a given dimension and kind as a [`LaneTask`].
-struct BlockTask<'a, const D: usize, const COORDS: bool, const SYMMETRIC: bool, const CHECKED: bool>(
-    Block<'a>,
-);
+struct BlockTask<
+    'a,
+    const D: usize,
+    const COORDS: bool,
+    const SYMMETRIC: bool,
+    const CHECKED: bool,
+    const UNIT: bool,
+>(Block<'a>);
 
-impl<const D: usize, const COORDS: bool, const SYMMETRIC: bool, const CHECKED: bool> LaneTask
-    for BlockTask<'_, D, COORDS, SYMMETRIC, CHECKED>
+impl<
+        const D: usize,
+        const COORDS: bool,
+        const SYMMETRIC: bool,
+        const CHECKED: bool,
+        const UNIT: bool,
+    > LaneTask for BlockTask<'_, D, COORDS, SYMMETRIC, CHECKED, UNIT>
 {
     type Output = ();
 
     #[inline(always)]
     fn run<L: Lanes>(self) {
-        block::<L, D, COORDS, SYMMETRIC, CHECKED>(self.0);
+        block::<L, D, COORDS, SYMMETRIC, CHECKED, UNIT>(self.0);
     }
 }
 
-fn run_block<const D: usize, const COORDS: bool, const SYMMETRIC: bool, const CHECKED: bool>(
+fn run_block<
+    const D: usize,
+    const COORDS: bool,
+    const SYMMETRIC: bool,
+    const CHECKED: bool,
+    const UNIT: bool,
+>(
     backend: Backend,
     block: Block<'_>,
 ) {
-    run_on(backend, BlockTask::<D, COORDS, SYMMETRIC, CHECKED>(block));
+    run_on(
+        backend,
+        BlockTask::<D, COORDS, SYMMETRIC, CHECKED, UNIT>(block),
+    );
 }
 
-/// The (diagonal, off-diagonal) block kernels for a padded dimension and kind.
-fn block_fns<const D: usize, const COORDS: bool>(checked: bool) -> [BlockFn; 2] {
+/// The block kernels for a padded dimension and kind: diagonal, off-diagonal, and the same two
+/// for unit masses (the full-range `exp` has no unit-mass kernels of its own: it is rare, and
+/// its mass kernels give the same bits).
+fn block_fns<const D: usize, const COORDS: bool>(checked: bool) -> [BlockFn; 4] {
     if checked {
         [
-            run_block::<D, COORDS, false, true>,
-            run_block::<D, COORDS, true, true>,
+            run_block::<D, COORDS, false, true, false>,
+            run_block::<D, COORDS, true, true, false>,
+            run_block::<D, COORDS, false, true, false>,
+            run_block::<D, COORDS, true, true, false>,
         ]
     } else {
         [
-            run_block::<D, COORDS, false, false>,
-            run_block::<D, COORDS, true, false>,
+            run_block::<D, COORDS, false, false, false>,
+            run_block::<D, COORDS, true, false, false>,
+            run_block::<D, COORDS, false, false, true>,
+            run_block::<D, COORDS, true, false, true>,
         ]
     }
 }
 
-fn block_table<const COORDS: bool>(dim: usize, checked: bool) -> [BlockFn; 2] {
+fn block_table<const COORDS: bool>(dim: usize, checked: bool) -> [BlockFn; 4] {
     match dim {
         2 => block_fns::<2, COORDS>(checked),
         3 => block_fns::<3, COORDS>(checked),
@@ -490,12 +526,16 @@ pub(crate) fn pair_sums(
         dim <= MAX_DIM,
         "the tiled kernel handles at most {MAX_DIM} dimensions"
     );
-    let tiles = Tiles::new(dim, positions, masses);
-    // Unit vectors have |s| <= 1 up to rounding: the exponent lies in β [-1, 1] + offset.
-    let reach = weight.beta * (1.0 + 1e-9);
-    let checked =
-        !(weight.offset - reach >= IN_RANGE_LOW && weight.offset + reach <= IN_RANGE_HIGH);
-    let [diagonal, off_diagonal] = if coords {
+    // Equal masses (every run until particles merge): the sums are formed with unit masses and
+    // scaled once at the end, which saves two multiplications per pair.
+    let uniform = masses.iter().all(|&m| m == masses[0]);
+    let tiles = Tiles::new(dim, positions, masses, uniform);
+    // Unit vectors have |s| <= 1 up to rounding: the exponent lies in β [-1, 1] + offset, in
+    // base 2 times log2(e).
+    let reach = weight.beta * (1.0 + 1e-9) * std::f64::consts::LOG2_E;
+    let offset2 = weight.offset * std::f64::consts::LOG2_E;
+    let checked = !(offset2 - reach >= EXP2_IN_RANGE_LOW && offset2 + reach <= EXP2_IN_RANGE_HIGH);
+    let table = if coords {
         block_table::<true>(tiles.dim, checked)
     } else {
         block_table::<false>(tiles.dim, checked)
@@ -503,7 +543,9 @@ pub(crate) fn pair_sums(
     let per_tile = tiles.size * if coords { tiles.dim + 1 } else { 1 };
     let size = tiles.size;
     let run = |a: usize, b: usize, row_sums: &mut [f64], col_sums: &mut [f64]| {
-        let kernel = if a == b { diagonal } else { off_diagonal };
+        let full = |tile: usize| tiles.view(tile).valid == size;
+        let unit = uniform && full(a) && full(b);
+        let kernel = table[usize::from(a != b) + 2 * usize::from(unit)];
         let block = Block {
             weight,
             size,
@@ -533,10 +575,11 @@ pub(crate) fn pair_sums(
         let local = i % size;
         let group = &tile_sums[(local / WIDTH) * width * WIDTH..][..width * WIDTH];
         let lane = local % WIDTH;
-        weights[i] = group[(width - 1) * WIDTH + lane];
+        let scale = if uniform { masses[0] } else { 1.0 };
+        weights[i] = group[(width - 1) * WIDTH + lane] * scale;
         if coords {
             for c in 0..dim {
-                vectors[i * dim + c] = group[c * WIDTH + lane];
+                vectors[i * dim + c] = group[c * WIDTH + lane] * scale;
             }
         }
     }

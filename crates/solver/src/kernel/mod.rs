@@ -108,24 +108,34 @@ unsafe fn run_avx2<T: LaneTask>(task: T) -> T::Output {
 /// Replaces every value `t` of `values` by `e^t`, computed by the kernels' vectorised `exp` on
 /// `backend` (see the `exp` module doc for its domain: flush to zero below `f64::MIN_POSITIVE`).
 pub fn exp_in_place(backend: Backend, values: &mut [f64]) {
-    struct ExpTask<'a>(&'a mut [f64]);
-    impl LaneTask for ExpTask<'_> {
-        type Output = ();
-        #[inline(always)]
-        fn run<L: Lanes>(self) {
-            let mut chunks = self.0.chunks_exact_mut(WIDTH);
-            for chunk in &mut chunks {
-                exp::exp(L::load(chunk)).store(chunk);
-            }
-            let rest = chunks.into_remainder();
-            if !rest.is_empty() {
-                let mut padded = [0.0; WIDTH];
-                padded[..rest.len()].copy_from_slice(rest);
-                let mut out = [0.0; WIDTH];
-                exp::exp(L::load(&padded)).store(&mut out);
-                rest.copy_from_slice(&out[..rest.len()]);
-            }
+    run_on(backend, ExpTask::<false>(values));
+}
+
+/// Replaces every value `u` of `values` by `2^u`, computed by the base-2 exponential the direct
+/// pair kernel uses (inputs clamped to `[-1022, 1022]`, flush to zero below `-1022`).
+pub fn exp2_in_place(backend: Backend, values: &mut [f64]) {
+    run_on(backend, ExpTask::<true>(values));
+}
+
+/// `exp` (or `exp2` when `BASE2`) over a slice, four lanes at a time.
+struct ExpTask<'a, const BASE2: bool>(&'a mut [f64]);
+
+impl<const BASE2: bool> LaneTask for ExpTask<'_, BASE2> {
+    type Output = ();
+    #[inline(always)]
+    fn run<L: Lanes>(self) {
+        let f = |x: L| if BASE2 { exp::exp2(x) } else { exp::exp(x) };
+        let mut chunks = self.0.chunks_exact_mut(WIDTH);
+        for chunk in &mut chunks {
+            f(L::load(chunk)).store(chunk);
+        }
+        let rest = chunks.into_remainder();
+        if !rest.is_empty() {
+            let mut padded = [0.0; WIDTH];
+            padded[..rest.len()].copy_from_slice(rest);
+            let mut out = [0.0; WIDTH];
+            f(L::load(&padded)).store(&mut out);
+            rest.copy_from_slice(&out[..rest.len()]);
         }
     }
-    run_on(backend, ExpTask(values));
 }
