@@ -28,7 +28,7 @@
 
 use rayon::prelude::*;
 
-use super::exp::{exp2, exp2_in_range, EXP2_IN_RANGE_HIGH, EXP2_IN_RANGE_LOW};
+use super::exp::{exp2_rows, EXP2_IN_RANGE_HIGH, EXP2_IN_RANGE_LOW};
 use super::lanes::{Lanes, WIDTH};
 use super::{run_on, Backend, LaneTask};
 use crate::field::Par;
@@ -199,14 +199,14 @@ impl<L: Lanes, const D: usize> RowBlock<L, D> {
         let xj: [L; D] = std::array::from_fn(|c| L::load(&group[c * WIDTH..]));
         let mj = L::load(&group[D * WIDTH..]);
         let offset = L::splat(weight.offset * std::f64::consts::LOG2_E);
-        let mut w = [L::splat(0.0); ROWS];
-        for row in 0..ROWS {
+        let exponents: [L; ROWS] = std::array::from_fn(|row| {
             let mut t = offset;
             for c in 0..D {
                 t = self.scaled[row][c].mul_add(xj[c], t);
             }
-            w[row] = if CHECKED { exp2(t) } else { exp2_in_range(t) };
-        }
+            t
+        });
+        let w = exp2_rows::<L, ROWS, CHECKED>(exponents);
         for row in 0..ROWS {
             let wj = if UNIT { w[row] } else { w[row].mul(mj) };
             self.weight[row] = self.weight[row].add(wj);

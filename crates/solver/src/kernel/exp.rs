@@ -74,7 +74,7 @@ const EXP2_CLAMP: f64 = 1022.0;
 /// relative error against `2^f` on `[-1/2, 1/2]`, evaluated exactly: `1.5e-17`.
 const COEFFICIENTS_2: [f64; 12] = [
     1.0,
-    0.693_147_180_559_945_3,
+    std::f64::consts::LN_2,
     0.240_226_506_959_101_3,
     0.055_504_108_664_820_966,
     0.009_618_129_107_593_772,
@@ -94,19 +94,41 @@ const COEFFICIENTS_2: [f64; 12] = [
 /// `[-1022, 1022]`; results below `f64::MIN_POSITIVE` (inputs below `-1022`) are flushed to 0.
 #[inline(always)]
 pub(crate) fn exp2<L: Lanes>(u: L) -> L {
-    let clamped = u.max(L::splat(-EXP2_CLAMP)).min(L::splat(EXP2_CLAMP));
-    exp2_in_range(clamped).keep_where_at_least(u, L::splat(EXP2_UNDERFLOW))
+    exp2_rows::<L, 1, true>([u])[0]
 }
 
-/// `2^u` lane-wise for `u` in `[-1022, 1022]` (not checked).
+/// `2^u` for several vectors at once (the pair kernel's rows), each as [`exp2`] computes it;
+/// without `CHECKED`, the inputs must lie in `[-1022, 1022]` (not checked).
+///
+/// The polynomial is evaluated in Horner's scheme, one coefficient at a time across all the
+/// vectors: the independent chains of the rows hide each other's latency, each coefficient is
+/// loaded once for all of them, and few registers stay live, so nothing spills.
 #[inline(always)]
-pub(crate) fn exp2_in_range<L: Lanes>(u: L) -> L {
-    let shifted = u.add(L::splat(SHIFTER));
-    let k = shifted.sub(L::splat(SHIFTER));
+pub(crate) fn exp2_rows<L: Lanes, const R: usize, const CHECKED: bool>(u: [L; R]) -> [L; R] {
+    let clamped: [L; R] = if CHECKED {
+        std::array::from_fn(|i| u[i].max(L::splat(-EXP2_CLAMP)).min(L::splat(EXP2_CLAMP)))
+    } else {
+        u
+    };
+    let shifted: [L; R] = std::array::from_fn(|i| clamped[i].add(L::splat(SHIFTER)));
     // Exact: `k` is `u` rounded to an integer, so `|f| <= 1/2` and the difference of two
     // numbers within a factor of two of each other is exact (Sterbenz).
-    let f = u.sub(k);
-    polynomial(&COEFFICIENTS_2, f).mul(shifted.shift_into_exponent())
+    let f: [L; R] = std::array::from_fn(|i| clamped[i].sub(shifted[i].sub(L::splat(SHIFTER))));
+    let mut p = [L::splat(COEFFICIENTS_2[11]); R];
+    for j in (0..11).rev() {
+        let c = L::splat(COEFFICIENTS_2[j]);
+        for i in 0..R {
+            p[i] = p[i].mul_add(f[i], c);
+        }
+    }
+    std::array::from_fn(|i| {
+        let value = p[i].mul(shifted[i].shift_into_exponent());
+        if CHECKED {
+            value.keep_where_at_least(u[i], L::splat(EXP2_UNDERFLOW))
+        } else {
+            value
+        }
+    })
 }
 
 /// `Σ c_j r^j` (12 coefficients) in Estrin's scheme: short dependency chains, so that several
