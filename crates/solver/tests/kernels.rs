@@ -220,18 +220,24 @@ fn check_exp(backend: Backend, inputs: &[f64]) {
     }
 }
 
+/// `count` numbers in `[0, 1)` from a seeded xorshift64.
+fn units(seed: u64, count: usize) -> impl Iterator<Item = f64> {
+    let mut state = seed;
+    (0..count).map(move |_| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    })
+}
+
 #[test]
 fn vectorised_exp_is_within_two_ulp_of_std_over_the_kernel_range() {
     // t = β(s - 1) ∈ [-2β, 0] for the shifted kernel up to β = 450, βs ∈ [-700, 700] for paper.
     let mut inputs: Vec<f64> = (0..200_001)
         .map(|k| -900.0 + 1600.0 * k as f64 / 200_000.0)
         .collect();
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    for _ in 0..200_000 {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        let unit = (state >> 11) as f64 / (1u64 << 53) as f64;
+    for unit in units(0x9e37_79b9_7f4a_7c15, 200_000) {
         inputs.push(-2.0 * 450.0 * unit);
         inputs.push(-1.0 + 1.0 * unit); // β (s - 1) for small β
         inputs.push(-1e-3 * unit);
@@ -267,12 +273,7 @@ fn vectorised_exp2_is_within_two_ulp_of_std_over_the_kernel_range() {
     let mut inputs: Vec<f64> = (0..200_001)
         .map(|k| -1300.0 + 2300.0 * k as f64 / 200_000.0)
         .collect();
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    for _ in 0..200_000 {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        let unit = (state >> 11) as f64 / (1u64 << 53) as f64;
+    for unit in units(0x2545_f491_4f6c_dd1d, 200_000) {
         inputs.push(-1300.0 * unit);
         inputs.push(-1.5 + unit); // around the rounding of u to an integer
         inputs.push(-1e-3 * unit);
