@@ -195,9 +195,37 @@ impl<L: Lanes, const D: usize> RowBlock<L, D> {
         group: &[f64],
         col_sums: &mut [f64],
     ) {
+        let w = self.weights::<CHECKED>(weight, group);
+        self.accumulate::<COORDS, SYMMETRIC, UNIT>(w, group, col_sums);
+    }
+
+    /// [`Self::against`] over a run of groups, software-pipelined: the weights of the next group
+    /// are computed before the current group's are added, so that the exponential's long
+    /// dependency chain overlaps the additions. The sums see the same additions in the same
+    /// order, so the bits are those of one `against` per group.
+    #[inline(always)]
+    fn against_all<'g, const COORDS: bool, const CHECKED: bool, const UNIT: bool>(
+        &mut self,
+        weight: Weight,
+        mut groups: impl Iterator<Item = (&'g [f64], &'g mut [f64])>,
+    ) {
+        let Some((mut group, mut sums)) = groups.next() else {
+            return;
+        };
+        let mut w = self.weights::<CHECKED>(weight, group);
+        for (next_group, next_sums) in groups {
+            let next_w = self.weights::<CHECKED>(weight, next_group);
+            self.accumulate::<COORDS, true, UNIT>(w, group, sums);
+            (w, group, sums) = (next_w, next_group, next_sums);
+        }
+        self.accumulate::<COORDS, true, UNIT>(w, group, sums);
+    }
+
+    /// The weights of the rows against one group of four columns.
+    #[inline(always)]
+    fn weights<const CHECKED: bool>(&self, weight: Weight, group: &[f64]) -> [L; ROWS] {
         let group = &group[..(D + 1) * WIDTH];
         let xj: [L; D] = std::array::from_fn(|c| L::load(&group[c * WIDTH..]));
-        let mj = L::load(&group[D * WIDTH..]);
         let offset = L::splat(weight.offset * std::f64::consts::LOG2_E);
         let exponents: [L; ROWS] = std::array::from_fn(|row| {
             let mut t = offset;
@@ -206,7 +234,21 @@ impl<L: Lanes, const D: usize> RowBlock<L, D> {
             }
             t
         });
-        let w = exp2_rows::<L, ROWS, CHECKED>(exponents);
+        exp2_rows::<L, ROWS, CHECKED>(exponents)
+    }
+
+    /// Adds the weights `w` of the rows against a group to the rows' sums and, when
+    /// `SYMMETRIC`, to the group's sums in `col_sums`.
+    #[inline(always)]
+    fn accumulate<const COORDS: bool, const SYMMETRIC: bool, const UNIT: bool>(
+        &mut self,
+        w: [L; ROWS],
+        group: &[f64],
+        col_sums: &mut [f64],
+    ) {
+        let group = &group[..(D + 1) * WIDTH];
+        let xj: [L; D] = std::array::from_fn(|c| L::load(&group[c * WIDTH..]));
+        let mj = L::load(&group[D * WIDTH..]);
         for row in 0..ROWS {
             let wj = if UNIT { w[row] } else { w[row].mul(mj) };
             self.weight[row] = self.weight[row].add(wj);
@@ -279,14 +321,13 @@ fn block<
         let mut block_rows =
             RowBlock::<L, D>::load(rows.data, first, ROWS.min(rows.valid - first), beta2);
         if SYMMETRIC {
-            for (data, sums) in cols
-                .data
-                .chunks_exact(group)
-                .zip(col_sums.chunks_exact_mut(width * WIDTH))
-                .take(col_groups)
-            {
-                block_rows.against::<COORDS, true, CHECKED, UNIT>(weight, data, sums);
-            }
+            block_rows.against_all::<COORDS, CHECKED, UNIT>(
+                weight,
+                cols.data
+                    .chunks_exact(group)
+                    .zip(col_sums.chunks_exact_mut(width * WIDTH))
+                    .take(col_groups),
+            );
             block_rows.store::<COORDS>(row_sums, first);
         } else {
             let own = first / WIDTH;
@@ -296,12 +337,12 @@ fn block<
                 &cols.data[own * group..],
                 &mut [],
             );
-            for (data, sums) in cols.data[(own + 1) * group..]
-                .chunks_exact(group)
-                .zip(tail.chunks_exact_mut(width * WIDTH))
-            {
-                block_rows.against::<COORDS, true, CHECKED, UNIT>(weight, data, sums);
-            }
+            block_rows.against_all::<COORDS, CHECKED, UNIT>(
+                weight,
+                cols.data[(own + 1) * group..]
+                    .chunks_exact(group)
+                    .zip(tail.chunks_exact_mut(width * WIDTH)),
+            );
             block_rows.store::<COORDS>(head, first);
         }
     }
