@@ -64,6 +64,9 @@ pub(crate) fn exp_in_range<L: Lanes>(t: L) -> L {
     p.mul(shifted.shift_into_exponent())
 }
 
+/// `1.5 · 2^52`: adding it rounds to an integer `k`, left in the low mantissa bits (two's
+/// complement, so negative `k` too).
+const SHIFTER_2: f64 = 6_755_399_441_055_744.0;
 /// `2^k` flushes to zero below this (`2^-1022 = f64::MIN_POSITIVE`).
 const EXP2_UNDERFLOW: f64 = -1022.0;
 /// `exp2` clamps its inputs to `[-EXP2_CLAMP, EXP2_CLAMP]`, so that `k + 1023` stays in `[1, 2045]`.
@@ -110,10 +113,10 @@ pub(crate) fn exp2_rows<L: Lanes, const R: usize, const CHECKED: bool>(u: [L; R]
     } else {
         u
     };
-    let shifted: [L; R] = std::array::from_fn(|i| clamped[i].add(L::splat(SHIFTER)));
+    let shifted: [L; R] = std::array::from_fn(|i| clamped[i].add(L::splat(SHIFTER_2)));
     // Exact: `k` is `u` rounded to an integer, so `|f| <= 1/2` and the difference of two
     // numbers within a factor of two of each other is exact (Sterbenz).
-    let f: [L; R] = std::array::from_fn(|i| clamped[i].sub(shifted[i].sub(L::splat(SHIFTER))));
+    let f: [L; R] = std::array::from_fn(|i| clamped[i].sub(shifted[i].sub(L::splat(SHIFTER_2))));
     let mut p = [L::splat(COEFFICIENTS_2[11]); R];
     for j in (0..11).rev() {
         let c = L::splat(COEFFICIENTS_2[j]);
@@ -122,7 +125,10 @@ pub(crate) fn exp2_rows<L: Lanes, const R: usize, const CHECKED: bool>(u: [L; R]
         }
     }
     std::array::from_fn(|i| {
-        let value = p[i].mul(shifted[i].shift_into_exponent());
+        // `p · 2^k` by an integer addition to the exponent bits (exact, like the product, and
+        // off the multiply units): `p` lies in `[2^-1/2, 2^1/2]`, so the result is normal for
+        // every `u` in `[-1022, 1022]` (at `k = -1022` only `f >= 0`, `p >= 1` occurs there).
+        let value = p[i].add_to_exponent(shifted[i]);
         if CHECKED {
             value.keep_where_at_least(u[i], L::splat(EXP2_UNDERFLOW))
         } else {

@@ -36,6 +36,10 @@ pub(crate) trait Lanes: Copy {
     /// Shifts each lane's bit pattern left by 52 and reinterprets it as f64: for a lane holding
     /// `1.5 · 2^52 + e` with `e` in `[1, 2046]` this is `2^(e - 1023)`.
     fn shift_into_exponent(self) -> Self;
+    /// Adds `shifted`'s bit pattern, shifted left by 52, to `self`'s as 64-bit integers: for a
+    /// lane of `shifted` holding `1.5 · 2^52 + k` this multiplies `self` by `2^k`, exactly,
+    /// when the result is a normal number (the caller's to ensure).
+    fn add_to_exponent(self, shifted: Self) -> Self;
     /// `(l0 + l1) + (l2 + l3)`.
     fn sum(self) -> f64;
 }
@@ -119,6 +123,15 @@ impl Lanes for Portable {
     #[inline(always)]
     fn shift_into_exponent(self) -> Self {
         Portable(self.0.map(|v| f64::from_bits(v.to_bits() << 52)))
+    }
+
+    #[inline(always)]
+    fn add_to_exponent(self, shifted: Self) -> Self {
+        let mut out = self.0;
+        for (o, s) in out.iter_mut().zip(shifted.0) {
+            *o = f64::from_bits(o.to_bits().wrapping_add(s.to_bits() << 52));
+        }
+        Portable(out)
     }
 
     #[inline(always)]
@@ -221,6 +234,15 @@ mod avx2 {
             // SAFETY: AVX2 is available (module doc).
             Avx2(unsafe {
                 _mm256_castsi256_pd(_mm256_slli_epi64::<52>(_mm256_castpd_si256(self.0)))
+            })
+        }
+
+        #[inline(always)]
+        fn add_to_exponent(self, shifted: Self) -> Self {
+            // SAFETY: AVX2 is available (module doc).
+            Avx2(unsafe {
+                let scale = _mm256_slli_epi64::<52>(_mm256_castpd_si256(shifted.0));
+                _mm256_castsi256_pd(_mm256_add_epi64(_mm256_castpd_si256(self.0), scale))
             })
         }
 
