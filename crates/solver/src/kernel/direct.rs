@@ -226,7 +226,7 @@ impl<L: Lanes, const D: usize> RowBlock<L, D> {
     fn weights<const CHECKED: bool>(&self, weight: Weight, group: &[f64]) -> [L; ROWS] {
         let group = &group[..(D + 1) * WIDTH];
         let xj: [L; D] = std::array::from_fn(|c| L::load(&group[c * WIDTH..]));
-        let offset = L::splat(weight.offset * std::f64::consts::LOG2_E);
+        let offset = L::splat(weight.offset);
         let exponents: [L; ROWS] = std::array::from_fn(|row| {
             let mut t = offset;
             for c in 0..D {
@@ -316,10 +316,9 @@ fn block<
     let group = (D + 1) * WIDTH;
     let width = if COORDS { D + 1 } else { 1 };
     let col_groups = size / WIDTH;
-    let beta2 = weight.beta * std::f64::consts::LOG2_E;
     for first in (0..rows.valid).step_by(ROWS) {
         let mut block_rows =
-            RowBlock::<L, D>::load(rows.data, first, ROWS.min(rows.valid - first), beta2);
+            RowBlock::<L, D>::load(rows.data, first, ROWS.min(rows.valid - first), weight.beta);
         if SYMMETRIC {
             block_rows.against_all::<COORDS, CHECKED, UNIT>(
                 weight,
@@ -350,6 +349,7 @@ fn block<
 
 /// The operands of one block.
 struct Block<'a> {
+    /// In base 2 (β and the offset times `log2 e`).
     weight: Weight,
     /// Particles per tile.
     size: usize,
@@ -571,11 +571,15 @@ pub(crate) fn pair_sums(
     // scaled once at the end, which saves two multiplications per pair.
     let uniform = masses.iter().all(|&m| m == masses[0]);
     let tiles = Tiles::new(dim, positions, masses, uniform);
-    // Unit vectors have |s| <= 1 up to rounding: the exponent lies in β [-1, 1] + offset, in
-    // base 2 times log2(e).
-    let reach = weight.beta * (1.0 + 1e-9) * std::f64::consts::LOG2_E;
-    let offset2 = weight.offset * std::f64::consts::LOG2_E;
-    let checked = !(offset2 - reach >= EXP2_IN_RANGE_LOW && offset2 + reach <= EXP2_IN_RANGE_HIGH);
+    // The blocks take the weight in base 2: `2^(β log2(e) s + offset log2(e))`.
+    let weight = Weight {
+        beta: weight.beta * std::f64::consts::LOG2_E,
+        offset: weight.offset * std::f64::consts::LOG2_E,
+    };
+    // Unit vectors have |s| <= 1 up to rounding: the exponent lies in β [-1, 1] + offset.
+    let reach = weight.beta * (1.0 + 1e-9);
+    let checked = !(weight.offset - reach >= EXP2_IN_RANGE_LOW
+        && weight.offset + reach <= EXP2_IN_RANGE_HIGH);
     let table = if coords {
         block_table::<true>(tiles.dim, checked)
     } else {

@@ -153,7 +153,7 @@ fn polynomial<L: Lanes>(coefficients: &[f64; 12], r: L) -> L {
     q2.mul_add(r8, s0)
 }
 
-/// The lowest argument `exp2_in_range` accepts.
+/// The lowest argument `exp2_rows` accepts without `CHECKED`.
 pub(crate) const EXP2_IN_RANGE_LOW: f64 = EXP2_UNDERFLOW;
-/// The highest argument `exp2_in_range` accepts.
+/// The highest argument `exp2_rows` accepts without `CHECKED`.
 pub(crate) const EXP2_IN_RANGE_HIGH: f64 = EXP2_CLAMP;
