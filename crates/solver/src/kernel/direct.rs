@@ -145,28 +145,34 @@ struct RowBlock<L, const D: usize> {
 
 impl<L: Lanes, const D: usize> RowBlock<L, D> {
     /// Rows `first ..` of a tile (`first` a multiple of `ROWS`), `active` of them real.
+    ///
+    /// Plain loops rather than `array::from_fn`: its closures are not always inlined, and
+    /// outside the caller's `target_feature` context each lane operation would be a call.
     #[inline(always)]
     fn load(data: &[f64], first: usize, active: usize, beta2: f64) -> Self {
         let group = &data[(first / WIDTH) * (D + 1) * WIDTH..][..(D + 1) * WIDTH];
-        let lane = |row: usize| first % WIDTH + if row < active { row } else { 0 };
-        RowBlock {
-            x: std::array::from_fn(|row| {
-                std::array::from_fn(|c| L::splat(group[c * WIDTH + lane(row)]))
-            }),
-            scaled: std::array::from_fn(|row| {
-                std::array::from_fn(|c| L::splat(beta2 * group[c * WIDTH + lane(row)]))
-            }),
-            mass: std::array::from_fn(|row| {
-                L::splat(if row < active {
-                    group[D * WIDTH + lane(row)]
-                } else {
-                    0.0
-                })
-            }),
-            acc: [[L::splat(0.0); D]; ROWS],
-            weight: [L::splat(0.0); ROWS],
+        let zero = L::splat(0.0);
+        let mut rows = RowBlock {
+            x: [[zero; D]; ROWS],
+            scaled: [[zero; D]; ROWS],
+            mass: [zero; ROWS],
+            acc: [[zero; D]; ROWS],
+            weight: [zero; ROWS],
             active,
+        };
+        for row in 0..ROWS {
+            // Stand-ins repeat the first row's coordinates, with mass 0.
+            let lane = first % WIDTH + if row < active { row } else { 0 };
+            for c in 0..D {
+                let x = group[c * WIDTH + lane];
+                rows.x[row][c] = L::splat(x);
+                rows.scaled[row][c] = L::splat(beta2 * x);
+            }
+            if row < active {
+                rows.mass[row] = L::splat(group[D * WIDTH + lane]);
+            }
         }
+        rows
     }
 
     /// Adds the row sums into a tile's sums laid out in groups of `width · 4` (coordinates
@@ -224,16 +230,13 @@ impl<L: Lanes, const D: usize> RowBlock<L, D> {
     /// The weights of the rows against one group of four columns.
     #[inline(always)]
     fn weights<const CHECKED: bool>(&self, weight: Weight, group: &[f64]) -> [L; ROWS] {
-        let group = &group[..(D + 1) * WIDTH];
-        let xj: [L; D] = std::array::from_fn(|c| L::load(&group[c * WIDTH..]));
-        let offset = L::splat(weight.offset);
-        let exponents: [L; ROWS] = std::array::from_fn(|row| {
-            let mut t = offset;
+        let xj = coordinates::<L, D>(group);
+        let mut exponents = [L::splat(weight.offset); ROWS];
+        for (t, scaled) in exponents.iter_mut().zip(&self.scaled) {
             for c in 0..D {
-                t = self.scaled[row][c].mul_add(xj[c], t);
+                *t = scaled[c].mul_add(xj[c], *t);
             }
-            t
-        });
+        }
         exp2_rows::<L, ROWS, CHECKED>(exponents)
     }
 
@@ -246,8 +249,7 @@ impl<L: Lanes, const D: usize> RowBlock<L, D> {
         group: &[f64],
         col_sums: &mut [f64],
     ) {
-        let group = &group[..(D + 1) * WIDTH];
-        let xj: [L; D] = std::array::from_fn(|c| L::load(&group[c * WIDTH..]));
+        let xj = coordinates::<L, D>(group);
         let mj = L::load(&group[D * WIDTH..]);
         for row in 0..ROWS {
             let wj = if UNIT { w[row] } else { w[row].mul(mj) };
@@ -261,13 +263,12 @@ impl<L: Lanes, const D: usize> RowBlock<L, D> {
         if SYMMETRIC {
             let width = if COORDS { D + 1 } else { 1 };
             let col_sums = &mut col_sums[..width * WIDTH];
-            let wi: [L; ROWS] = std::array::from_fn(|row| {
-                if UNIT {
-                    w[row]
-                } else {
-                    w[row].mul(self.mass[row])
+            let mut wi = w;
+            if !UNIT {
+                for (wi, mass) in wi.iter_mut().zip(self.mass) {
+                    *wi = wi.mul(mass);
                 }
-            });
+            }
             let slot = &mut col_sums[(width - 1) * WIDTH..];
             let mut total = L::load(slot);
             for weight in wi {
@@ -286,6 +287,17 @@ impl<L: Lanes, const D: usize> RowBlock<L, D> {
             }
         }
     }
+}
+
+/// The `D` coordinates of a group of four particles, one vector each.
+#[inline(always)]
+fn coordinates<L: Lanes, const D: usize>(group: &[f64]) -> [L; D] {
+    let group = &group[..(D + 1) * WIDTH];
+    let mut xj = [L::splat(0.0); D];
+    for (c, x) in xj.iter_mut().enumerate() {
+        *x = L::load(&group[c * WIDTH..]);
+    }
+    xj
 }
 
 /// One block. Off the diagonal (`SYMMETRIC`): every row of `rows` against every column of
@@ -470,6 +482,13 @@ const PARTIAL_BUDGET: usize = 1 << 21;
 /// diagonal.
 type RunBlock<'a> = dyn Fn(usize, usize, &mut [f64], &mut [f64]) + Sync + 'a;
 
+thread_local! {
+    /// The per-block partial sums of [`sums_from_partials`], kept between calls on the calling
+    /// thread: a step would otherwise allocate and fault in a few hundred kilobytes afresh. Taken
+    /// out while in use, so that a call nested by work stealing gets a buffer of its own.
+    static PARTIALS: std::cell::Cell<Vec<f64>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
 /// Every block at once, each into zeroed partial sums of its own, then each tile's partials
 /// added in a fixed order (its diagonal block, then the other tiles in index order): no
 /// barrier between blocks, and the same bits for any thread count.
@@ -482,36 +501,48 @@ fn sums_from_partials(
     let blocks: Vec<(usize, usize)> = (0..count)
         .flat_map(|a| (a..count).map(move |b| (a, b)))
         .collect();
-    let evaluate = |&(a, b): &(usize, usize)| {
-        let mut row_sums = vec![0.0; per_tile];
-        let mut col_sums = if a == b {
-            Vec::new()
-        } else {
-            vec![0.0; per_tile]
+    let mut partials = PARTIALS.take();
+    let sums = {
+        let partials = &mut partials;
+        // Block k writes its row sums, then (off the diagonal) its column sums, into chunk k.
+        partials.resize(blocks.len() * 2 * per_tile, 0.0);
+        let evaluate = |(&(a, b), chunk): (&(usize, usize), &mut [f64])| {
+            chunk.fill(0.0);
+            let (row_sums, col_sums) = chunk.split_at_mut(per_tile);
+            run(a, b, row_sums, if a == b { &mut [] } else { col_sums });
         };
-        run(a, b, &mut row_sums, &mut col_sums);
-        (row_sums, col_sums)
+        let chunk = 2 * per_tile;
+        match par {
+            Par::Seq => blocks
+                .iter()
+                .zip(partials.chunks_exact_mut(chunk))
+                .for_each(evaluate),
+            Par::Rayon => blocks
+                .par_iter()
+                .zip(partials.par_chunks_exact_mut(chunk))
+                .for_each(evaluate),
+        }
+        // Block (a, b), a <= b, sits at index a·count - a(a-1)/2 + (b - a).
+        let index = |a: usize, b: usize| a * count - a * a.saturating_sub(1) / 2 + (b - a);
+        let rows = |k: usize| &partials[2 * k * per_tile..][..per_tile];
+        let cols = |k: usize| &partials[(2 * k + 1) * per_tile..][..per_tile];
+        (0..count)
+            .map(|tile| {
+                let mut total = rows(index(tile, tile)).to_vec();
+                for other in (0..count).filter(|&other| other != tile) {
+                    let partial = if other < tile {
+                        cols(index(other, tile))
+                    } else {
+                        rows(index(tile, other))
+                    };
+                    total.iter_mut().zip(partial).for_each(|(t, p)| *t += p);
+                }
+                total
+            })
+            .collect()
     };
-    let partials: Vec<(Vec<f64>, Vec<f64>)> = match par {
-        Par::Seq => blocks.iter().map(evaluate).collect(),
-        Par::Rayon => blocks.par_iter().map(evaluate).collect(),
-    };
-    // Block (a, b), a <= b, sits at index a·count - a(a-1)/2 + (b - a).
-    let index = |a: usize, b: usize| a * count - a * a.saturating_sub(1) / 2 + (b - a);
-    (0..count)
-        .map(|tile| {
-            let mut total = partials[index(tile, tile)].0.clone();
-            for other in (0..count).filter(|&other| other != tile) {
-                let partial = if other < tile {
-                    &partials[index(other, tile)].1
-                } else {
-                    &partials[index(tile, other)].0
-                };
-                total.iter_mut().zip(partial).for_each(|(t, p)| *t += p);
-            }
-            total
-        })
-        .collect()
+    PARTIALS.set(partials);
+    sums
 }
 
 /// The diagonal blocks, then the rounds of `tournament`, each block adding into the sums of

@@ -108,15 +108,22 @@ pub(crate) fn exp2<L: Lanes>(u: L) -> L {
 /// loaded once for all of them, and few registers stay live, so nothing spills.
 #[inline(always)]
 pub(crate) fn exp2_rows<L: Lanes, const R: usize, const CHECKED: bool>(u: [L; R]) -> [L; R] {
-    let clamped: [L; R] = if CHECKED {
-        std::array::from_fn(|i| u[i].max(L::splat(-EXP2_CLAMP)).min(L::splat(EXP2_CLAMP)))
-    } else {
-        u
-    };
-    let shifted: [L; R] = std::array::from_fn(|i| clamped[i].add(L::splat(SHIFTER_2)));
-    // Exact: `k` is `u` rounded to an integer, so `|f| <= 1/2` and the difference of two
-    // numbers within a factor of two of each other is exact (Sterbenz).
-    let f: [L; R] = std::array::from_fn(|i| clamped[i].sub(shifted[i].sub(L::splat(SHIFTER_2))));
+    // Plain loops rather than `array::from_fn`: its closures are not always inlined, and
+    // outside the caller's `target_feature` context each lane operation would be a call.
+    let mut clamped = u;
+    if CHECKED {
+        for c in &mut clamped {
+            *c = c.max(L::splat(-EXP2_CLAMP)).min(L::splat(EXP2_CLAMP));
+        }
+    }
+    let shifter = L::splat(SHIFTER_2);
+    let (mut shifted, mut f) = (clamped, clamped);
+    for i in 0..R {
+        shifted[i] = clamped[i].add(shifter);
+        // Exact: `k` is `u` rounded to an integer, so `|f| <= 1/2` and the difference of two
+        // numbers within a factor of two of each other is exact (Sterbenz).
+        f[i] = clamped[i].sub(shifted[i].sub(shifter));
+    }
     let mut p = [L::splat(COEFFICIENTS_2[11]); R];
     for j in (0..11).rev() {
         let c = L::splat(COEFFICIENTS_2[j]);
@@ -124,17 +131,16 @@ pub(crate) fn exp2_rows<L: Lanes, const R: usize, const CHECKED: bool>(u: [L; R]
             p[i] = p[i].mul_add(f[i], c);
         }
     }
-    std::array::from_fn(|i| {
+    for i in 0..R {
         // `p · 2^k` by an integer addition to the exponent bits (exact, like the product, and
         // off the multiply units): `p` lies in `[2^-1/2, 2^1/2]`, so the result is normal for
         // every `u` in `[-1022, 1022]` (at `k = -1022` only `f >= 0`, `p >= 1` occurs there).
-        let value = p[i].add_to_exponent(shifted[i]);
+        p[i] = p[i].add_to_exponent(shifted[i]);
         if CHECKED {
-            value.keep_where_at_least(u[i], L::splat(EXP2_UNDERFLOW))
-        } else {
-            value
+            p[i] = p[i].keep_where_at_least(u[i], L::splat(EXP2_UNDERFLOW));
         }
-    })
+    }
+    p
 }
 
 /// `Σ c_j r^j` (12 coefficients) in Estrin's scheme: short dependency chains, so that several
