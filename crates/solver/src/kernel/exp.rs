@@ -119,10 +119,12 @@ pub(crate) fn exp2_rows<L: Lanes, const R: usize, const CHECKED: bool>(u: [L; R]
     let shifter = L::splat(SHIFTER_2);
     let (mut shifted, mut f) = (clamped, clamped);
     for i in 0..R {
+        // `k`, `u` rounded to an integer (ties to even), twice: in the low bits of `shifted` for
+        // the scale, and as a number for the reduction. `f = u - k` is exact: `|f| <= 1/2`,
+        // and the difference of two numbers within a factor of two of each other is exact
+        // (Sterbenz). Rounding directly keeps the adding of the shifter off `f`'s chain.
         shifted[i] = clamped[i].add(shifter);
-        // Exact: `k` is `u` rounded to an integer, so `|f| <= 1/2` and the difference of two
-        // numbers within a factor of two of each other is exact (Sterbenz).
-        f[i] = clamped[i].sub(shifted[i].sub(shifter));
+        f[i] = clamped[i].sub(clamped[i].round());
     }
     let mut p = [L::splat(COEFFICIENTS_2[11]); R];
     for j in (0..11).rev() {

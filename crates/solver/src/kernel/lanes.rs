@@ -27,6 +27,8 @@ pub(crate) trait Lanes: Copy {
     fn mul(self, other: Self) -> Self;
     /// `self * factor + addend`, rounded once.
     fn mul_add(self, factor: Self, addend: Self) -> Self;
+    /// Rounded to the nearest integer, ties to even (the default IEEE rounding).
+    fn round(self) -> Self;
     /// The larger of `self` and `other` (inputs are finite).
     fn max(self, other: Self) -> Self;
     /// The smaller of `self` and `other` (inputs are finite).
@@ -97,6 +99,11 @@ impl Lanes for Portable {
             a[2].mul_add(b[2], c[2]),
             a[3].mul_add(b[3], c[3]),
         ])
+    }
+
+    #[inline(always)]
+    fn round(self) -> Self {
+        Portable(self.0.map(f64::round_ties_even))
     }
 
     #[inline(always)]
@@ -206,6 +213,14 @@ mod avx2 {
         fn mul_add(self, factor: Self, addend: Self) -> Self {
             // SAFETY: FMA is available (module doc).
             Avx2(unsafe { _mm256_fmadd_pd(self.0, factor.0, addend.0) })
+        }
+
+        #[inline(always)]
+        fn round(self) -> Self {
+            // SAFETY: AVX is available (module doc).
+            Avx2(unsafe {
+                _mm256_round_pd::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(self.0)
+            })
         }
 
         #[inline(always)]
