@@ -127,23 +127,25 @@ impl Dynamics {
         let dim = self.dim;
         debug_assert_eq!(positions.len(), masses.len() * dim);
         debug_assert_eq!(out.len(), positions.len());
-        let sums = match self.resolve(path) {
+        match self.resolve(path) {
             FieldPath::Scalar => {
                 for_each_row(out, dim, par, |i, out_row| {
                     let weight_sum = self.row_sums(positions, masses, i, out_row);
                     self.finish_row(&positions[i * dim..(i + 1) * dim], weight_sum, out_row);
                 });
-                return;
             }
-            FieldPath::Direct(backend) => direct::pair_sums(
-                backend,
-                self.direct_weight(),
-                dim,
-                positions,
-                masses,
-                true,
-                par,
-            ),
+            FieldPath::Direct(backend) => {
+                // Each row is finished as soon as its tile's sums are complete, in the same
+                // parallel pass.
+                let finish = |i: usize, weight_sum: f64, row: &mut [f64]| {
+                    self.finish_row(&positions[i * dim..(i + 1) * dim], weight_sum, row);
+                };
+                let rows = direct::Rows::Vectors {
+                    out,
+                    finish: &finish,
+                };
+                direct::pair_sums(backend, self.direct_weight(), dim, positions, masses, rows, par);
+            }
             FieldPath::Spectral(backend) => {
                 let plan = SpectralPlan::new(self.beta);
                 let moments = Moments::new(backend, &plan, positions, masses, par);
@@ -152,10 +154,8 @@ impl Dynamics {
                 if self.attention == Attention::Sa {
                     self.redo_ill_conditioned_rows(positions, masses, &result, out, par);
                 }
-                return;
             }
-        };
-        self.finish_rows(positions, &sums, out, par);
+        }
     }
 
     /// Writes `±F_i` of every particle from its pair sums.
@@ -280,8 +280,10 @@ impl Dynamics {
                 }
             }
             FieldPath::Direct(backend) => {
-                let weight = self.direct_weight();
-                direct::pair_sums(backend, weight, dim, positions, masses, false, par).weights
+                let mut weights = vec![0.0; n];
+                let rows = direct::Rows::Weights { out: &mut weights };
+                direct::pair_sums(backend, self.direct_weight(), dim, positions, masses, rows, par);
+                weights
             }
             FieldPath::Spectral(backend) => {
                 let plan = SpectralPlan::new(self.beta);

@@ -26,6 +26,9 @@
 //! When every exponent `β s + offset` is known to lie in the fast range of the vectorised `exp`
 //! (`|s| <= 1` for unit vectors), its clamp and underflow mask are skipped.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
 use rayon::prelude::*;
 
 use super::exp::{exp2_rows, EXP2_IN_RANGE_HIGH, EXP2_IN_RANGE_LOW};
@@ -489,65 +492,113 @@ thread_local! {
     static PARTIALS: std::cell::Cell<Vec<f64>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
-/// Every block at once, each into zeroed partial sums of its own, then each tile's partials
-/// added in a fixed order (its diagonal block, then the other tiles in index order): no
-/// barrier between blocks, and the same bits for any thread count.
+/// Every block at once, each into zeroed partial sums of its own (no barrier between blocks);
+/// [`TileSums::tile`] then adds each tile's partials in a fixed order, so that the sums are the
+/// same bits for any thread count.
+///
+/// The blocks are handed out largest first (`cost`: pairs in the block) from a shared counter,
+/// one at a time to whichever thread is free, so that the threads finish together: the last
+/// blocks taken are the smallest.
 fn sums_from_partials(
     count: usize,
     per_tile: usize,
     par: Par,
+    cost: impl Fn(usize, usize) -> usize,
     run: impl Fn(usize, usize, &mut [f64], &mut [f64]) + Sync,
-) -> Vec<Vec<f64>> {
+) -> TileSums {
     let blocks: Vec<(usize, usize)> = (0..count)
         .flat_map(|a| (a..count).map(move |b| (a, b)))
         .collect();
     let mut partials = PARTIALS.take();
-    let sums = {
-        let partials = &mut partials;
-        // Block k writes its row sums, then (off the diagonal) its column sums, into chunk k.
-        partials.resize(blocks.len() * 2 * per_tile, 0.0);
-        let evaluate = |(&(a, b), chunk): (&(usize, usize), &mut [f64])| {
-            chunk.fill(0.0);
-            let (row_sums, col_sums) = chunk.split_at_mut(per_tile);
-            run(a, b, row_sums, if a == b { &mut [] } else { col_sums });
-        };
-        let chunk = 2 * per_tile;
-        match par {
-            Par::Seq => blocks
-                .iter()
-                .zip(partials.chunks_exact_mut(chunk))
-                .for_each(evaluate),
-            Par::Rayon => blocks
-                .par_iter()
-                .zip(partials.par_chunks_exact_mut(chunk))
-                .for_each(evaluate),
+    // Block k writes its row sums, then (off the diagonal) its column sums, into chunk k.
+    partials.resize(blocks.len() * 2 * per_tile, 0.0);
+    let evaluate = |(a, b): (usize, usize), chunk: &mut [f64]| {
+        chunk.fill(0.0);
+        let (row_sums, col_sums) = chunk.split_at_mut(per_tile);
+        run(a, b, row_sums, if a == b { &mut [] } else { col_sums });
+    };
+    let chunks = partials.chunks_exact_mut(2 * per_tile);
+    match par {
+        Par::Seq => blocks
+            .iter()
+            .zip(chunks)
+            .for_each(|(&block, chunk)| evaluate(block, chunk)),
+        Par::Rayon => {
+            let mut order: Vec<usize> = (0..blocks.len()).collect();
+            order.sort_by_key(|&k| std::cmp::Reverse(cost(blocks[k].0, blocks[k].1)));
+            let chunks: Vec<Mutex<&mut [f64]>> = chunks.map(Mutex::new).collect();
+            let next = AtomicUsize::new(0);
+            (0..rayon::current_num_threads().min(blocks.len()))
+                .into_par_iter()
+                .with_max_len(1)
+                .for_each(|_| {
+                    while let Some(&k) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+                        let mut chunk = chunks[k].lock().expect("each block is taken once");
+                        evaluate(blocks[k], &mut chunk);
+                    }
+                });
         }
-        // Block (a, b), a <= b, sits at index a·count - a(a-1)/2 + (b - a).
-        let index = |a: usize, b: usize| a * count - a * a.saturating_sub(1) / 2 + (b - a);
-        let rows = |k: usize| &partials[2 * k * per_tile..][..per_tile];
-        let cols = |k: usize| &partials[(2 * k + 1) * per_tile..][..per_tile];
-        (0..count)
-            .map(|tile| {
-                let mut total = rows(index(tile, tile)).to_vec();
+    }
+    TileSums::Partials {
+        count,
+        per_tile,
+        partials,
+    }
+}
+
+/// Every tile's sums, as the blocks left them.
+enum TileSums {
+    /// Per-block partial sums ([`sums_from_partials`]), in [`PARTIALS`]' buffer.
+    Partials {
+        count: usize,
+        per_tile: usize,
+        partials: Vec<f64>,
+    },
+    /// Each tile's complete sums ([`sums_by_rounds`]).
+    Complete(Vec<Vec<f64>>),
+}
+
+impl TileSums {
+    /// Tile `tile`'s sums: its diagonal block's partials, then those of the blocks it shares
+    /// with the other tiles in index order (added into `scratch`), or its complete sums.
+    fn tile<'a>(&'a self, tile: usize, scratch: &'a mut Vec<f64>) -> &'a [f64] {
+        match self {
+            TileSums::Complete(sums) => &sums[tile],
+            &TileSums::Partials {
+                count,
+                per_tile,
+                ref partials,
+            } => {
+                // Block (a, b), a <= b, sits at index a·count - a(a-1)/2 + (b - a).
+                let index = |a: usize, b: usize| a * count - a * a.saturating_sub(1) / 2 + (b - a);
+                let rows = |k: usize| &partials[2 * k * per_tile..][..per_tile];
+                let cols = |k: usize| &partials[(2 * k + 1) * per_tile..][..per_tile];
+                scratch.clear();
+                scratch.extend_from_slice(rows(index(tile, tile)));
                 for other in (0..count).filter(|&other| other != tile) {
                     let partial = if other < tile {
                         cols(index(other, tile))
                     } else {
                         rows(index(tile, other))
                     };
-                    total.iter_mut().zip(partial).for_each(|(t, p)| *t += p);
+                    scratch.iter_mut().zip(partial).for_each(|(t, p)| *t += p);
                 }
-                total
-            })
-            .collect()
-    };
-    PARTIALS.set(partials);
-    sums
+                scratch
+            }
+        }
+    }
+
+    /// Returns the partials' buffer for the next call.
+    fn recycle(self) {
+        if let TileSums::Partials { partials, .. } = self {
+            PARTIALS.set(partials);
+        }
+    }
 }
 
 /// The diagonal blocks, then the rounds of `tournament`, each block adding into the sums of
 /// its two tiles in place (no two blocks of a round share a tile).
-fn sums_by_rounds(count: usize, per_tile: usize, par: Par, run: &RunBlock<'_>) -> Vec<Vec<f64>> {
+fn sums_by_rounds(count: usize, per_tile: usize, par: Par, run: &RunBlock<'_>) -> TileSums {
     let mut sums: Vec<Vec<f64>> = (0..count).map(|_| vec![0.0; per_tile]).collect();
     let diagonal = |(tile, tile_sums): (usize, &mut Vec<f64>)| run(tile, tile, tile_sums, &mut []);
     match par {
@@ -572,7 +623,7 @@ fn sums_by_rounds(count: usize, per_tile: usize, par: Par, run: &RunBlock<'_>) -
             sums[b] = col;
         }
     }
-    sums
+    TileSums::Complete(sums)
 }
 
 /// Per-particle pair sums.
@@ -583,21 +634,34 @@ pub(crate) struct PairSums {
     pub weights: Vec<f64>,
 }
 
-/// Sums `m_j w_ij (x_j, 1)` over all `j` for every `i` (or only the weights when `coords` is
-/// false). `dim <= MAX_DIM`.
+/// What [`pair_sums`] does with each particle's sums.
+pub(crate) enum Rows<'a> {
+    /// Writes `S_i = Σ_j m_j w_ij x_j` into row `i` of `out` (`n × dim`), then calls
+    /// `finish(i, Z_i, row)` with `Z_i = Σ_j m_j w_ij`.
+    Vectors {
+        out: &'a mut [f64],
+        finish: &'a (dyn Fn(usize, f64, &mut [f64]) + Sync),
+    },
+    /// Writes `Z_i` into `out[i]`.
+    Weights { out: &'a mut [f64] },
+}
+
+/// Sums `m_j w_ij (x_j, 1)` over all `j` for every `i` (or only the weights, for
+/// [`Rows::Weights`]), and hands them to `rows`, tile by tile in parallel. `dim <= MAX_DIM`.
 pub(crate) fn pair_sums(
     backend: Backend,
     weight: Weight,
     dim: usize,
     positions: &[f64],
     masses: &[f64],
-    coords: bool,
+    rows: Rows<'_>,
     par: Par,
-) -> PairSums {
+) {
     assert!(
         dim <= MAX_DIM,
         "the tiled kernel handles at most {MAX_DIM} dimensions"
     );
+    let coords = matches!(rows, Rows::Vectors { .. });
     // Equal masses (every run until particles merge): the sums are formed with unit masses and
     // scaled once at the end, which saves two multiplications per pair.
     let uniform = masses.iter().all(|&m| m == masses[0]);
@@ -633,33 +697,57 @@ pub(crate) fn pair_sums(
         kernel(backend, block);
     };
     let sums = if tiles.count * tiles.count * per_tile <= PARTIAL_BUDGET {
-        sums_from_partials(tiles.count, per_tile, par, run)
+        let cost = |a: usize, b: usize| {
+            let pairs = tiles.view(a).valid * tiles.view(b).valid;
+            if a == b {
+                pairs / 2
+            } else {
+                pairs
+            }
+        };
+        sums_from_partials(tiles.count, per_tile, par, cost, run)
     } else {
         sums_by_rounds(tiles.count, per_tile, par, &run)
     };
 
-    let n = masses.len();
-    let mut vectors = if coords {
-        vec![0.0; n * dim]
-    } else {
-        Vec::new()
-    };
-    let mut weights = vec![0.0; n];
+    // Each tile's rows, unpacked from its sums and scaled back from unit masses.
     let width = if coords { tiles.dim + 1 } else { 1 };
-    for i in 0..n {
-        let tile_sums = &sums[i / size];
-        let local = i % size;
-        let group = &tile_sums[(local / WIDTH) * width * WIDTH..][..width * WIDTH];
-        let lane = local % WIDTH;
-        let scale = if uniform { masses[0] } else { 1.0 };
-        weights[i] = group[(width - 1) * WIDTH + lane] * scale;
-        if coords {
-            for c in 0..dim {
-                vectors[i * dim + c] = group[c * WIDTH + lane] * scale;
+    let scale = if uniform { masses[0] } else { 1.0 };
+    let entry = |sums: &[f64], local: usize, c: usize| {
+        sums[(local / WIDTH) * width * WIDTH + c * WIDTH + local % WIDTH] * scale
+    };
+    match rows {
+        Rows::Vectors { out, finish } => {
+            let job = |(tile, chunk): (usize, &mut [f64])| {
+                let mut scratch = Vec::new();
+                let sums = sums.tile(tile, &mut scratch);
+                for (local, row) in chunk.chunks_exact_mut(dim).enumerate() {
+                    for (c, value) in row.iter_mut().enumerate() {
+                        *value = entry(sums, local, c);
+                    }
+                    finish(tile * size + local, entry(sums, local, width - 1), row);
+                }
+            };
+            match par {
+                Par::Seq => out.chunks_mut(size * dim).enumerate().for_each(job),
+                Par::Rayon => out.par_chunks_mut(size * dim).enumerate().for_each(job),
+            }
+        }
+        Rows::Weights { out } => {
+            let job = |(tile, chunk): (usize, &mut [f64])| {
+                let mut scratch = Vec::new();
+                let sums = sums.tile(tile, &mut scratch);
+                for (local, value) in chunk.iter_mut().enumerate() {
+                    *value = entry(sums, local, 0);
+                }
+            };
+            match par {
+                Par::Seq => out.chunks_mut(size).enumerate().for_each(job),
+                Par::Rayon => out.par_chunks_mut(size).enumerate().for_each(job),
             }
         }
     }
-    PairSums { vectors, weights }
+    sums.recycle();
 }
 
 #[cfg(test)]
