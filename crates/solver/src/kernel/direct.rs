@@ -307,9 +307,11 @@ fn coordinates<L: Lanes, const D: usize>(group: &[f64]) -> [L; D] {
 /// `cols`, each weight feeding both sides. On the diagonal (`rows` and `cols` the same tile,
 /// `col_sums` empty): each row against its own group of four one-sided, and symmetrically
 /// against the groups after it, so each pair of distinct groups is met once. Rows go `ROWS`
-/// at a time. `CHECKED` selects the full-range `exp`; without it the arguments must lie in its
-/// fast range. `UNIT` skips the multiplications by the masses: only for blocks of two full
-/// tiles whose masses are all 1 (multiplying by 1 being exact, the sums are the same bits).
+/// at a time; columns stop at the last group holding a real particle (a group of padding alone
+/// would only add `0 · w`). `CHECKED` selects the full-range `exp`; without it the arguments
+/// must lie in its fast range. `UNIT` skips the multiplications by the masses: only for blocks
+/// whose masses are all 1 and whose tiles hold whole groups of real particles, so that no
+/// padding is met (multiplying by 1 being exact, the sums are the same bits).
 #[inline(always)]
 fn block<
     L: Lanes,
@@ -321,7 +323,6 @@ fn block<
 >(
     Block {
         weight,
-        size,
         rows,
         cols,
         row_sums,
@@ -330,7 +331,7 @@ fn block<
 ) {
     let group = (D + 1) * WIDTH;
     let width = if COORDS { D + 1 } else { 1 };
-    let col_groups = size / WIDTH;
+    let col_groups = cols.valid.div_ceil(WIDTH);
     for first in (0..rows.valid).step_by(ROWS) {
         let mut block_rows =
             RowBlock::<L, D>::load(rows.data, first, ROWS.min(rows.valid - first), weight.beta);
@@ -355,7 +356,8 @@ fn block<
                 weight,
                 cols.data[(own + 1) * group..]
                     .chunks_exact(group)
-                    .zip(tail.chunks_exact_mut(width * WIDTH)),
+                    .zip(tail.chunks_exact_mut(width * WIDTH))
+                    .take(col_groups - own - 1),
             );
             block_rows.store::<COORDS>(head, first);
         }
@@ -366,8 +368,6 @@ fn block<
 struct Block<'a> {
     /// In base 2 (β and the offset times `log2 e`).
     weight: Weight,
-    /// Particles per tile.
-    size: usize,
     rows: TileView<'a>,
     cols: TileView<'a>,
     row_sums: &'a mut [f64],
@@ -683,12 +683,12 @@ pub(crate) fn pair_sums(
     let per_tile = tiles.size * if coords { tiles.dim + 1 } else { 1 };
     let size = tiles.size;
     let run = |a: usize, b: usize, row_sums: &mut [f64], col_sums: &mut [f64]| {
-        let full = |tile: usize| tiles.view(tile).valid == size;
-        let unit = uniform && full(a) && full(b);
+        // Padding is met only in a group that also holds real particles (see `block`).
+        let whole = |tile: usize| tiles.view(tile).valid % WIDTH == 0;
+        let unit = uniform && whole(a) && whole(b);
         let kernel = table[usize::from(a != b) + 2 * usize::from(unit)];
         let block = Block {
             weight,
-            size,
             rows: tiles.view(a),
             cols: tiles.view(b),
             row_sums,
