@@ -684,7 +684,7 @@ pub(crate) fn pair_sums(
     let size = tiles.size;
     let run = |a: usize, b: usize, row_sums: &mut [f64], col_sums: &mut [f64]| {
         // Padding is met only in a group that also holds real particles (see `block`).
-        let whole = |tile: usize| tiles.view(tile).valid % WIDTH == 0;
+        let whole = |tile: usize| tiles.view(tile).valid.is_multiple_of(WIDTH);
         let unit = uniform && whole(a) && whole(b);
         let kernel = table[usize::from(a != b) + 2 * usize::from(unit)];
         let block = Block {
