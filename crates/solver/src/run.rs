@@ -291,6 +291,22 @@ impl Simulation {
         budget: u64,
         par: Par,
     ) -> Result<Option<StopReason>, SolverError> {
+        match par {
+            Par::Seq => self.advance_here(problem, budget, par),
+            // On a worker of the pool: each step's parallel passes then start from a thread of
+            // the pool, which takes its share of the work, instead of waking the workers from
+            // outside and sleeping until they finish (measured 4% faster at n = 1000, 2 threads).
+            Par::Rayon => rayon::scope(|_| self.advance_here(problem, budget, par)),
+        }
+    }
+
+    /// [`Self::advance`] on the calling thread.
+    fn advance_here(
+        &mut self,
+        problem: &Problem,
+        budget: u64,
+        par: Par,
+    ) -> Result<Option<StopReason>, SolverError> {
         if self.stopped.is_some() {
             return Ok(self.stopped);
         }
