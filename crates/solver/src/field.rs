@@ -142,6 +142,8 @@ impl Dynamics {
                 };
                 let rows = direct::Rows::Vectors {
                     out,
+                    // Only SA divides by `Z_i`.
+                    weights: self.attention == Attention::Sa,
                     finish: &finish,
                 };
                 direct::pair_sums(backend, self.direct_weight(), dim, positions, masses, rows, par);

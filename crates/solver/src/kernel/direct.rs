@@ -129,6 +129,15 @@ pub(crate) struct Weight {
     pub offset: f64,
 }
 
+/// What a block sums (the `KIND` of the block kernels): `m_j w_ij` only ([`WEIGHTS`]), `m_j w_ij
+/// (x_j, 1)` ([`BOTH`]), or `m_j w_ij x_j` only ([`COORDINATES`]: USA needs no `Σ_j m_j w_ij`).
+/// The sums keep the layout of [`BOTH`] for the last two, the weight slot left at zero.
+const WEIGHTS: u8 = 0;
+/// See [`WEIGHTS`].
+const BOTH: u8 = 1;
+/// See [`WEIGHTS`].
+const COORDINATES: u8 = 2;
+
 /// Rows per pass of a block: that many independent exponentials are in flight per group of
 /// columns. Divides the lane width, so the rows of a pass share one group.
 const ROWS: usize = 4;
@@ -179,15 +188,17 @@ impl<L: Lanes, const D: usize> RowBlock<L, D> {
     }
 
     /// Adds the row sums into a tile's sums laid out in groups of `width · 4` (coordinates
-    /// first when `COORDS`, the weight last).
+    /// first unless `KIND` is [`WEIGHTS`], the weight last; left alone for [`COORDINATES`]).
     #[inline(always)]
-    fn store<const COORDS: bool>(&self, sums: &mut [f64], first: usize) {
-        let width = if COORDS { D + 1 } else { 1 };
+    fn store<const KIND: u8>(&self, sums: &mut [f64], first: usize) {
+        let width = if KIND != WEIGHTS { D + 1 } else { 1 };
         let group = &mut sums[(first / WIDTH) * width * WIDTH..][..width * WIDTH];
         let lane = first % WIDTH;
         for row in 0..self.active {
-            group[(width - 1) * WIDTH + lane + row] += self.weight[row].sum();
-            if COORDS {
+            if KIND != COORDINATES {
+                group[(width - 1) * WIDTH + lane + row] += self.weight[row].sum();
+            }
+            if KIND != WEIGHTS {
                 for c in 0..D {
                     group[c * WIDTH + lane + row] += self.acc[row][c].sum();
                 }
@@ -198,14 +209,14 @@ impl<L: Lanes, const D: usize> RowBlock<L, D> {
     /// Interacts the rows with one group of four columns: `w` computed once per pair, added to
     /// the rows' running sums and, when `SYMMETRIC`, to the columns' sums in `col_sums`.
     #[inline(always)]
-    fn against<const COORDS: bool, const SYMMETRIC: bool, const CHECKED: bool, const UNIT: bool>(
+    fn against<const KIND: u8, const SYMMETRIC: bool, const CHECKED: bool, const UNIT: bool>(
         &mut self,
         weight: Weight,
         group: &[f64],
         col_sums: &mut [f64],
     ) {
         let w = self.weights::<CHECKED>(weight, group);
-        self.accumulate::<COORDS, SYMMETRIC, UNIT>(w, group, col_sums);
+        self.accumulate::<KIND, SYMMETRIC, UNIT>(w, group, col_sums);
     }
 
     /// [`Self::against`] over a run of groups, software-pipelined: the weights of the next group
@@ -213,7 +224,7 @@ impl<L: Lanes, const D: usize> RowBlock<L, D> {
     /// dependency chain overlaps the additions. The sums see the same additions in the same
     /// order, so the bits are those of one `against` per group.
     #[inline(always)]
-    fn against_all<'g, const COORDS: bool, const CHECKED: bool, const UNIT: bool>(
+    fn against_all<'g, const KIND: u8, const CHECKED: bool, const UNIT: bool>(
         &mut self,
         weight: Weight,
         mut groups: impl Iterator<Item = (&'g [f64], &'g mut [f64])>,
@@ -224,10 +235,10 @@ impl<L: Lanes, const D: usize> RowBlock<L, D> {
         let mut w = self.weights::<CHECKED>(weight, group);
         for (next_group, next_sums) in groups {
             let next_w = self.weights::<CHECKED>(weight, next_group);
-            self.accumulate::<COORDS, true, UNIT>(w, group, sums);
+            self.accumulate::<KIND, true, UNIT>(w, group, sums);
             (w, group, sums) = (next_w, next_group, next_sums);
         }
-        self.accumulate::<COORDS, true, UNIT>(w, group, sums);
+        self.accumulate::<KIND, true, UNIT>(w, group, sums);
     }
 
     /// The weights of the rows against one group of four columns.
@@ -246,7 +257,7 @@ impl<L: Lanes, const D: usize> RowBlock<L, D> {
     /// Adds the weights `w` of the rows against a group to the rows' sums and, when
     /// `SYMMETRIC`, to the group's sums in `col_sums`.
     #[inline(always)]
-    fn accumulate<const COORDS: bool, const SYMMETRIC: bool, const UNIT: bool>(
+    fn accumulate<const KIND: u8, const SYMMETRIC: bool, const UNIT: bool>(
         &mut self,
         w: [L; ROWS],
         group: &[f64],
@@ -256,15 +267,17 @@ impl<L: Lanes, const D: usize> RowBlock<L, D> {
         let mj = L::load(&group[D * WIDTH..]);
         for row in 0..ROWS {
             let wj = if UNIT { w[row] } else { w[row].mul(mj) };
-            self.weight[row] = self.weight[row].add(wj);
-            if COORDS {
+            if KIND != COORDINATES {
+                self.weight[row] = self.weight[row].add(wj);
+            }
+            if KIND != WEIGHTS {
                 for c in 0..D {
                     self.acc[row][c] = wj.mul_add(xj[c], self.acc[row][c]);
                 }
             }
         }
         if SYMMETRIC {
-            let width = if COORDS { D + 1 } else { 1 };
+            let width = if KIND != WEIGHTS { D + 1 } else { 1 };
             let col_sums = &mut col_sums[..width * WIDTH];
             let mut wi = w;
             if !UNIT {
@@ -272,13 +285,15 @@ impl<L: Lanes, const D: usize> RowBlock<L, D> {
                     *wi = wi.mul(mass);
                 }
             }
-            let slot = &mut col_sums[(width - 1) * WIDTH..];
-            let mut total = L::load(slot);
-            for weight in wi {
-                total = total.add(weight);
+            if KIND != COORDINATES {
+                let slot = &mut col_sums[(width - 1) * WIDTH..];
+                let mut total = L::load(slot);
+                for weight in wi {
+                    total = total.add(weight);
+                }
+                total.store(slot);
             }
-            total.store(slot);
-            if COORDS {
+            if KIND != WEIGHTS {
                 for c in 0..D {
                     let slot = &mut col_sums[c * WIDTH..];
                     let mut total = L::load(slot);
@@ -316,7 +331,7 @@ fn coordinates<L: Lanes, const D: usize>(group: &[f64]) -> [L; D] {
 fn block<
     L: Lanes,
     const D: usize,
-    const COORDS: bool,
+    const KIND: u8,
     const SYMMETRIC: bool,
     const CHECKED: bool,
     const UNIT: bool,
@@ -330,36 +345,36 @@ fn block<
     }: Block<'_>,
 ) {
     let group = (D + 1) * WIDTH;
-    let width = if COORDS { D + 1 } else { 1 };
+    let width = if KIND != WEIGHTS { D + 1 } else { 1 };
     let col_groups = cols.valid.div_ceil(WIDTH);
     for first in (0..rows.valid).step_by(ROWS) {
         let mut block_rows =
             RowBlock::<L, D>::load(rows.data, first, ROWS.min(rows.valid - first), weight.beta);
         if SYMMETRIC {
-            block_rows.against_all::<COORDS, CHECKED, UNIT>(
+            block_rows.against_all::<KIND, CHECKED, UNIT>(
                 weight,
                 cols.data
                     .chunks_exact(group)
                     .zip(col_sums.chunks_exact_mut(width * WIDTH))
                     .take(col_groups),
             );
-            block_rows.store::<COORDS>(row_sums, first);
+            block_rows.store::<KIND>(row_sums, first);
         } else {
             let own = first / WIDTH;
             let (head, tail) = row_sums.split_at_mut((own + 1) * width * WIDTH);
-            block_rows.against::<COORDS, false, CHECKED, UNIT>(
+            block_rows.against::<KIND, false, CHECKED, UNIT>(
                 weight,
                 &cols.data[own * group..],
                 &mut [],
             );
-            block_rows.against_all::<COORDS, CHECKED, UNIT>(
+            block_rows.against_all::<KIND, CHECKED, UNIT>(
                 weight,
                 cols.data[(own + 1) * group..]
                     .chunks_exact(group)
                     .zip(tail.chunks_exact_mut(width * WIDTH))
                     .take(col_groups - own - 1),
             );
-            block_rows.store::<COORDS>(head, first);
+            block_rows.store::<KIND>(head, first);
         }
     }
 }
@@ -382,7 +397,7 @@ type BlockFn = fn(Backend, Block<'_>);
 struct BlockTask<
     'a,
     const D: usize,
-    const COORDS: bool,
+    const KIND: u8,
     const SYMMETRIC: bool,
     const CHECKED: bool,
     const UNIT: bool,
@@ -390,23 +405,23 @@ struct BlockTask<
 
 impl<
         const D: usize,
-        const COORDS: bool,
+        const KIND: u8,
         const SYMMETRIC: bool,
         const CHECKED: bool,
         const UNIT: bool,
-    > LaneTask for BlockTask<'_, D, COORDS, SYMMETRIC, CHECKED, UNIT>
+    > LaneTask for BlockTask<'_, D, KIND, SYMMETRIC, CHECKED, UNIT>
 {
     type Output = ();
 
     #[inline(always)]
     fn run<L: Lanes>(self) {
-        block::<L, D, COORDS, SYMMETRIC, CHECKED, UNIT>(self.0);
+        block::<L, D, KIND, SYMMETRIC, CHECKED, UNIT>(self.0);
     }
 }
 
 fn run_block<
     const D: usize,
-    const COORDS: bool,
+    const KIND: u8,
     const SYMMETRIC: bool,
     const CHECKED: bool,
     const UNIT: bool,
@@ -416,40 +431,40 @@ fn run_block<
 ) {
     run_on(
         backend,
-        BlockTask::<D, COORDS, SYMMETRIC, CHECKED, UNIT>(block),
+        BlockTask::<D, KIND, SYMMETRIC, CHECKED, UNIT>(block),
     );
 }
 
 /// The block kernels for a padded dimension and kind: diagonal, off-diagonal, and the same two
 /// for unit masses (the full-range `exp` has no unit-mass kernels of its own: it is rare, and
 /// its mass kernels give the same bits).
-fn block_fns<const D: usize, const COORDS: bool>(checked: bool) -> [BlockFn; 4] {
+fn block_fns<const D: usize, const KIND: u8>(checked: bool) -> [BlockFn; 4] {
     if checked {
         [
-            run_block::<D, COORDS, false, true, false>,
-            run_block::<D, COORDS, true, true, false>,
-            run_block::<D, COORDS, false, true, false>,
-            run_block::<D, COORDS, true, true, false>,
+            run_block::<D, KIND, false, true, false>,
+            run_block::<D, KIND, true, true, false>,
+            run_block::<D, KIND, false, true, false>,
+            run_block::<D, KIND, true, true, false>,
         ]
     } else {
         [
-            run_block::<D, COORDS, false, false, false>,
-            run_block::<D, COORDS, true, false, false>,
-            run_block::<D, COORDS, false, false, true>,
-            run_block::<D, COORDS, true, false, true>,
+            run_block::<D, KIND, false, false, false>,
+            run_block::<D, KIND, true, false, false>,
+            run_block::<D, KIND, false, false, true>,
+            run_block::<D, KIND, true, false, true>,
         ]
     }
 }
 
-fn block_table<const COORDS: bool>(dim: usize, checked: bool) -> [BlockFn; 4] {
+fn block_table<const KIND: u8>(dim: usize, checked: bool) -> [BlockFn; 4] {
     match dim {
-        2 => block_fns::<2, COORDS>(checked),
-        3 => block_fns::<3, COORDS>(checked),
-        4 => block_fns::<4, COORDS>(checked),
-        8 => block_fns::<8, COORDS>(checked),
-        16 => block_fns::<16, COORDS>(checked),
-        32 => block_fns::<32, COORDS>(checked),
-        64 => block_fns::<64, COORDS>(checked),
+        2 => block_fns::<2, KIND>(checked),
+        3 => block_fns::<3, KIND>(checked),
+        4 => block_fns::<4, KIND>(checked),
+        8 => block_fns::<8, KIND>(checked),
+        16 => block_fns::<16, KIND>(checked),
+        32 => block_fns::<32, KIND>(checked),
+        64 => block_fns::<64, KIND>(checked),
         _ => unreachable!("padded dimensions are 2, 3, 4, 8, 16, 32 or 64"),
     }
 }
@@ -637,9 +652,11 @@ pub(crate) struct PairSums {
 /// What [`pair_sums`] does with each particle's sums.
 pub(crate) enum Rows<'a> {
     /// Writes `S_i = Σ_j m_j w_ij x_j` into row `i` of `out` (`n × dim`), then calls
-    /// `finish(i, Z_i, row)` with `Z_i = Σ_j m_j w_ij`.
+    /// `finish(i, Z_i, row)` with `Z_i = Σ_j m_j w_ij` when `weights`, NaN otherwise (the
+    /// weights are then not summed).
     Vectors {
         out: &'a mut [f64],
+        weights: bool,
         finish: &'a (dyn Fn(usize, f64, &mut [f64]) + Sync),
     },
     /// Writes `Z_i` into `out[i]`.
@@ -675,10 +692,10 @@ pub(crate) fn pair_sums(
     let reach = weight.beta * (1.0 + 1e-9);
     let checked = !(weight.offset - reach >= EXP2_IN_RANGE_LOW
         && weight.offset + reach <= EXP2_IN_RANGE_HIGH);
-    let table = if coords {
-        block_table::<true>(tiles.dim, checked)
-    } else {
-        block_table::<false>(tiles.dim, checked)
+    let table = match rows {
+        Rows::Vectors { weights: true, .. } => block_table::<BOTH>(tiles.dim, checked),
+        Rows::Vectors { weights: false, .. } => block_table::<COORDINATES>(tiles.dim, checked),
+        Rows::Weights { .. } => block_table::<WEIGHTS>(tiles.dim, checked),
     };
     let per_tile = tiles.size * if coords { tiles.dim + 1 } else { 1 };
     let size = tiles.size;
@@ -717,7 +734,11 @@ pub(crate) fn pair_sums(
         sums[(local / WIDTH) * width * WIDTH + c * WIDTH + local % WIDTH] * scale
     };
     match rows {
-        Rows::Vectors { out, finish } => {
+        Rows::Vectors {
+            out,
+            weights,
+            finish,
+        } => {
             let job = |(tile, chunk): (usize, &mut [f64])| {
                 let mut scratch = Vec::new();
                 let sums = sums.tile(tile, &mut scratch);
@@ -725,7 +746,12 @@ pub(crate) fn pair_sums(
                     for (c, value) in row.iter_mut().enumerate() {
                         *value = entry(sums, local, c);
                     }
-                    finish(tile * size + local, entry(sums, local, width - 1), row);
+                    let weight_sum = if weights {
+                        entry(sums, local, width - 1)
+                    } else {
+                        f64::NAN
+                    };
+                    finish(tile * size + local, weight_sum, row);
                 }
             };
             match par {
