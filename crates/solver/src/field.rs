@@ -146,7 +146,15 @@ impl Dynamics {
                     weights: self.attention == Attention::Sa,
                     finish: &finish,
                 };
-                direct::pair_sums(backend, self.direct_weight(), dim, positions, masses, rows, par);
+                direct::pair_sums(
+                    backend,
+                    self.direct_weight(),
+                    dim,
+                    positions,
+                    masses,
+                    rows,
+                    par,
+                );
             }
             FieldPath::Spectral(backend) => {
                 let plan = SpectralPlan::new(self.beta);
@@ -284,7 +292,15 @@ impl Dynamics {
             FieldPath::Direct(backend) => {
                 let mut weights = vec![0.0; n];
                 let rows = direct::Rows::Weights { out: &mut weights };
-                direct::pair_sums(backend, self.direct_weight(), dim, positions, masses, rows, par);
+                direct::pair_sums(
+                    backend,
+                    self.direct_weight(),
+                    dim,
+                    positions,
+                    masses,
+                    rows,
+                    par,
+                );
                 weights
             }
             FieldPath::Spectral(backend) => {
