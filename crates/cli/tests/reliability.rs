@@ -644,7 +644,7 @@ fn large_beta_stays_finite_and_overflows_are_refused_or_fail_by_step() {
 /// A sweep of twelve tasks long enough to be interrupted.
 const TWELVE: &str = "[sweep]\nname = \"twelve\"\n[model]\nparticles = 200\n\
                       [integrator]\npair_kernel = \"direct\"\n\
-                      [stop]\nmax_steps = 3000\ndrift_tol = 0\n\
+                      [stop]\nmax_steps = 12000\ndrift_tol = 0\n\
                       [grid]\nmodel.beta = [1, 4, 9]\nperceptron.activation = [\"relu\", \"none\"]\n\
                       init.seed = [1, 2]\n";
 
@@ -839,7 +839,7 @@ fn sigterm_interrupts_like_ctrl_c_and_a_later_run_resumes() {
 /// A sweep of forty-eight small tasks.
 const FORTY_EIGHT: &str = "[sweep]\nname = \"many\"\n[model]\nparticles = 100\n\
                            [integrator]\npair_kernel = \"direct\"\n\
-                           [stop]\nmax_steps = 4000\ndrift_tol = 0\n\
+                           [stop]\nmax_steps = 12000\ndrift_tol = 0\n\
                            [grid]\nmodel.beta = [1, 2, 4, 8, 16, 32]\n\
                            init.seed = { range = [0, 8] }\n";
 
