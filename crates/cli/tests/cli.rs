@@ -2,23 +2,10 @@
 
 use std::process::Command;
 
-fn sphereflow() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_sphereflow"))
-}
-
-/// Runs the binary, returning (exit code, stdout, stderr).
-fn check(args: &[&str], dir: &std::path::Path) -> (i32, String, String) {
-    let output = sphereflow()
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("binary runs");
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
+mod common;
+use common::{
+    check, finished_counts, finished_in, results_of, signal, sphereflow, wait_for_finished, TWELVE,
+};
 
 #[test]
 fn simulate_prints_a_json_summary_and_writes_positions() {
@@ -265,77 +252,6 @@ fn every_paper_sweep_plans_cleanly() {
     assert!(planned >= 5);
 }
 
-const TWELVE: &str = "[sweep]\nname = \"twelve\"\n[model]\nparticles = 200\n\
-                      [integrator]\npair_kernel = \"direct\"\n\
-                      [stop]\nmax_steps = 3000\ndrift_tol = 0\n\
-                      [grid]\nmodel.beta = [1, 4, 9]\nperceptron.activation = [\"relu\", \"none\"]\n\
-                      init.seed = [1, 2]\n";
-
-/// Every result file of a store's objects, with the summary's runtime and provenance left out.
-fn results_of(store: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u8>> {
-    let mut out = std::collections::BTreeMap::new();
-    for shard in std::fs::read_dir(store.join("objects")).unwrap() {
-        for object in std::fs::read_dir(shard.unwrap().path()).unwrap() {
-            let object = object.unwrap().path();
-            let id = object.file_name().unwrap().to_string_lossy().into_owned();
-            for file in std::fs::read_dir(&object).unwrap() {
-                let path = file.unwrap().path();
-                let name = path.file_name().unwrap().to_string_lossy().into_owned();
-                let mut bytes = std::fs::read(&path).unwrap();
-                if name == "summary.json" {
-                    let mut summary: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-                    summary["runtime_s"] = serde_json::Value::Null;
-                    summary["provenance"] = serde_json::Value::Null;
-                    bytes = serde_json::to_vec(&summary).unwrap();
-                }
-                if name != "checksums.json" {
-                    out.insert(format!("{id}/{name}"), bytes);
-                }
-            }
-        }
-    }
-    out
-}
-
-/// Number of `finished` events in a store's event log (0 when there is none yet).
-fn finished_in(store: &std::path::Path) -> usize {
-    std::fs::read_to_string(store.join("events.jsonl"))
-        .map(|log| {
-            log.lines()
-                .filter(|l| l.contains("\"event\":\"finished\""))
-                .count()
-        })
-        .unwrap_or(0)
-}
-
-/// Waits (up to two minutes) until a store's event log has `count` finished events.
-fn wait_for_finished(store: &std::path::Path, count: usize) {
-    let start = std::time::Instant::now();
-    while finished_in(store) < count {
-        assert!(
-            start.elapsed().as_secs() < 120,
-            "no task finished in {}",
-            store.display()
-        );
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-}
-
-/// `finished` events per task in a store's event log.
-fn finished_counts(store: &std::path::Path) -> std::collections::BTreeMap<String, usize> {
-    let log = std::fs::read_to_string(store.join("events.jsonl")).unwrap();
-    let mut counts = std::collections::BTreeMap::new();
-    for line in log.lines() {
-        let event: serde_json::Value = serde_json::from_str(line).unwrap();
-        if event["event"] == "finished" {
-            *counts
-                .entry(event["id"].as_str().unwrap().to_string())
-                .or_default() += 1;
-        }
-    }
-    counts
-}
-
 #[test]
 fn a_sweep_killed_mid_run_resumes_to_the_uninterrupted_results() {
     let dir = tempfile::tempdir().unwrap();
@@ -493,11 +409,7 @@ fn failed_tasks_give_exit_1_and_interrupts_give_130() {
         &dir.path().join("s"),
         finished_in(&dir.path().join("s")) + 1,
     );
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    signal(child.id(), "INT");
     let output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(130), "{stderr}");
