@@ -11,8 +11,8 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::kernel::direct::{self, PairSums, Weight};
-use crate::kernel::spectral::{Moments, SpectralPlan, SpectralSums};
+use crate::kernel::direct::{self, Weight};
+use crate::kernel::spectral::{Moments, PairSums, SpectralPlan, SpectralSums};
 use crate::kernel::{Backend, FieldPath};
 use crate::params::{Attention, Kernel, PairKernel, Regime};
 use crate::perceptron::Perceptron;
@@ -146,15 +146,7 @@ impl Dynamics {
                     weights: self.attention == Attention::Sa,
                     finish: &finish,
                 };
-                direct::pair_sums(
-                    backend,
-                    self.direct_weight(),
-                    dim,
-                    positions,
-                    masses,
-                    rows,
-                    par,
-                );
+                self.direct_sums(backend, positions, masses, rows, par);
             }
             FieldPath::Spectral(backend) => {
                 let plan = SpectralPlan::new(self.beta);
@@ -217,6 +209,19 @@ impl Dynamics {
             FieldPath::Direct(_) if self.dim > direct::MAX_DIM => FieldPath::Scalar,
             other => other,
         }
+    }
+
+    /// The direct kernel's pair sums, handed to `rows`.
+    fn direct_sums(
+        &self,
+        backend: Backend,
+        positions: &[f64],
+        masses: &[f64],
+        rows: direct::Rows<'_>,
+        par: Par,
+    ) {
+        let weight = self.direct_weight();
+        direct::pair_sums(backend, weight, self.dim, positions, masses, rows, par);
     }
 
     fn direct_weight(&self) -> Weight {
@@ -292,15 +297,7 @@ impl Dynamics {
             FieldPath::Direct(backend) => {
                 let mut weights = vec![0.0; n];
                 let rows = direct::Rows::Weights { out: &mut weights };
-                direct::pair_sums(
-                    backend,
-                    self.direct_weight(),
-                    dim,
-                    positions,
-                    masses,
-                    rows,
-                    par,
-                );
+                self.direct_sums(backend, positions, masses, rows, par);
                 weights
             }
             FieldPath::Spectral(backend) => {

@@ -641,14 +641,6 @@ fn sums_by_rounds(count: usize, per_tile: usize, par: Par, run: &RunBlock<'_>) -
     TileSums::Complete(sums)
 }
 
-/// Per-particle pair sums.
-pub(crate) struct PairSums {
-    /// `Σ_j m_j w_ij x_j`, row-major `n × dim` (empty when only weights were summed).
-    pub vectors: Vec<f64>,
-    /// `Σ_j m_j w_ij`.
-    pub weights: Vec<f64>,
-}
-
 /// What [`pair_sums`] does with each particle's sums.
 pub(crate) enum Rows<'a> {
     /// Writes `S_i = Σ_j m_j w_ij x_j` into row `i` of `out` (`n × dim`), then calls

@@ -29,7 +29,6 @@
 
 use rayon::prelude::*;
 
-use super::direct::PairSums;
 use super::lanes::{Lanes, WIDTH};
 use super::{run_on, Backend, LaneTask};
 use crate::field::Par;
@@ -247,6 +246,14 @@ fn moments(
 
 /// One chunk's positions and outputs (tangential sums, weight sums).
 type ChunkIo<'a> = (&'a [f64], (&'a mut [f64], &'a mut [f64]));
+
+/// Per-particle pair sums.
+pub(crate) struct PairSums {
+    /// `Σ_j m_j w_ij x_j`, row-major `n × dim`.
+    pub vectors: Vec<f64>,
+    /// `Σ_j m_j w_ij`.
+    pub weights: Vec<f64>,
+}
 
 /// The spectral pair sums with a bound on their rounding and truncation error.
 pub(crate) struct SpectralSums {
