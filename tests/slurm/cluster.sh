@@ -8,6 +8,8 @@
 # pid, any process left whose command line names DIR.
 
 SLURM_TEST_PIDS=()
+# The lifetime of job credentials in the test cluster, in seconds (Slurm's minimum is 5).
+SLURM_TEST_CRED_EXPIRE=5
 SLURM_TEST_DIR=
 
 slurm_fail() {
@@ -36,6 +38,9 @@ SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
 CredType=cred/munge
+# A requeued job may start again only once the credentials of its last run have expired
+# (cred_expire + 1 s; 120 s by default): short here, so that requeued elements come back soon.
+AuthInfo=cred_expire=$SLURM_TEST_CRED_EXPIRE
 SlurmctldPort=${SLURM_TEST_CTLD_PORT:-6817}
 SlurmdPort=${SLURM_TEST_SLURMD_PORT:-6818}
 StateSaveLocation=$dir/state

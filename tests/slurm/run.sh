@@ -176,10 +176,11 @@ killed_pid=$(grep "^${job}_2 " <<<"$holders" | head -1 | cut -d' ' -f2)
 kill -KILL "$killed_pid"
 scancel --batch --signal=USR1 "${job}_3"
 echo "  scancel ${job}_1; SIGKILL the worker of ${job}_2 (pid $killed_pid); SIGUSR1 to ${job}_3"
-# Slurm makes a requeued job wait two minutes before it is eligible: bring element 3 back at once.
+# A requeued element waits until its last run's credentials have expired (cred_expire in
+# tests/slurm/cluster.sh), then starts again by itself. Starting it earlier (scontrol update
+# StartTime=now) can make slurmd refuse the launch with "Job credential revoked".
 for _ in $(seq 120); do
     if [ "$(squeue -h -j "${job}_3" -o %T 2>/dev/null || true)" = PENDING ]; then
-        scontrol update JobId="${job}_3" StartTime=now
         echo "  ${job}_3 requeued itself"
         break
     fi
