@@ -7,22 +7,17 @@ use sphereflow_analyze::{analyze, write_tables, Analysis, AnalyzeOptions, Law};
 use sphereflow_exec::Store;
 use sphereflow_plan::Plan;
 
+use crate::args::SweepArgs;
 use crate::Failure;
 
 /// Arguments of `analyze`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The sweep file.
-    sweep: PathBuf,
-    /// Apply the sweep's `[profile.<name>]` overrides.
-    #[arg(long)]
-    profile: Option<String>,
+    #[command(flatten)]
+    target: SweepArgs,
     /// Where the tables go (default `results/<sweep name>/`).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// The store.
-    #[arg(long, default_value = "results/store")]
-    store: PathBuf,
     /// Fit the scaling laws over β at least this.
     #[arg(long, default_value_t = 1.0)]
     beta_min: f64,
@@ -112,7 +107,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             "--beta-min: must be a positive number"
         )));
     }
-    let plan = crate::plan::load(&args.sweep, true, args.profile.as_deref())?;
+    let plan = args.target.plan(true)?;
     let out = args.out.clone().unwrap_or_else(|| default_out(&plan));
     let options = AnalyzeOptions {
         fit_beta_min: args.beta_min,
@@ -120,7 +115,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         replicates: args.replicates.max(1),
         ..AnalyzeOptions::default()
     };
-    let analysis = analyze_sweep(&plan, &args.store, &out, &options)?;
+    let analysis = analyze_sweep(&plan, &args.target.store, &out, &options)?;
     print!("{}", summary(&plan, &analysis, &out, args.beta_min));
     Ok(())
 }

@@ -15,22 +15,17 @@ use sphereflow_figures::{save, Figure};
 use sphereflow_plan::Plan;
 use sphereflow_solver::{Params, Perceptron};
 
+use crate::args::SweepArgs;
 use crate::Failure;
 
 /// Arguments of `figures`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The sweep file.
-    sweep: PathBuf,
-    /// Apply the sweep's `[profile.<name>]` overrides.
-    #[arg(long)]
-    profile: Option<String>,
+    #[command(flatten)]
+    target: SweepArgs,
     /// Where the figures go (default `results/<sweep name>/figures/`).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// The store.
-    #[arg(long, default_value = "results/store")]
-    store: PathBuf,
 }
 
 /// A finished task with what the figures need.
@@ -469,18 +464,18 @@ pub fn convergence(runs: &[&Finished], title: &str) -> Chart {
 /// Runs `figures`: final states and energy of up to eight tasks, and, when β varies, the
 /// quantities against sqrt β.
 pub fn run(args: &Args) -> Result<(), Failure> {
-    let plan = crate::plan::load(&args.sweep, true, args.profile.as_deref())?;
+    let plan = args.target.plan(true)?;
     let out = args
         .out
         .clone()
         .unwrap_or_else(|| crate::analyze::default_out(&plan).join("figures"));
-    let store = Store::open_existing(&args.store).map_err(|e| Failure::Input(e.into()))?;
+    let store = Store::open_existing(&args.target.store).map_err(|e| Failure::Input(e.into()))?;
     let runs = finished(&plan, store.as_ref())?;
     if runs.is_empty() {
         println!(
             "no finished task of {} in {}: nothing to draw",
             plan.sweep.name,
-            args.store.display()
+            args.target.store.display()
         );
         return Ok(());
     }

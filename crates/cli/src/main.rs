@@ -3,6 +3,7 @@
 //! 130 interrupted with all committed work kept).
 
 mod analyze;
+mod args;
 mod figures;
 mod plan;
 mod reproduce;
@@ -33,7 +34,8 @@ enum Command {
     Status(status::Args),
     /// Drain the pending tasks of a sweep (what each Slurm array element runs).
     Worker(run::Args),
-    /// Write (and with --submit, sbatch) a Slurm job array whose elements run `worker`.
+    /// Write (and with --submit, sbatch) a Slurm job array whose elements run `worker` on a
+    /// store that every node sees.
     Slurm(slurm::Args),
     /// Parquet tables, scaling-law fits and theorem checks of a sweep.
     Analyze(analyze::Args),

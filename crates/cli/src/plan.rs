@@ -1,11 +1,10 @@
 //! `sphereflow plan`: what a sweep would run, checked before anything runs.
 
-use std::path::PathBuf;
-
 use serde_json::json;
 use sphereflow_exec::TaskState;
 use sphereflow_plan::{Plan, PlanOptions, Sweep};
 
+use crate::args::SweepArgs;
 use crate::Failure;
 
 /// Tasks listed by the human-readable output; `--json` lists all.
@@ -14,20 +13,14 @@ const LISTED_TASKS: usize = 20;
 /// Arguments of `plan`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The sweep file.
-    sweep: PathBuf,
+    #[command(flatten)]
+    target: SweepArgs,
     /// Print the plan as JSON (shape in docs/sweeps.md).
     #[arg(long)]
     json: bool,
     /// Plan grids of more than a million tasks.
     #[arg(long)]
     yes: bool,
-    /// Apply the sweep's `[profile.<name>]` overrides.
-    #[arg(long)]
-    profile: Option<String>,
-    /// The store whose results decide each task's state.
-    #[arg(long, default_value = "results/store")]
-    store: PathBuf,
 }
 
 /// Reads, expands and validates a sweep file, with a profile's overrides if one is named.
@@ -63,11 +56,11 @@ pub fn load(
 
 /// Runs `plan`.
 pub fn run(args: &Args) -> Result<(), Failure> {
-    let plan = load(&args.sweep, args.yes, args.profile.as_deref())?;
+    let plan = args.target.plan(args.yes)?;
     for warning in &plan.warnings {
         eprintln!("warning: {warning}");
     }
-    let states = crate::status::states(&plan, &args.store)?;
+    let states = crate::status::states(&plan, &args.target.store)?;
     if args.json {
         println!(
             "{}",

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -12,16 +11,14 @@ use anyhow::anyhow;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sphereflow_exec::{run, Event, Report, RunOptions, Shard, Store};
 
+use crate::args::{LeaseArgs, SweepArgs};
 use crate::Failure;
 
 /// Options shared by `run` and `worker`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The sweep file.
-    sweep: PathBuf,
-    /// Apply the sweep's `[profile.<name>]` overrides.
-    #[arg(long)]
-    profile: Option<String>,
+    #[command(flatten)]
+    target: SweepArgs,
     /// Tasks in parallel (default: the number of cores).
     #[arg(short = 'j', long = "jobs")]
     jobs: Option<usize>,
@@ -34,15 +31,8 @@ pub struct Args {
     /// Stop starting tasks after this many failures.
     #[arg(long, value_name = "N")]
     max_failures: Option<usize>,
-    /// The store.
-    #[arg(long, default_value = "results/store")]
-    store: PathBuf,
-    /// Seconds between checkpoints of a running task.
-    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
-    checkpoint_every: f64,
-    /// Seconds without a heartbeat after which another runner takes a task over.
-    #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
-    lease_ttl: f64,
+    #[command(flatten)]
+    leases: LeaseArgs,
     /// Plan grids of more than a million tasks.
     #[arg(long)]
     yes: bool,
@@ -75,20 +65,9 @@ fn options(args: &Args) -> Result<RunOptions, Failure> {
     if let Some(shard) = &args.shard {
         options.shard = Some(Shard::parse(shard).map_err(|e| Failure::Input(e.into()))?);
     }
-    for (name, value) in [
-        ("--checkpoint-every", args.checkpoint_every),
-        ("--lease-ttl", args.lease_ttl),
-    ] {
-        if !(value.is_finite() && value > 0.0) {
-            return Err(Failure::Input(anyhow!(
-                "{name}: must be a positive number of seconds"
-            )));
-        }
-    }
+    (options.checkpoint_every, options.lease_ttl) = args.leases.durations()?;
     options.retry_failed = args.retry_failed;
     options.max_failures = args.max_failures;
-    options.checkpoint_every = Duration::from_secs_f64(args.checkpoint_every);
-    options.lease_ttl = Duration::from_secs_f64(args.lease_ttl);
     Ok(options)
 }
 
@@ -271,12 +250,12 @@ fn humantime_short(elapsed: Duration) -> String {
 
 /// Runs a sweep; `plain` forces periodic lines (the worker's output).
 pub fn execute(args: &Args, plain: bool) -> Result<(), Failure> {
-    let plan = crate::plan::load(&args.sweep, args.yes, args.profile.as_deref())?;
+    let plan = args.target.plan(args.yes)?;
     let options = options(args)?;
     for warning in &plan.warnings {
         eprintln!("warning: {warning}");
     }
-    let store = Store::open(&args.store).map_err(|e| Failure::Run(e.into()))?;
+    let store = Store::open(&args.target.store).map_err(|e| Failure::Run(e.into()))?;
     let started = Instant::now();
     let report = run_drawn(&plan, &store, &options, plain)?;
     summarize(args, &report, started.elapsed())
@@ -314,18 +293,17 @@ fn summarize(args: &Args, report: &Report, elapsed: Duration) -> Result<(), Fail
         report.remaining,
         elapsed.as_secs_f64()
     );
-    let sweep = args.sweep.display();
-    let store = args.store.display();
+    let target = args.target.command_line();
     if report.interrupted {
         eprintln!(
             "interrupted: committed results are kept and running tasks checkpointed; \
-             resume with `sphereflow run {sweep} --store {store}`"
+             resume with `sphereflow run {target}`"
         );
         return Err(Failure::Interrupted);
     }
     if !report.failed_before.is_empty() {
         eprintln!(
-            "{} task(s) failed in an earlier run (`sphereflow status {sweep}` shows why; \
+            "{} task(s) failed in an earlier run (`sphereflow status {target}` shows why; \
              --retry-failed runs them again)",
             report.failed_before.len()
         );

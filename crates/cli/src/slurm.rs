@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, Context};
 use sphereflow_exec::Store;
 
+use crate::args::{shell_quote, sweep_command_line, LeaseArgs, SweepArgs};
 use crate::Failure;
 
 /// Slurm's default `MaxArraySize` (array indices go from 0 to `MaxArraySize - 1`).
@@ -25,8 +26,8 @@ const MAX_SIGNAL_LEAD_S: u64 = 65535;
 /// Arguments of `slurm`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The sweep file.
-    sweep: PathBuf,
+    #[command(flatten)]
+    target: SweepArgs,
     /// Array elements: workers running at once, each on `--cpus-per-task` cores.
     #[arg(long, value_name = "N")]
     array: usize,
@@ -48,9 +49,6 @@ pub struct Args {
     /// Another `#SBATCH` option, written as given (repeatable), e.g. `--sbatch-arg=--account=abc`.
     #[arg(long = "sbatch-arg", value_name = "ARG", allow_hyphen_values = true)]
     sbatch_args: Vec<String>,
-    /// The store, on a filesystem every node sees.
-    #[arg(long, default_value = "results/store")]
-    store: PathBuf,
     /// Where the `slurm/` folder of scripts and logs goes (default `results/<sweep name>/`).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -58,12 +56,9 @@ pub struct Args {
     /// requeues itself.
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     signal_before: u64,
-    /// Lease time-to-live of the workers (see `sphereflow worker`).
-    #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
-    lease_ttl: f64,
-    /// Seconds between checkpoints of the workers' running tasks.
-    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
-    checkpoint_every: f64,
+    /// The workers' checkpoint interval and lease time-to-live.
+    #[command(flatten)]
+    leases: LeaseArgs,
     /// The site's `MaxArraySize` (default: read with `scontrol show config`, else 1001).
     #[arg(long, value_name = "N")]
     max_array_size: Option<usize>,
@@ -132,23 +127,12 @@ fn is_memory(text: &str) -> bool {
         && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// Quotes a word for the shell.
-fn shell_quote(text: &str) -> String {
-    if !text.is_empty()
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"/._-+=:,@%".contains(&b))
-    {
-        return text.to_string();
-    }
-    format!("'{}'", text.replace('\'', r"'\''"))
-}
-
 /// Everything a script needs, validated.
 struct Config {
     sweep_name: String,
     n_tasks: usize,
     sweep: PathBuf,
+    profile: Option<String>,
     store: PathBuf,
     folder: PathBuf,
     binary: PathBuf,
@@ -163,6 +147,13 @@ struct Config {
     lease_ttl: f64,
     checkpoint_every: f64,
     retry_failed: bool,
+}
+
+impl Config {
+    /// The sweep, profile and store as typed after `sphereflow status` or `run`.
+    fn target(&self) -> String {
+        sweep_command_line(&self.sweep, self.profile.as_deref(), &self.store)
+    }
 }
 
 fn input(message: String) -> Failure {
@@ -188,16 +179,7 @@ fn check_options(args: &Args) -> Result<(), Failure> {
             "--signal-before: must be between 1 and {MAX_SIGNAL_LEAD_S} seconds"
         )));
     }
-    for (name, value) in [
-        ("--lease-ttl", args.lease_ttl),
-        ("--checkpoint-every", args.checkpoint_every),
-    ] {
-        if !(value.is_finite() && value > 0.0) {
-            return Err(input(format!(
-                "{name}: must be a positive number of seconds"
-            )));
-        }
-    }
+    args.leases.durations()?;
     if let Some(time) = &args.time {
         let seconds = parse_time(time).ok_or_else(|| {
             input(format!(
@@ -244,7 +226,7 @@ fn absolute(path: &Path) -> Result<PathBuf, Failure> {
 /// Validates the arguments into a config; creates the store (so that elements never race to).
 fn configure(args: &Args) -> Result<Config, Failure> {
     check_options(args)?;
-    let plan = crate::plan::load(&args.sweep, args.yes, None)?;
+    let plan = args.target.plan(args.yes)?;
     for warning in &plan.warnings {
         eprintln!("warning: {warning}");
     }
@@ -253,9 +235,14 @@ fn configure(args: &Args) -> Result<Config, Failure> {
         .clone()
         .unwrap_or_else(|| crate::analyze::default_out(&plan));
     let folder = absolute(&out.join("slurm"))?;
-    for (what, path) in [("the sweep", &args.sweep), ("the store", &args.store)] {
-        if path.to_string_lossy().contains(['\n', '\r']) {
-            return Err(input(format!("{what}: a path with a line break: {path:?}")));
+    let target = &args.target;
+    for (what, text) in [
+        ("the sweep", target.sweep.to_string_lossy()),
+        ("the store", target.store.to_string_lossy()),
+        ("--profile", target.profile.as_deref().unwrap_or("").into()),
+    ] {
+        if text.contains(['\n', '\r']) {
+            return Err(input(format!("{what}: a line break in {text:?}")));
         }
     }
     if folder.to_string_lossy().contains(char::is_whitespace) {
@@ -275,12 +262,13 @@ fn configure(args: &Args) -> Result<Config, Failure> {
     let binary = std::env::current_exe()
         .context("cannot find the running sphereflow binary")
         .map_err(Failure::Run)?;
-    Store::open(&args.store).map_err(|e| Failure::Run(e.into()))?;
+    Store::open(&args.target.store).map_err(|e| Failure::Run(e.into()))?;
     Ok(Config {
         sweep_name: plan.sweep.name.clone(),
         n_tasks: plan.tasks.len(),
-        sweep: absolute(&args.sweep)?,
-        store: absolute(&args.store)?,
+        sweep: absolute(&args.target.sweep)?,
+        profile: args.target.profile.clone(),
+        store: absolute(&args.target.store)?,
         folder,
         binary: binary.canonicalize().unwrap_or(binary),
         elements: args.array,
@@ -291,8 +279,8 @@ fn configure(args: &Args) -> Result<Config, Failure> {
         array_limit: args.array_limit,
         sbatch_args: args.sbatch_args.clone(),
         signal_before: args.signal_before,
-        lease_ttl: args.lease_ttl,
-        checkpoint_every: args.checkpoint_every,
+        lease_ttl: args.leases.lease_ttl,
+        checkpoint_every: args.leases.checkpoint_every,
         retry_failed: args.retry_failed,
     })
 }
@@ -339,14 +327,14 @@ fn script(config: &Config, part: &Part, n_parts: usize, index: usize) -> String 
 # Exit codes of an element: 0 nothing left to do, 1 some tasks failed (recorded in the store;
 # `sphereflow status` says why; they are not requeued: rerun with --retry-failed), 130 interrupted.
 #
-# Progress: sphereflow status {sweep} --store {store}
+# Progress: sphereflow status {target}
 ",
         n_tasks = config.n_tasks,
         path = script_path(config, index, n_parts).display(),
         ttl = config.lease_ttl,
         ckpt = config.checkpoint_every,
         lead = config.signal_before,
-        sweep = config.sweep.display(),
+        target = config.target(),
     );
     let mut array = format!("0-{}", part.count - 1);
     if let Some(limit) = config.array_limit {
@@ -383,13 +371,18 @@ fn script(config: &Config, part: &Part, n_parts: usize, index: usize) -> String 
         "--store".into(),
         config.store.display().to_string(),
         config.sweep.display().to_string(),
+    ];
+    if let Some(profile) = &config.profile {
+        worker.extend(["--profile".into(), profile.clone()]);
+    }
+    worker.extend([
         "-j".into(),
         config.cpus_per_task.to_string(),
         "--lease-ttl".into(),
         config.lease_ttl.to_string(),
         "--checkpoint-every".into(),
         config.checkpoint_every.to_string(),
-    ];
+    ]);
     if config.retry_failed {
         worker.push("--retry-failed".into());
     }
@@ -529,11 +522,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             parts.len()
         );
     }
-    let status = format!(
-        "sphereflow status {} --store {}",
-        shell_quote(&config.sweep.display().to_string()),
-        shell_quote(&config.store.display().to_string())
-    );
+    let status = format!("sphereflow status {}", config.target());
     if !args.submit {
         for (path, part) in paths.iter().zip(&parts) {
             println!("wrote {} ({} elements)", path.display(), part.count);

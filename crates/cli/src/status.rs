@@ -7,22 +7,17 @@ use serde_json::json;
 use sphereflow_exec::{gc, label, lease, task_state, Store, TaskState};
 use sphereflow_plan::Plan;
 
+use crate::args::SweepArgs;
 use crate::Failure;
 
 /// Arguments of `status`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The sweep file.
-    sweep: PathBuf,
-    /// Apply the sweep's `[profile.<name>]` overrides.
-    #[arg(long)]
-    profile: Option<String>,
+    #[command(flatten)]
+    target: SweepArgs,
     /// Print the state of every task as JSON.
     #[arg(long)]
     json: bool,
-    /// The store.
-    #[arg(long, default_value = "results/store")]
-    store: PathBuf,
 }
 
 /// Arguments of `gc`.
@@ -107,8 +102,9 @@ fn running_by_holder(states: &[TaskState]) -> Vec<String> {
 
 /// Runs `status`.
 pub fn run(args: &Args) -> Result<(), Failure> {
-    let plan = crate::plan::load(&args.sweep, true, args.profile.as_deref())?;
-    let states = states(&plan, &args.store)?;
+    let plan = args.target.plan(true)?;
+    let store = &args.target.store;
+    let states = states(&plan, store)?;
     let counts = counts(&states);
     if args.json {
         let tasks: Vec<_> = plan
@@ -130,7 +126,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             .collect();
         let out = json!({
             "sweep": plan.sweep.name,
-            "store": args.store.display().to_string(),
+            "store": store.display().to_string(),
             "n_tasks": plan.tasks.len(),
             "counts": counts,
             "tasks": tasks,
@@ -145,7 +141,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         "sweep {}: {} tasks in {}",
         plan.sweep.name,
         plan.tasks.len(),
-        args.store.display()
+        store.display()
     );
     let summary: Vec<String> = counts
         .iter()

@@ -508,7 +508,8 @@ fn reproduce_runs_analyzes_draws_and_reports() {
 }
 
 const SMALL_SWEEP: &str = "[sweep]\nname = \"on_slurm\"\n[model]\nparticles = 20\n\
-                           [grid]\ninit.seed = [1, 2, 3]\n";
+                           [grid]\ninit.seed = [1, 2, 3]\n\
+                           [profile.quick]\nmodel.particles = 10\n";
 
 /// The `#SBATCH --array=` value of a script.
 fn array_range(script: &str) -> &str {
@@ -587,11 +588,13 @@ fn slurm_splits_arrays_larger_than_max_array_size_into_scripts() {
     }
     assert!(!folder.join("on_slurm.4.sbatch").exists());
 
-    // Within MaxArraySize: one script, no limit.
-    let (code, _, stderr) = check(
+    // Within MaxArraySize: one script, no limit; a profile reaches the workers and the hints.
+    let (code, stdout, stderr) = check(
         &[
             "slurm",
             "sweep.toml",
+            "--profile",
+            "quick",
             "--array",
             "3",
             "--store",
@@ -606,6 +609,26 @@ fn slurm_splits_arrays_larger_than_max_array_size_into_scripts() {
     assert_eq!(code, 0, "{stderr}");
     let script = std::fs::read_to_string(dir.path().join("small/slurm/on_slurm.sbatch")).unwrap();
     assert_eq!(array_range(&script), "0-2");
+    let store = dir.path().join("s").canonicalize().unwrap();
+    let target = format!(
+        "{} --profile quick --store {}",
+        sweep.display(),
+        store.display()
+    );
+    let worker = format!(
+        "worker --store {} {} --profile quick -j 1 ",
+        store.display(),
+        sweep.display()
+    );
+    assert!(script.contains(&worker), "no `{worker}` in {script}");
+    assert!(
+        script.contains(&format!("# Progress: sphereflow status {target}\n")),
+        "{script}"
+    );
+    assert!(
+        stdout.contains(&format!("then watch with: sphereflow status {target}\n")),
+        "{stdout}"
+    );
 }
 
 #[test]

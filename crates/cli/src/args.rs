@@ -1,0 +1,149 @@
+//! Arguments that several commands share, defined once so that they read and behave the same
+//! everywhere: the sweep a command works on (file, profile, store) and the timing of runners.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::anyhow;
+use sphereflow_plan::Plan;
+
+use crate::Failure;
+
+/// The sweep a command works on: its file, a profile of it, and the store of its results.
+#[derive(clap::Args)]
+pub struct SweepArgs {
+    /// The sweep file.
+    pub sweep: PathBuf,
+    /// Apply the sweep's `[profile.<name>]` overrides.
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// The store.
+    #[arg(long, default_value = "results/store")]
+    pub store: PathBuf,
+}
+
+impl SweepArgs {
+    /// These arguments as they are typed after a command, quoted for a shell:
+    /// `<sweep> [--profile <name>] --store <store>`.
+    pub fn command_line(&self) -> String {
+        sweep_command_line(&self.sweep, self.profile.as_deref(), &self.store)
+    }
+
+    /// Reads, expands and validates the sweep with the profile's overrides (`allow_large`:
+    /// plan grids of more than a million tasks).
+    pub fn plan(&self, allow_large: bool) -> Result<Plan, Failure> {
+        crate::plan::load(&self.sweep, allow_large, self.profile.as_deref())
+    }
+}
+
+/// `<sweep> [--profile <name>] --store <store>`, quoted for a shell.
+pub fn sweep_command_line(
+    sweep: &std::path::Path,
+    profile: Option<&str>,
+    store: &std::path::Path,
+) -> String {
+    let mut words = vec![shell_quote(&sweep.display().to_string())];
+    if let Some(profile) = profile {
+        words.push("--profile".into());
+        words.push(shell_quote(profile));
+    }
+    words.push("--store".into());
+    words.push(shell_quote(&store.display().to_string()));
+    words.join(" ")
+}
+
+/// How runners checkpoint and hold their tasks (`run`, `worker`, and the workers of `slurm`).
+#[derive(clap::Args)]
+pub struct LeaseArgs {
+    /// Seconds between checkpoints of a running task.
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    pub checkpoint_every: f64,
+    /// Seconds without a heartbeat after which another runner takes a task over.
+    #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
+    pub lease_ttl: f64,
+}
+
+impl LeaseArgs {
+    /// The checkpoint interval and the lease time-to-live; an input error unless both are a
+    /// positive, finite number of seconds.
+    pub fn durations(&self) -> Result<(Duration, Duration), Failure> {
+        for (name, value) in [
+            ("--checkpoint-every", self.checkpoint_every),
+            ("--lease-ttl", self.lease_ttl),
+        ] {
+            if !(value.is_finite() && value > 0.0) {
+                return Err(Failure::Input(anyhow!(
+                    "{name}: must be a positive number of seconds"
+                )));
+            }
+        }
+        Ok((
+            Duration::from_secs_f64(self.checkpoint_every),
+            Duration::from_secs_f64(self.lease_ttl),
+        ))
+    }
+}
+
+/// Quotes a word for the shell (left as it is when it needs no quoting).
+pub fn shell_quote(text: &str) -> String {
+    if !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-+=:,@%".contains(&b))
+    {
+        return text.to_string();
+    }
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_lines_quote_what_the_shell_would_split() {
+        let args = SweepArgs {
+            sweep: "my sweeps/beta.toml".into(),
+            profile: Some("quick".into()),
+            store: "results/store".into(),
+        };
+        assert_eq!(
+            args.command_line(),
+            "'my sweeps/beta.toml' --profile quick --store results/store"
+        );
+        let args = SweepArgs {
+            profile: None,
+            store: "it's".into(),
+            ..args
+        };
+        assert_eq!(
+            args.command_line(),
+            r"'my sweeps/beta.toml' --store 'it'\''s'"
+        );
+    }
+
+    #[test]
+    fn lease_timings_must_be_positive_seconds() {
+        let good = LeaseArgs {
+            checkpoint_every: 0.5,
+            lease_ttl: 60.0,
+        };
+        let (every, ttl) = good.durations().ok().unwrap();
+        assert_eq!((every.as_millis(), ttl.as_secs()), (500, 60));
+        for (checkpoint_every, lease_ttl, name) in [
+            (0.0, 60.0, "--checkpoint-every"),
+            (1.0, -1.0, "--lease-ttl"),
+            (f64::NAN, 60.0, "--checkpoint-every"),
+            (1.0, f64::INFINITY, "--lease-ttl"),
+        ] {
+            let bad = LeaseArgs {
+                checkpoint_every,
+                lease_ttl,
+            };
+            match bad.durations() {
+                Err(Failure::Input(error)) => assert!(error.to_string().starts_with(name)),
+                _ => panic!("{checkpoint_every} / {lease_ttl} accepted"),
+            }
+        }
+    }
+}
