@@ -48,7 +48,7 @@ name = "slurm_check"
 particles = 300
 dim = 3
 [stop]
-max_steps = 1800
+max_steps = 6000
 drift_tol = 0
 [grid]
 model.beta = [1, 3, 9]

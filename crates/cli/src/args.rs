@@ -26,7 +26,7 @@ impl SweepArgs {
     /// These arguments as they are typed after a command, quoted for a shell:
     /// `<sweep> [--profile <name>] --store <store>`.
     pub fn command_line(&self) -> String {
-        sweep_command_line(&self.sweep, self.profile.as_deref(), &self.store)
+        sphereflow_exec::slurm::command_line(&self.sweep, self.profile.as_deref(), &self.store)
     }
 
     /// Reads, expands and validates the sweep with the profile's overrides (`allow_large`:
@@ -34,22 +34,6 @@ impl SweepArgs {
     pub fn plan(&self, allow_large: bool) -> Result<Plan, Failure> {
         crate::plan::load(&self.sweep, allow_large, self.profile.as_deref())
     }
-}
-
-/// `<sweep> [--profile <name>] --store <store>`, quoted for a shell.
-pub fn sweep_command_line(
-    sweep: &std::path::Path,
-    profile: Option<&str>,
-    store: &std::path::Path,
-) -> String {
-    let mut words = vec![shell_quote(&sweep.display().to_string())];
-    if let Some(profile) = profile {
-        words.push("--profile".into());
-        words.push(shell_quote(profile));
-    }
-    words.push("--store".into());
-    words.push(shell_quote(&store.display().to_string()));
-    words.join(" ")
 }
 
 /// How runners checkpoint and hold their tasks (`run`, `worker`, and the workers of `slurm`).
@@ -82,18 +66,6 @@ impl LeaseArgs {
             Duration::from_secs_f64(self.lease_ttl),
         ))
     }
-}
-
-/// Quotes a word for the shell (left as it is when it needs no quoting).
-pub fn shell_quote(text: &str) -> String {
-    if !text.is_empty()
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"/._-+=:,@%".contains(&b))
-    {
-        return text.to_string();
-    }
-    format!("'{}'", text.replace('\'', r"'\''"))
 }
 
 #[cfg(test)]

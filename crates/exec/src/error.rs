@@ -39,4 +39,12 @@ pub enum ExecError {
         /// What is wrong.
         reason: String,
     },
+    /// A Slurm command that failed or did not answer as expected.
+    #[error("{command}: {reason}")]
+    Slurm {
+        /// The command, as typed.
+        command: String,
+        /// What went wrong.
+        reason: String,
+    },
 }

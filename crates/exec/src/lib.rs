@@ -5,7 +5,8 @@
 //! - [`runner`]: the parallel scheduler (rayon), longest first, with checkpoints and failure
 //!   isolation;
 //! - [`events`]: what a run reports (the command line draws it) and the JSON-lines event log;
-//! - [`gc`]: removal of what killed runs leave behind.
+//! - [`gc`]: removal of what killed runs leave behind;
+//! - [`slurm`]: job arrays of workers: their scripts, checked, and their submission.
 //!
 //! Nothing here prints or draws; the executor knows nothing about Parquet or progress bars.
 
@@ -15,6 +16,7 @@ pub mod gc;
 pub mod lease;
 pub mod provenance;
 pub mod runner;
+pub mod slurm;
 pub mod store;
 
 pub use error::ExecError;
