@@ -25,6 +25,11 @@ pub const PAPER_SWEEPS: &[&str] = &[
     "many_seeds",
 ];
 
+/// Where the paper's sweeps, the store and the outputs are unless told otherwise.
+const DEFAULT_SWEEPS: &str = "sweeps/paper";
+const DEFAULT_STORE: &str = "results/store";
+const DEFAULT_OUT: &str = "results/paper";
+
 /// Arguments of `reproduce`.
 #[derive(clap::Args)]
 pub struct Args {
@@ -32,13 +37,13 @@ pub struct Args {
     #[arg(long, default_value = "quick", value_parser = ["quick", "paper"])]
     profile: String,
     /// Where the sweeps are.
-    #[arg(long, default_value = "sweeps/paper")]
+    #[arg(long, default_value = DEFAULT_SWEEPS)]
     sweeps: PathBuf,
     /// The store.
-    #[arg(long, default_value = "results/store")]
+    #[arg(long, default_value = DEFAULT_STORE)]
     store: PathBuf,
     /// Where tables, figures and the report go.
-    #[arg(long, default_value = "results/paper")]
+    #[arg(long, default_value = DEFAULT_OUT)]
     out: PathBuf,
     /// Tasks in parallel (default: the number of cores).
     #[arg(short = 'j', long = "jobs")]
@@ -65,6 +70,28 @@ fn verdict(ok: bool) -> &'static str {
     } else {
         "no"
     }
+}
+
+/// The command that reruns `reproduce` as it was called: the profile, and the folders that are
+/// not the defaults.
+fn resume_command(args: &Args) -> String {
+    let mut words = vec![
+        "sphereflow reproduce --profile".to_string(),
+        args.profile.clone(),
+    ];
+    for (flag, path, default) in [
+        ("--sweeps", &args.sweeps, DEFAULT_SWEEPS),
+        ("--store", &args.store, DEFAULT_STORE),
+        ("--out", &args.out, DEFAULT_OUT),
+    ] {
+        if path != Path::new(default) {
+            words.push(flag.to_string());
+            words.push(sphereflow_exec::slurm::shell_quote(
+                &path.display().to_string(),
+            ));
+        }
+    }
+    words.join(" ")
 }
 
 /// Runs `reproduce`.
@@ -96,8 +123,8 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         failed += report.failed.len() + report.failed_before.len();
         if report.interrupted {
             eprintln!(
-                "interrupted: committed results are kept; resume with `sphereflow reproduce --profile {}`",
-                args.profile
+                "interrupted: committed results are kept; resume with `{}`",
+                resume_command(args)
             );
             return Err(Failure::Interrupted);
         }
@@ -757,4 +784,41 @@ fn html(markdown: &str, out: &Path) -> String {
          tr:first-child td{{font-weight:bold;background:#f4f4f4}}img{{max-width:100%}}\
          figure{{margin:1.5em 0}}</style></head><body>\n{body}</body></html>\n"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Command {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    fn resume(line: &[&str]) -> String {
+        let all = std::iter::once("reproduce").chain(line.iter().copied());
+        resume_command(&Command::parse_from(all).args)
+    }
+
+    #[test]
+    fn the_resume_hint_repeats_the_profile_and_the_folders_that_are_not_defaults() {
+        assert_eq!(resume(&[]), "sphereflow reproduce --profile quick");
+        assert_eq!(
+            resume(&["--profile", "paper", "-j", "2", "--store", "/data/my store"]),
+            "sphereflow reproduce --profile paper --store '/data/my store'"
+        );
+        assert_eq!(
+            resume(&[
+                "--out",
+                "out",
+                "--sweeps",
+                "sweeps/paper",
+                "--profile",
+                "paper"
+            ]),
+            "sphereflow reproduce --profile paper --out out"
+        );
+    }
 }
