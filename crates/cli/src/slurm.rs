@@ -50,6 +50,10 @@ pub struct Args {
     /// The site's `MaxArraySize` (default: read with `scontrol show config`, else 1001).
     #[arg(long, value_name = "N")]
     max_array_size: Option<usize>,
+    /// Restarts after which an element no longer requeues itself at the walltime warning
+    /// (a sweep whose tasks never get closer to the end must not cycle forever).
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    max_requeues: u32,
     /// Workers run again the tasks that failed before.
     #[arg(long)]
     retry_failed: bool,
@@ -113,6 +117,7 @@ fn configure(args: &Args) -> Result<ArrayJob, Failure> {
         lease_ttl: args.leases.lease_ttl,
         checkpoint_every: args.leases.checkpoint_every,
         retry_failed: args.retry_failed,
+        max_requeues: args.max_requeues,
     };
     job.check().map_err(failure)?;
     if job.elements > job.n_tasks {

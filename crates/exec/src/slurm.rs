@@ -58,6 +58,8 @@ pub struct ArrayJob {
     pub checkpoint_every: f64,
     /// Whether workers run again the tasks that failed before.
     pub retry_failed: bool,
+    /// Restarts after which an element no longer requeues itself at the walltime warning.
+    pub max_requeues: u32,
 }
 
 fn bad(option: &'static str, reason: String) -> ExecError {
@@ -289,8 +291,9 @@ pub fn script(job: &ArrayJob, part: &Part, n_parts: usize, index: usize) -> Stri
 # (--signal=B:USR1@{lead}). The script passes it to the worker as SIGTERM: the worker checkpoints
 # its running tasks, releases their leases and exits with 130; the script then requeues this
 # element (scontrol requeue; --requeue allows it), which comes back later, resumes from the
-# checkpoints and exits 0 once the sweep is done. USR1 and not TERM, so that the script can tell
-# the walltime warning from `scancel`.
+# checkpoints and exits 0 once the sweep is done; after {max_requeues} restarts (--max-requeues) it
+# exits 130 instead, and resubmitting the script runs what is left. USR1 and not TERM, so that
+# the script can tell the walltime warning from `scancel`.
 # scancel sends SIGTERM to every process of the element: the worker checkpoints, releases its
 # leases and exits with 130, and the element is not requeued (a cancel is final). The leases it
 # released are taken at once by the other elements; resubmitting the script runs what is left.
@@ -305,6 +308,7 @@ pub fn script(job: &ArrayJob, part: &Part, n_parts: usize, index: usize) -> Stri
         ttl = job.lease_ttl,
         ckpt = job.checkpoint_every,
         lead = job.signal_before,
+        max_requeues = job.max_requeues,
         target = job.target(),
     );
     let mut array = format!("0-{}", part.count - 1);
@@ -378,12 +382,17 @@ wait "$pid"
 status=$?
 echo "sphereflow: worker exited with $status, $(date)"
 if [ "$status" -eq 130 ] && [ "$walltime" -eq 1 ]; then
-    echo "sphereflow: requeueing $element to finish the sweep"
-    scontrol requeue "$element"
+    if [ "${{SLURM_RESTART_COUNT:-0}}" -lt {max_requeues} ]; then
+        echo "sphereflow: requeueing $element to finish the sweep"
+        scontrol requeue "$element"
+    else
+        echo "sphereflow: $element has restarted {max_requeues} times (--max-requeues): not requeued"
+    fi
 fi
 exit "$status"
 "#,
         worker = worker.join(" "),
+        max_requeues = job.max_requeues,
     );
     text
 }
@@ -494,13 +503,15 @@ mod tests {
             lease_ttl: 60.0,
             checkpoint_every: 10.0,
             retry_failed: true,
+            max_requeues: 5,
         }
     }
 
     #[test]
     fn checks_name_the_first_bad_option() {
         assert!(job().check().is_ok());
-        let cases: [(fn(&mut ArrayJob), &str); 12] = [
+        type Edit = fn(&mut ArrayJob);
+        let cases: [(Edit, &str); 12] = [
             (|j| j.elements = 0, "--array"),
             (|j| j.cpus_per_task = 0, "--cpus-per-task"),
             (|j| j.array_limit = Some(0), "--array-limit"),
@@ -556,6 +567,59 @@ mod tests {
             script_path(&job, 1, 3),
             PathBuf::from("/shared/out/slurm/beta.2.sbatch")
         );
+    }
+
+    /// Runs a job's script outside Slurm: its worker is a stand-in that sends the walltime
+    /// warning (SIGUSR1) to the script and exits 130 when the script passes it on; `scontrol` is
+    /// a stand-in that records its arguments. What `scontrol` was asked, and the script's output.
+    fn walltime_warning_at_restart(restarts: u32) -> (String, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            let status = Command::new("chmod").arg("+x").arg(&path).status().unwrap();
+            assert!(status.success());
+            path
+        };
+        let worker = write(
+            "worker",
+            "#!/bin/bash\ntrap 'exit 130' TERM\nsleep 0.3\nkill -USR1 $PPID\n\
+             sleep 20 >/dev/null 2>&1 &\nwait\nexit 0\n",
+        );
+        write(
+            "scontrol",
+            &format!(
+                "#!/bin/bash\necho \"$@\" >> {}\n",
+                dir.path().join("asked").display()
+            ),
+        );
+        let job = ArrayJob {
+            binary: worker,
+            ..job()
+        };
+        let path = std::env::var("PATH").unwrap_or_default();
+        let output = Command::new("bash")
+            .arg("-c")
+            .arg(script(&job, &Part { first: 0, count: 8 }, 1, 0))
+            .env("PATH", format!("{}:{path}", dir.path().display()))
+            .env("SLURM_ARRAY_JOB_ID", "77")
+            .env("SLURM_ARRAY_TASK_ID", "3")
+            .env("SLURM_RESTART_COUNT", restarts.to_string())
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(130), "{output:?}");
+        let asked = std::fs::read_to_string(dir.path().join("asked")).unwrap_or_default();
+        (asked, String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+
+    #[test]
+    fn the_walltime_warning_requeues_the_element_until_max_requeues() {
+        let (asked, out) = walltime_warning_at_restart(4);
+        assert_eq!(asked, "requeue 77_3\n", "{out}");
+        assert!(out.contains("worker exited with 130"), "{out}");
+        let (asked, out) = walltime_warning_at_restart(5);
+        assert_eq!(asked, "", "{out}");
+        assert!(out.contains("77_3 has restarted 5 times"), "{out}");
     }
 
     #[test]
