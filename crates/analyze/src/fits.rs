@@ -6,7 +6,8 @@
 //!
 //! The 95% interval of the exponent comes from a bootstrap that resamples the seeds within each
 //! β (each task is one draw at its β) and refits, 2.5th and 97.5th percentiles. With a single
-//! seed per β the resampling cannot vary anything and the interval collapses to the estimate.
+//! seed at every β the resampling cannot vary anything: there is no interval (`None`), rather
+//! than one of zero width that would claim a certainty the data do not give.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
@@ -37,10 +38,8 @@ pub struct Fit {
     pub law: Law,
     /// α (power) or b (sqrt).
     pub exponent: f64,
-    /// Lower end of the 95% bootstrap interval.
-    pub exponent_lo: f64,
-    /// Upper end.
-    pub exponent_hi: f64,
+    /// The 95% bootstrap interval of the exponent; `None` when no β has two seeds to resample.
+    pub interval: Option<(f64, f64)>,
     /// C (power) or a (sqrt).
     pub prefactor: f64,
     /// Coefficient of determination (in log-log for the power law).
@@ -51,6 +50,16 @@ pub struct Fit {
     pub beta_min: f64,
     /// Largest β used.
     pub beta_max: f64,
+}
+
+impl Fit {
+    /// The interval as `[lo, hi]` with `digits` decimals, or `(no interval: one seed per β)`.
+    pub fn interval_text(&self, digits: usize) -> String {
+        match self.interval {
+            Some((lo, hi)) => format!("[{lo:.digits$}, {hi:.digits$}]"),
+            None => "(no interval: one seed per β)".into(),
+        }
+    }
 }
 
 /// Least squares line `y = intercept + slope x`, with r².
@@ -189,11 +198,8 @@ pub fn fit(
         .map(|(_, slope)| slope)
         .collect();
     slopes.sort_by(f64::total_cmp);
-    let (exponent_lo, exponent_hi) = if slopes.is_empty() {
-        (slope, slope)
-    } else {
-        (quantile(&slopes, 0.025), quantile(&slopes, 0.975))
-    };
+    let resampled = groups.iter().any(|group| group.len() > 1) && !slopes.is_empty();
+    let interval = resampled.then(|| (quantile(&slopes, 0.025), quantile(&slopes, 0.975)));
     let betas = points.iter().map(|p| p.0).filter(|beta| *beta >= beta_min);
     let (beta_lo, beta_hi) = betas.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), b| {
         (lo.min(b), hi.max(b))
@@ -201,8 +207,7 @@ pub fn fit(
     Some(Fit {
         law,
         exponent: slope,
-        exponent_lo,
-        exponent_hi,
+        interval,
         prefactor: match law {
             Law::Power => intercept.exp(),
             Law::Sqrt => intercept,
@@ -256,13 +261,37 @@ mod tests {
     }
 
     #[test]
+    fn one_seed_per_beta_gives_no_interval() {
+        // Noisy values, one per β: the estimate exists, an interval over seeds does not.
+        let single: Vec<(f64, f64)> = [1.0, 2.0, 4.0, 8.0, 16.0]
+            .iter()
+            .zip([1.1, 0.9, 1.2, 0.8, 1.05])
+            .map(|(&b, noise): (&f64, f64)| (b, 2.0 * b.sqrt() * noise))
+            .collect();
+        let fitted = fit(Law::Power, &single, 1.0, 200, 3).unwrap();
+        assert!((fitted.exponent - 0.5).abs() < 0.2);
+        assert_eq!(fitted.interval, None);
+        assert_eq!(fitted.interval_text(2), "(no interval: one seed per β)");
+        // A second seed at one β is enough to resample (not at β = 4, the middle in log β,
+        // where a point does not move the slope).
+        let mut two = single.clone();
+        two.push((16.0, 2.0 * 4.0 * 0.9));
+        let (lo, hi) = fit(Law::Power, &two, 1.0, 200, 3)
+            .unwrap()
+            .interval
+            .unwrap();
+        assert!(lo < hi, "[{lo}, {hi}]");
+    }
+
+    #[test]
     fn the_interval_covers_the_true_exponent() {
         let mut covered = 0;
         for seed in 0..40 {
             let fitted = fit(Law::Power, &synthetic(seed, 0.2), 1.0, 400, seed).unwrap();
-            assert!(fitted.exponent_lo < fitted.exponent && fitted.exponent < fitted.exponent_hi);
-            assert!(fitted.exponent_hi - fitted.exponent_lo < 0.2, "{fitted:?}");
-            if fitted.exponent_lo <= 0.5 && 0.5 <= fitted.exponent_hi {
+            let (lo, hi) = fitted.interval.unwrap();
+            assert!(lo < fitted.exponent && fitted.exponent < hi);
+            assert!(hi - lo < 0.2, "{fitted:?}");
+            if lo <= 0.5 && 0.5 <= hi {
                 covered += 1;
             }
         }

@@ -518,8 +518,8 @@ pub fn analyze(
             fits.text("quantity", Some((*quantity).into()));
             fits.text("model", Some(law.as_str().into()));
             fits.float("exponent", Some(fitted.exponent));
-            fits.float("exponent_lo", Some(fitted.exponent_lo));
-            fits.float("exponent_hi", Some(fitted.exponent_hi));
+            fits.float("exponent_lo", fitted.interval.map(|(lo, _)| lo));
+            fits.float("exponent_hi", fitted.interval.map(|(_, hi)| hi));
             fits.float("prefactor", Some(fitted.prefactor));
             fits.float("r2", Some(fitted.r2));
             fits.int("n_points", Some(fitted.n_points as i64));

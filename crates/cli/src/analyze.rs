@@ -69,16 +69,20 @@ pub fn summary(plan: &Plan, analysis: &Analysis, out: &Path, beta_min: f64) -> S
         let f = &group_fit.fit;
         let law = match f.law {
             Law::Power => format!(
-                "{:.3} β^{:.3} [{:.3}, {:.3}]",
-                f.prefactor, f.exponent, f.exponent_lo, f.exponent_hi
+                "{:.3} β^{:.3} {}",
+                f.prefactor,
+                f.exponent,
+                f.interval_text(3)
             ),
             Law::Sqrt => format!(
-                "{:.3} {} {:.3} sqrt β, slope in [{:.3}, {:.3}]",
+                "{:.3} {} {:.3} sqrt β{}",
                 f.prefactor,
                 if f.exponent < 0.0 { '-' } else { '+' },
                 f.exponent.abs(),
-                f.exponent_lo,
-                f.exponent_hi
+                match f.interval {
+                    Some(_) => format!(", slope in {}", f.interval_text(3)),
+                    None => format!(" {}", f.interval_text(3)),
+                }
             ),
         };
         text.push_str(&format!(

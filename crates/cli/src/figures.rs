@@ -270,8 +270,10 @@ pub fn against_sqrt_beta(
             });
             chart.series.push(Series::new(
                 &format!(
-                    "{label}: fit {:.2} + {:.2} sqrt β, slope [{:.2}, {:.2}]",
-                    fitted.prefactor, fitted.exponent, fitted.exponent_lo, fitted.exponent_hi
+                    "{label}: fit {:.2} + {:.2} sqrt β, slope {}",
+                    fitted.prefactor,
+                    fitted.exponent,
+                    fitted.interval_text(2)
                 ),
                 betas
                     .iter()

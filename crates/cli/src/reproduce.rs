@@ -454,17 +454,22 @@ fn claims(done: &BTreeMap<String, Done>) -> Vec<Claim> {
                 f.quantity == quantity && f.fit.law == Law::Power && f.group.contains("relu")
             });
             if let Some(f) = found {
-                let ok = match quantity {
-                    "n_clusters" => f.fit.exponent_lo <= 0.5 && 0.5 <= f.fit.exponent_hi,
-                    _ => f.fit.exponent_lo <= 0.5,
+                let holds = match (quantity, f.fit.interval) {
+                    (_, None) => "—",
+                    ("n_clusters", Some((lo, hi))) => verdict(lo <= 0.5 && 0.5 <= hi),
+                    (_, Some((lo, _))) => verdict(lo <= 0.5),
                 };
                 claims.push(Claim {
                     claim: claim.into(),
                     measured: format!(
-                        "exponent {:.3}, 95% interval [{:.3}, {:.3}] ({} runs, β ∈ [{}, {}]; {test})",
-                        f.fit.exponent, f.fit.exponent_lo, f.fit.exponent_hi, f.fit.n_points, f.fit.beta_min, f.fit.beta_max
+                        "exponent {:.3}, 95% interval {} ({} runs, β ∈ [{}, {}]; holds if {test})",
+                        f.fit.exponent,
+                        f.fit.interval_text(3),
+                        f.fit.n_points,
+                        f.fit.beta_min,
+                        f.fit.beta_max
                     ),
-                    holds: verdict(ok),
+                    holds,
                 });
             }
         }
@@ -680,13 +685,12 @@ fn markdown(
         for f in &sweep.analysis.group_fits {
             let _ = writeln!(
                 md,
-                "| {name} | {} | {} | {} | {:.3} | [{:.3}, {:.3}] | {:.3} | {:.3} | {} |",
+                "| {name} | {} | {} | {} | {:.3} | {} | {:.3} | {:.3} | {} |",
                 f.group,
                 f.quantity,
                 f.fit.law.as_str(),
                 f.fit.exponent,
-                f.fit.exponent_lo,
-                f.fit.exponent_hi,
+                f.fit.interval_text(3),
                 f.fit.prefactor,
                 f.fit.r2,
                 f.fit.n_points
