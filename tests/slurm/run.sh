@@ -178,7 +178,8 @@ scancel --batch --signal=USR1 "${job}_3"
 echo "  scancel ${job}_1; SIGKILL the worker of ${job}_2 (pid $killed_pid); SIGUSR1 to ${job}_3"
 # A requeued element waits until its last run's credentials have expired (cred_expire in
 # tests/slurm/cluster.sh), then starts again by itself. Starting it earlier (scontrol update
-# StartTime=now) can make slurmd refuse the launch with "Job credential revoked".
+# StartTime=now) can make slurmd refuse the launch with "Job credential revoked". This loop
+# only reports the requeue; the element logs checked below decide.
 for _ in $(seq 120); do
     if [ "$(squeue -h -j "${job}_3" -o %T 2>/dev/null || true)" = PENDING ]; then
         echo "  ${job}_3 requeued itself"

@@ -4,10 +4,12 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::anyhow;
 use sphereflow_plan::Plan;
 
 use crate::Failure;
+
+/// The store commands use unless `--store` says otherwise.
+pub const DEFAULT_STORE: &str = "results/store";
 
 /// The sweep a command works on: its file, a profile of it, and the store of its results.
 #[derive(clap::Args)]
@@ -18,7 +20,7 @@ pub struct SweepArgs {
     #[arg(long)]
     pub profile: Option<String>,
     /// The store.
-    #[arg(long, default_value = "results/store")]
+    #[arg(long, default_value = DEFAULT_STORE)]
     pub store: PathBuf,
 }
 
@@ -51,20 +53,8 @@ impl LeaseArgs {
     /// The checkpoint interval and the lease time-to-live; an input error unless both are a
     /// positive, finite number of seconds.
     pub fn durations(&self) -> Result<(Duration, Duration), Failure> {
-        for (name, value) in [
-            ("--checkpoint-every", self.checkpoint_every),
-            ("--lease-ttl", self.lease_ttl),
-        ] {
-            if !(value.is_finite() && value > 0.0) {
-                return Err(Failure::Input(anyhow!(
-                    "{name}: must be a positive number of seconds"
-                )));
-            }
-        }
-        Ok((
-            Duration::from_secs_f64(self.checkpoint_every),
-            Duration::from_secs_f64(self.lease_ttl),
-        ))
+        sphereflow_exec::slurm::lease_timings(self.checkpoint_every, self.lease_ttl)
+            .map_err(|e| Failure::Input(e.into()))
     }
 }
 

@@ -12,6 +12,7 @@ const LISTED_TASKS: usize = 20;
 
 /// Arguments of `plan`.
 #[derive(clap::Args)]
+#[command(mut_arg("store", |a| a.help("The store whose results decide each task's state")))]
 pub struct Args {
     #[command(flatten)]
     target: SweepArgs,

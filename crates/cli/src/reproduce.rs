@@ -13,6 +13,7 @@ use sphereflow_exec::{RunOptions, Store};
 use sphereflow_plan::Plan;
 use sphereflow_solver::{Activation, Attention, Regime, StopReason};
 
+use crate::args::DEFAULT_STORE;
 use crate::figures::{self, Finished};
 use crate::Failure;
 
@@ -27,7 +28,6 @@ pub const PAPER_SWEEPS: &[&str] = &[
 
 /// Where the paper's sweeps, the store and the outputs are unless told otherwise.
 const DEFAULT_SWEEPS: &str = "sweeps/paper";
-const DEFAULT_STORE: &str = "results/store";
 const DEFAULT_OUT: &str = "results/paper";
 
 /// Arguments of `reproduce`.

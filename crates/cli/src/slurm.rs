@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, Context};
-use sphereflow_exec::slurm::{self, ArrayJob, DEFAULT_MAX_ARRAY_SIZE};
+use anyhow::Context;
+use sphereflow_exec::slurm::{self, ArrayJob};
 use sphereflow_exec::{ExecError, Store};
 
 use crate::args::{LeaseArgs, SweepArgs};
@@ -13,6 +13,7 @@ use crate::Failure;
 
 /// Arguments of `slurm`.
 #[derive(clap::Args)]
+#[command(mut_arg("store", |a| a.help("The store, on a filesystem every node sees")))]
 pub struct Args {
     #[command(flatten)]
     target: SweepArgs,
@@ -44,7 +45,6 @@ pub struct Args {
     /// requeues itself.
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     signal_before: u64,
-    /// The workers' checkpoint interval and lease time-to-live.
     #[command(flatten)]
     leases: LeaseArgs,
     /// The site's `MaxArraySize` (default: read with `scontrol show config`, else 1001).
@@ -82,11 +82,6 @@ fn failure(error: ExecError) -> Failure {
 
 /// Checks the arguments into a job; then creates the store (so that elements never race to).
 fn configure(args: &Args) -> Result<ArrayJob, Failure> {
-    if args.max_array_size == Some(0) {
-        return Err(Failure::Input(anyhow!(
-            "--max-array-size: must be at least 1"
-        )));
-    }
     let plan = args.target.plan(args.yes)?;
     for warning in &plan.warnings {
         eprintln!("warning: {warning}");
@@ -118,6 +113,7 @@ fn configure(args: &Args) -> Result<ArrayJob, Failure> {
         checkpoint_every: args.leases.checkpoint_every,
         retry_failed: args.retry_failed,
         max_requeues: args.max_requeues,
+        max_array_size: args.max_array_size,
     };
     job.check().map_err(failure)?;
     if job.elements > job.n_tasks {
@@ -135,10 +131,7 @@ fn configure(args: &Args) -> Result<ArrayJob, Failure> {
 /// Runs `slurm`.
 pub fn run(args: &Args) -> Result<(), Failure> {
     let job = configure(args)?;
-    let max_array_size = args
-        .max_array_size
-        .or_else(slurm::site_max_array_size)
-        .unwrap_or(DEFAULT_MAX_ARRAY_SIZE);
+    let max_array_size = job.resolved_max_array_size();
     let scripts = job.write_scripts(max_array_size).map_err(failure)?;
     if scripts.len() > 1 {
         println!(

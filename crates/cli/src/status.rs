@@ -24,7 +24,7 @@ pub struct Args {
 #[derive(clap::Args)]
 pub struct GcArgs {
     /// The store.
-    #[arg(long, default_value = "results/store")]
+    #[arg(long, default_value = crate::args::DEFAULT_STORE)]
     store: PathBuf,
 }
 

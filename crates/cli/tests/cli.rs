@@ -668,14 +668,35 @@ fn slurm_refuses_bad_input_with_exit_2_and_writes_nothing() {
         ),
         (vec!["missing.toml", "--array", "2"], "missing.toml"),
         (vec!["bad.toml", "--array", "2"], "model.beta"),
+        (
+            vec!["sweep.toml", "--array", "2", "--max-array-size", "0"],
+            "--max-array-size: must be at least 1",
+        ),
+        (
+            vec!["sweep.toml", "--array", "2", "--profile", "nosuch"],
+            "no [profile.nosuch] (profiles: quick)",
+        ),
+        (
+            vec!["sweep.toml", "--array", "2", "--out", "my out"],
+            "cannot name a folder with white space",
+        ),
     ] {
         let mut all = vec!["slurm"];
         all.extend(&args);
-        all.extend(["--store", "store", "--out", "out", "--max-array-size", "10"]);
+        all.extend(["--store", "store"]);
+        for (flag, value) in [("--out", "out"), ("--max-array-size", "10")] {
+            if !args.contains(&flag) {
+                all.extend([flag, value]);
+            }
+        }
         let (code, _, stderr) = check(&all, dir.path());
         assert_eq!(code, 2, "{args:?}: {stderr}");
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
         assert!(!dir.path().join("out").exists(), "{args:?} wrote scripts");
+        assert!(
+            !dir.path().join("my out").exists(),
+            "{args:?} wrote scripts"
+        );
         assert!(
             !dir.path().join("store").exists(),
             "{args:?} created the store"

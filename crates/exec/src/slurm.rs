@@ -58,6 +58,8 @@ pub struct ArrayJob {
     pub checkpoint_every: f64,
     /// Whether workers run again the tasks that failed before.
     pub retry_failed: bool,
+    /// The site's `MaxArraySize` as the user gave it (`None`: ask Slurm, else the default).
+    pub max_array_size: Option<usize>,
     /// Restarts after which an element no longer requeues itself at the walltime warning.
     pub max_requeues: u32,
 }
@@ -89,14 +91,10 @@ impl ArrayJob {
                 format!("must be between 1 and {MAX_SIGNAL_LEAD_S} seconds"),
             ));
         }
-        for (option, value) in [
-            ("--lease-ttl", self.lease_ttl),
-            ("--checkpoint-every", self.checkpoint_every),
-        ] {
-            if !(value.is_finite() && value > 0.0) {
-                return Err(bad(option, "must be a positive number of seconds".into()));
-            }
+        if self.max_array_size == Some(0) {
+            return Err(bad("--max-array-size", "must be at least 1".into()));
         }
+        lease_timings(self.checkpoint_every, self.lease_ttl)?;
         if let Some(time) = &self.time {
             let seconds = parse_time(time).ok_or_else(|| {
                 bad(
@@ -157,9 +155,20 @@ impl ArrayJob {
         Ok(())
     }
 
+    /// The `MaxArraySize` the scripts respect: the user's, else the site's (`scontrol show
+    /// config`), else Slurm's default.
+    pub fn resolved_max_array_size(&self) -> usize {
+        self.max_array_size
+            .or_else(site_max_array_size)
+            .unwrap_or(DEFAULT_MAX_ARRAY_SIZE)
+    }
+
     /// Writes the scripts, one per part of at most `max_array_size` elements, into the folder
     /// (created if missing); their paths and parts, in order.
     pub fn write_scripts(&self, max_array_size: usize) -> Result<Vec<(PathBuf, Part)>, ExecError> {
+        if max_array_size == 0 {
+            return Err(bad("--max-array-size", "must be at least 1".into()));
+        }
         let parts = split(self.elements, max_array_size);
         std::fs::create_dir_all(&self.folder).map_err(|source| ExecError::Io {
             path: self.folder.clone(),
@@ -178,6 +187,26 @@ impl ArrayJob {
         }
         Ok(written)
     }
+}
+
+/// The checkpoint interval and the lease time-to-live of runners, from seconds; an
+/// [`ExecError::Option`] unless both are positive and finite.
+pub fn lease_timings(
+    checkpoint_every: f64,
+    lease_ttl: f64,
+) -> Result<(Duration, Duration), ExecError> {
+    for (option, value) in [
+        ("--checkpoint-every", checkpoint_every),
+        ("--lease-ttl", lease_ttl),
+    ] {
+        if !(value.is_finite() && value > 0.0) {
+            return Err(bad(option, "must be a positive number of seconds".into()));
+        }
+    }
+    Ok((
+        Duration::from_secs_f64(checkpoint_every),
+        Duration::from_secs_f64(lease_ttl),
+    ))
 }
 
 /// `<sweep> [--profile <name>] --store <store>`, quoted for a shell.
@@ -291,9 +320,10 @@ pub fn script(job: &ArrayJob, part: &Part, n_parts: usize, index: usize) -> Stri
 # (--signal=B:USR1@{lead}). The script passes it to the worker as SIGTERM: the worker checkpoints
 # its running tasks, releases their leases and exits with 130; the script then requeues this
 # element (scontrol requeue; --requeue allows it), which comes back later, resumes from the
-# checkpoints and exits 0 once the sweep is done; after {max_requeues} restarts (--max-requeues) it
-# exits 130 instead, and resubmitting the script runs what is left. USR1 and not TERM, so that
-# the script can tell the walltime warning from `scancel`.
+# checkpoints and exits 0 once the sweep is done; after {max_requeues} restarts of any kind
+# (--max-requeues; SLURM_RESTART_COUNT) it exits 130 instead, and resubmitting the script runs
+# what is left. USR1 and not TERM, so that the script can tell the walltime warning from
+# `scancel`.
 # scancel sends SIGTERM to every process of the element: the worker checkpoints, releases its
 # leases and exits with 130, and the element is not requeued (a cancel is final). The leases it
 # released are taken at once by the other elements; resubmitting the script runs what is left.
@@ -504,6 +534,7 @@ mod tests {
             checkpoint_every: 10.0,
             retry_failed: true,
             max_requeues: 5,
+            max_array_size: None,
         }
     }
 
@@ -511,7 +542,7 @@ mod tests {
     fn checks_name_the_first_bad_option() {
         assert!(job().check().is_ok());
         type Edit = fn(&mut ArrayJob);
-        let cases: [(Edit, &str); 12] = [
+        let cases: [(Edit, &str); 15] = [
             (|j| j.elements = 0, "--array"),
             (|j| j.cpus_per_task = 0, "--cpus-per-task"),
             (|j| j.array_limit = Some(0), "--array-limit"),
@@ -522,6 +553,9 @@ mod tests {
             (|j| j.time = Some("5".into()), "--time"),
             (|j| j.mem = Some("4GB".into()), "--mem"),
             (|j| j.sbatch_args = vec!["account=x".into()], "--sbatch-arg"),
+            (|j| j.partition = Some("a b".into()), "--partition"),
+            (|j| j.max_array_size = Some(0), "--max-array-size"),
+            (|j| j.sweep = "/a\nb.toml".into(), "the sweep"),
             (|j| j.profile = Some("a\nb".into()), "--profile"),
             (|j| j.folder = "/my out/slurm".into(), "--out"),
         ];
@@ -583,7 +617,7 @@ mod tests {
         };
         let worker = write(
             "worker",
-            "#!/bin/bash\ntrap 'exit 130' TERM\nsleep 0.3\nkill -USR1 $PPID\n\
+            "#!/bin/bash\ntrap 'kill $!; exit 130' TERM\nsleep 0.3\nkill -USR1 $PPID\n\
              sleep 20 >/dev/null 2>&1 &\nwait\nexit 0\n",
         );
         write(
