@@ -442,12 +442,12 @@ fn claims(done: &BTreeMap<String, Done>) -> Vec<Claim> {
             (
                 "n_clusters",
                 "The cluster count grows like sqrt β (ReLU, many seeds)",
-                "0.5 in the interval",
+                "0.5 is in the interval",
             ),
             (
                 "n_heavy",
                 "Heavy atoms (mass ≥ 0.05) number O(sqrt β)",
-                "interval reaches down to 0.5 or below",
+                "the interval reaches down to 0.5 or below",
             ),
         ] {
             let found = many.analysis.group_fits.iter().find(|f| {
