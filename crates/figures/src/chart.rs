@@ -4,7 +4,9 @@
 //! path serves every combination of linear and log axes.
 
 use plotters::coord::Shift;
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::{caption_font, colour, DrawResult, Figure};
 
@@ -180,6 +182,20 @@ impl Chart {
     }
 }
 
+/// Positions (in log10) of 1, 2 and 5 times each power of ten strictly inside `lo..hi`.
+fn log_guides(lo: f64, hi: f64) -> Vec<f64> {
+    let mut guides = Vec::new();
+    for decade in (lo.floor() as i32)..=(hi.ceil() as i32) {
+        for factor in [1.0f64, 2.0, 5.0] {
+            let v = decade as f64 + factor.log10();
+            if v > lo && v < hi {
+                guides.push(v);
+            }
+        }
+    }
+    guides
+}
+
 /// Labels of a log axis: the decades, blank between them.
 fn decade_label(v: f64) -> String {
     if (v - v.round()).abs() > 1e-9 {
@@ -243,52 +259,44 @@ where
         .label_style(("sans-serif", 13))
         .light_line_style(WHITE)
         .bold_line_style(RGBColor(225, 225, 225));
+    // Log axes get their labels below (or left of) the axis at 1, 2 and 5 times each power of
+    // ten, drawn here rather than by the mesh, whose ticks fall at even steps of the exponent.
     if log_x {
-        mesh.x_labels(((x1 - x0).ceil() as usize * 4 + 1).max(2));
+        mesh.x_labels(0);
     }
     if log_y {
-        mesh.y_labels(((y1 - y0).ceil() as usize * 4 + 1).max(2));
+        mesh.y_labels(0);
     }
     mesh.draw()?;
-    // Log axes: guides and labels at 1, 2 and 5 times each power of ten inside the range.
+    let (base_x, base_y) = area.get_base_pixel();
+    let label_font = ("sans-serif", 13).into_font().color(&BLACK);
+    let guide = RGBColor(225, 225, 225);
     if log_x {
-        for decade in (x0.floor() as i32)..=(x1.ceil() as i32) {
-            for factor in [1.0f64, 2.0, 5.0] {
-                let x = decade as f64 + factor.log10();
-                if x > x0 && x < x1 {
-                    context.draw_series(std::iter::once(PathElement::new(
-                        vec![(x, y0), (x, y1)],
-                        RGBColor(215, 215, 215),
-                    )))?;
-                    context.draw_series(std::iter::once(Text::new(
-                        format!("{}", trim(10f64.powf(x))),
-                        (x, y0 + (y1 - y0) * 0.01),
-                        ("sans-serif", 12).into_font().color(&RGBColor(90, 90, 90)),
-                    )))?;
-                }
-            }
+        for x in log_guides(x0, x1) {
+            context.draw_series(std::iter::once(PathElement::new(
+                vec![(x, y0), (x, y1)],
+                guide,
+            )))?;
+            let (px, py) = context.backend_coord(&(x, y0));
+            area.draw(&Text::new(
+                trim(10f64.powf(x)).to_string(),
+                (px - base_x, py - base_y + 6),
+                label_font.pos(Pos::new(HPos::Center, VPos::Top)),
+            ))?;
         }
     }
     if log_y {
-        let mut guides = Vec::new();
-        for decade in (y0.floor() as i32)..=(y1.ceil() as i32) {
-            for factor in [1.0f64, 2.0, 5.0] {
-                let y = decade as f64 + factor.log10();
-                if y > y0 && y < y1 {
-                    guides.push((y, trim(10f64.powf(y))));
-                }
-            }
-        }
-        for (y, value) in guides {
+        for y in log_guides(y0, y1) {
             context.draw_series(std::iter::once(PathElement::new(
                 vec![(x0, y), (x1, y)],
-                RGBColor(215, 215, 215),
+                guide,
             )))?;
-            context.draw_series(std::iter::once(Text::new(
-                format!("{value}"),
-                (x0 + (x1 - x0) * 0.005, y),
-                ("sans-serif", 12).into_font().color(&RGBColor(90, 90, 90)),
-            )))?;
+            let (px, py) = context.backend_coord(&(x0, y));
+            area.draw(&Text::new(
+                trim(10f64.powf(y)).to_string(),
+                (px - base_x - 6, py - base_y),
+                label_font.pos(Pos::new(HPos::Right, VPos::Center)),
+            ))?;
         }
     }
 
@@ -324,7 +332,7 @@ where
         ))?;
         if !reference.label.is_empty() {
             drawn.label(reference.label.as_str()).legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
+                DashedPathElement::new(vec![(x, y), (x + 20, y)], 7, 6, c.stroke_width(2))
             });
         }
     }
@@ -363,7 +371,14 @@ where
                     c.stroke_width(size),
                 ))?;
                 if !label.is_empty() {
-                    drawn.label(label).legend(legend_line);
+                    drawn.label(label).legend(move |(x, y)| {
+                        DashedPathElement::new(
+                            vec![(x, y), (x + 20, y)],
+                            7,
+                            6,
+                            c.stroke_width(size),
+                        )
+                    });
                 }
             }
             Style::Points => {
