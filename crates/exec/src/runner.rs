@@ -25,8 +25,8 @@ use crate::store::{
     StoredSummary, TaskSpec,
 };
 
-/// Snapshots kept per task (initial, final and thinned ones between).
-pub const FRAMES_PER_TASK: usize = 32;
+/// Evenly spaced snapshots kept per task, besides the early ones and the final state (`Frames`).
+pub const FRAMES_PER_TASK: usize = 24;
 
 /// A static split of a sweep: this process runs the tasks whose id falls in part `index` of
 /// `count` (1-based).

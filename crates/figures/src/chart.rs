@@ -435,7 +435,7 @@ where
 }
 
 /// A tick value without float noise (`0.30000000000000004` → `0.3`).
-fn trim(v: f64) -> f64 {
+pub(crate) fn trim(v: f64) -> f64 {
     if v == 0.0 {
         return 0.0;
     }

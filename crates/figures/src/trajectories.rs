@@ -41,6 +41,8 @@ impl Figure for Trajectories {
             .configure_mesh()
             .x_desc("time t (layers)")
             .y_desc("angle θ (radians)")
+            .x_label_formatter(&|t| format!("{}", crate::chart::trim(*t)))
+            .y_label_formatter(&|y| format!("{}", crate::chart::trim(*y)))
             .axis_desc_style(("sans-serif", 16))
             .label_style(("sans-serif", 13))
             .disable_mesh()

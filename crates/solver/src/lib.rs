@@ -43,4 +43,6 @@ pub use state::State;
 /// The solver's numerical revision, recorded with every result. Bump it whenever a change can
 /// alter any result's bits: results of another revision are stale. Revision 3: the direct
 /// kernel's exponential in base 2, and unit masses scaled once when all masses are equal.
-pub const SOLVER_REV: u32 = 3;
+/// Revision 4: snapshots (`Frames`) add an early tier of checks 0, 1, 2, 3, 4, 6, 9, ... to the
+/// evenly spaced ones.
+pub const SOLVER_REV: u32 = 4;

@@ -145,17 +145,34 @@ pub struct Frame {
     pub state: State,
 }
 
-/// Snapshots at evenly spaced checks, at most `capacity + 1` of them whatever the run's length:
-/// when full, every other one is dropped and the spacing doubles. The final state is appended at
-/// the end, so any fraction of the run is within `2/capacity` of a kept snapshot.
+/// Snapshots of the particles along a run, in two tiers, whatever the run's length:
+/// - **early**: the checks 0, 1, 2, 3, 4, 6, 9, 13, 19, ... (each about 1.5 times the one
+///   before), never thinned, so that the fast first moves of a run are resolved; a run of `N`
+///   checks keeps about `log_1.5 N` of them (26 for 20,000 checks);
+/// - **even**: evenly spaced checks, at most `capacity` of them besides the early ones: when full,
+///   every other one is dropped and the spacing doubles.
+///
+/// The final state is appended at the end, so any fraction of the run is within `2/capacity` of
+/// a kept snapshot.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Frames {
-    /// Checks between two kept snapshots.
+    /// Checks between two snapshots of the even tier.
     pub every: u64,
-    /// How many to keep at most before thinning.
+    /// How many snapshots the even tier keeps at most before thinning.
     pub capacity: usize,
     /// The snapshots, in time order.
     pub frames: Vec<Frame>,
+    /// The check index of each snapshot (`u64::MAX` for the final state).
+    pub checks: Vec<u64>,
+}
+
+/// Whether check `index` belongs to the early tier of [`Frames`]: 0, 1, 2, 3, 4, 6, 9, 13, ...
+fn is_early_check(index: u64) -> bool {
+    let mut early = 0u64;
+    while early < index {
+        early = (early * 3 / 2).max(early + 1);
+    }
+    early == index
 }
 
 impl Frames {
@@ -164,19 +181,35 @@ impl Frames {
             every: 1,
             capacity: capacity.max(2),
             frames: Vec::new(),
+            checks: Vec::new(),
         }
     }
 
     fn offer(&mut self, check_index: u64, frame: impl FnOnce() -> Frame) {
-        if !check_index.is_multiple_of(self.every) {
+        let kept = |index: u64, every: u64| is_early_check(index) || index.is_multiple_of(every);
+        if !kept(check_index, self.every) {
             return;
         }
         self.frames.push(frame());
-        if self.frames.len() > self.capacity {
-            let kept: Vec<Frame> = self.frames.drain(..).step_by(2).collect();
-            self.frames = kept;
+        self.checks.push(check_index);
+        let even = self.checks.iter().filter(|&&c| !is_early_check(c)).count();
+        if even > self.capacity {
             self.every *= 2;
+            let every = self.every;
+            let (frames, checks) = self
+                .frames
+                .drain(..)
+                .zip(self.checks.drain(..))
+                .filter(|&(_, c)| kept(c, every))
+                .unzip();
+            (self.frames, self.checks) = (frames, checks);
         }
+    }
+
+    /// Appends the final state (never thinned: nothing is offered after it).
+    fn push_final(&mut self, frame: Frame) {
+        self.frames.push(frame);
+        self.checks.push(u64::MAX);
     }
 
     /// The kept snapshot nearest to `fraction` (in [0, 1]) of the final time.
@@ -496,7 +529,7 @@ impl Simulation {
         );
         let last = self.series.last().expect("a stopped run has checked");
         if self.frames.frames.last().map(|f| f.step) != Some(self.step) {
-            self.frames.frames.push(Frame {
+            self.frames.push_final(Frame {
                 step: self.step,
                 t: self.t,
                 state: self.state.clone(),
@@ -541,4 +574,69 @@ pub fn simulate(problem: &Problem, par: Par) -> Result<RunResult, SolverError> {
     let mut simulation = Simulation::start(problem, DEFAULT_MAX_FRAMES);
     while simulation.advance(problem, u64::MAX, par)?.is_none() {}
     Ok(simulation.finish(problem))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(check: u64) -> Frame {
+        Frame {
+            step: check * 10,
+            t: check as f64,
+            state: State {
+                dim: 2,
+                positions: vec![1.0, 0.0],
+                masses: vec![1.0],
+            },
+        }
+    }
+
+    #[test]
+    fn frames_keep_the_early_checks_and_an_even_spread_of_the_rest() {
+        let early = [0, 1, 2, 3, 4, 6, 9, 13, 19, 28, 42, 63, 94, 141];
+        for &c in &early {
+            assert!(is_early_check(c), "{c}");
+        }
+        for c in [5, 7, 8, 10, 14, 20, 62, 64, 140] {
+            assert!(!is_early_check(c), "{c}");
+        }
+        let n_checks = 20_000u64;
+        let mut frames = Frames::new(24);
+        for check in 0..=n_checks {
+            frames.offer(check, || frame(check));
+        }
+        frames.push_final(frame(n_checks));
+        assert_eq!(frames.frames.len(), frames.checks.len());
+        // Every early check is there, in time order.
+        let kept: Vec<u64> = frames.checks.clone();
+        for &c in &early {
+            assert!(kept.contains(&c), "early check {c} missing from {kept:?}");
+        }
+        assert!(kept.windows(2).all(|w| w[0] < w[1]), "{kept:?}");
+        // The even tier: at most 24, evenly spaced, reaching close to the end.
+        let even: Vec<u64> = kept
+            .iter()
+            .copied()
+            .filter(|&c| c != u64::MAX && !is_early_check(c))
+            .collect();
+        assert!(even.len() <= 24 && even.len() >= 12, "{even:?}");
+        assert!(
+            even.iter().all(|c| c.is_multiple_of(frames.every)),
+            "{even:?}"
+        );
+        // 26 early checks up to 20,000, plus the even ones and the final state.
+        let n_early = (0..=n_checks).filter(|&c| is_early_check(c)).count();
+        assert_eq!(n_early, 26);
+        assert!(frames.frames.len() <= n_early + 24 + 1);
+        // Any fraction of the run is within 2/capacity of a kept snapshot.
+        for k in 0..=100 {
+            let target = k as f64 / 100.0 * n_checks as f64;
+            let nearest = frames.at_fraction(k as f64 / 100.0).unwrap().t;
+            assert!(
+                (nearest - target).abs() <= 2.0 / 24.0 * n_checks as f64,
+                "{target}: {nearest}"
+            );
+        }
+    }
 }
