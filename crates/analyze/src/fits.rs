@@ -193,13 +193,18 @@ pub fn fit(
     let (intercept, slope, r2) = line(&data)?;
     // Grouped by β (the transformed x is monotone in β, so equal x means equal β).
     let groups = by_beta(&data);
-    let mut slopes: Vec<f64> = resample(&groups, data.len(), replicates, seed)
-        .into_iter()
-        .map(|(_, slope)| slope)
-        .collect();
+    // With one seed at every β each resampling is the data itself: no bootstrap to run.
+    let mut slopes: Vec<f64> = if groups.iter().any(|group| group.len() > 1) {
+        resample(&groups, data.len(), replicates, seed)
+            .into_iter()
+            .map(|(_, slope)| slope)
+            .collect()
+    } else {
+        Vec::new()
+    };
     slopes.sort_by(f64::total_cmp);
-    let resampled = groups.iter().any(|group| group.len() > 1) && !slopes.is_empty();
-    let interval = resampled.then(|| (quantile(&slopes, 0.025), quantile(&slopes, 0.975)));
+    let interval =
+        (!slopes.is_empty()).then(|| (quantile(&slopes, 0.025), quantile(&slopes, 0.975)));
     let betas = points.iter().map(|p| p.0).filter(|beta| *beta >= beta_min);
     let (beta_lo, beta_hi) = betas.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), b| {
         (lo.min(b), hi.max(b))

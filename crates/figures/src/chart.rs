@@ -1,7 +1,7 @@
 //! x-y charts: lines, dashed lines, points with error bars, shaded bands, reference lines.
 //!
-//! Log axes are drawn by plotting `log10` of the values and labelling the decades, so one code
-//! path serves every combination of linear and log axes.
+//! Log axes are drawn by plotting `log10` of the values, with guides and labels at 1, 2 and 5
+//! times each power of ten, so one code path serves every combination of linear and log axes.
 
 use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
@@ -182,6 +182,15 @@ impl Chart {
     }
 }
 
+/// The legend entry of a dashed line: 20 pixels of dashes from `(x, y)`.
+fn legend_dashes(
+    (x, y): (i32, i32),
+    c: RGBColor,
+    width: u32,
+) -> DashedPathElement<std::vec::IntoIter<(i32, i32)>, i32> {
+    DashedPathElement::new(vec![(x, y), (x + 20, y)], 7, 6, c.stroke_width(width))
+}
+
 /// Positions (in log10) of 1, 2 and 5 times each power of ten strictly inside `lo..hi`.
 fn log_guides(lo: f64, hi: f64) -> Vec<f64> {
     let mut guides = Vec::new();
@@ -194,19 +203,6 @@ fn log_guides(lo: f64, hi: f64) -> Vec<f64> {
         }
     }
     guides
-}
-
-/// Labels of a log axis: the decades, blank between them.
-fn decade_label(v: f64) -> String {
-    if (v - v.round()).abs() > 1e-9 {
-        return String::new();
-    }
-    let value = 10f64.powi(v.round() as i32);
-    if (1e-3..1e4).contains(&value) {
-        format!("{value}")
-    } else {
-        format!("1e{}", v.round() as i32)
-    }
 }
 
 impl Figure for Chart {
@@ -234,27 +230,13 @@ where
         .x_label_area_size(48)
         .y_label_area_size(64)
         .build_cartesian_2d(x0..x1, y0..y1)?;
-    let log_x = chart.log_x;
-    let log_y = chart.log_y;
-    let x_format = move |v: &f64| {
-        if log_x {
-            decade_label(*v)
-        } else {
-            format!("{}", trim(*v))
-        }
-    };
-    let y_format = move |v: &f64| {
-        if log_y {
-            decade_label(*v)
-        } else {
-            format!("{}", trim(*v))
-        }
-    };
+    let (log_x, log_y) = (chart.log_x, chart.log_y);
+    let format = |v: &f64| format!("{}", trim(*v));
     let mut mesh = context.configure_mesh();
     mesh.x_desc(chart.x_label.as_str())
         .y_desc(chart.y_label.as_str())
-        .x_label_formatter(&x_format)
-        .y_label_formatter(&y_format)
+        .x_label_formatter(&format)
+        .y_label_formatter(&format)
         .axis_desc_style(("sans-serif", 16))
         .label_style(("sans-serif", 13))
         .light_line_style(WHITE)
@@ -331,9 +313,9 @@ where
             c.stroke_width(2),
         ))?;
         if !reference.label.is_empty() {
-            drawn.label(reference.label.as_str()).legend(move |(x, y)| {
-                DashedPathElement::new(vec![(x, y), (x + 20, y)], 7, 6, c.stroke_width(2))
-            });
+            drawn
+                .label(reference.label.as_str())
+                .legend(move |(x, y)| legend_dashes((x, y), c, 2));
         }
     }
     for series in &chart.series {
@@ -371,14 +353,9 @@ where
                     c.stroke_width(size),
                 ))?;
                 if !label.is_empty() {
-                    drawn.label(label).legend(move |(x, y)| {
-                        DashedPathElement::new(
-                            vec![(x, y), (x + 20, y)],
-                            7,
-                            6,
-                            c.stroke_width(size),
-                        )
-                    });
+                    drawn
+                        .label(label)
+                        .legend(move |at| legend_dashes(at, c, size));
                 }
             }
             Style::Points => {
