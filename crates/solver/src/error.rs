@@ -61,4 +61,12 @@ pub enum SolverError {
         /// The rejected step size.
         dt: f64,
     },
+    /// Certifying a stationary state (`stationary::certify`) failed in a numerical step.
+    #[error("certification failed in {stage}: {reason}")]
+    CertifyFailed {
+        /// The step that failed (`field`, `eigendecomposition`, ...).
+        stage: &'static str,
+        /// What went wrong.
+        reason: String,
+    },
 }

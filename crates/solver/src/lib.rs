@@ -25,6 +25,7 @@ pub mod reference;
 pub mod run;
 pub mod sphere;
 pub mod state;
+pub mod stationary;
 pub mod testing;
 
 pub use clusters::{Cluster, Observables};
@@ -39,6 +40,7 @@ pub use run::{
     simulate, Frame, Frames, Problem, RunResult, SeriesRow, Simulation, StopReason, Summary,
 };
 pub use state::State;
+pub use stationary::{certify, Certificate, CertifyOptions, Classification};
 
 /// The solver's numerical revision, recorded with every result. Bump it whenever a change can
 /// alter any result's bits: results of another revision are stale. Revision 3: the direct

@@ -1,0 +1,325 @@
+//! Exact first and second derivatives of the energy of a few atoms (MODEL.md §4, §9), in an
+//! orthonormal tangent basis at each atom.
+//!
+//! The energy is extended off the product of spheres by dropping each atom's self term (a
+//! constant `m_a² w(1) / (2β)` on the sphere) and writing the potential with `<a_j, x>` for any
+//! `x`:
+//!
+//! `Ẽ = (1/β) Σ_{a<b} m_a m_b w(<x_a,x_b>) + ½ Σ_a m_a Σ_j s_j φ(<a_j,x_a>)`,
+//!
+//! so that, with `w' = β w`, `w'' = β² w` and `φ' = 2σ`,
+//!
+//! - `∇_a Ẽ = m_a (S_a + D_a)`, `S_a = Σ_{b≠a} m_b w_ab x_b`, `D_a = Σ_j s_j σ(t_aj) a_j`,
+//!   `t_aj = <a_j, x_a>`: its tangential part is `m_a F_a`, the field of §4 (USA);
+//! - `∂²Ẽ/∂x_a∂x_b = m_a m_b w_ab (β x_b x_aᵀ + I)` for `b ≠ a`;
+//! - `∂²Ẽ/∂x_a² = m_a (β Σ_{b≠a} m_b w_ab x_b x_bᵀ + Σ_j s_j σ'(t_aj) a_j a_jᵀ)`.
+//!
+//! The Riemannian Hessian is `P_a (∂²Ẽ/∂x_a∂x_b) P_b − δ_ab <x_a, ∇_a Ẽ> P_a`; in the basis
+//! `U_a` (rows orthonormal, orthogonal to `x_a`) the blocks are `U_a (…) U_bᵀ`. The result does
+//! not depend on the extension: a different one changes the ambient Hessian and the Weingarten
+//! term `<x_a, ∇_a Ẽ>` by amounts that cancel.
+
+use crate::field::Dynamics;
+use crate::params::{Activation, Attention};
+use crate::perceptron::Sigma;
+use crate::sphere::{dot, project_tangent};
+use crate::state::State;
+
+/// σ'(s), the derivative of the activation (for `relu` and `leaky_relu`, the one-sided value that
+/// `Sigma::sigma` takes: the slope for `s > 0`, the other one at and below 0).
+pub fn sigma_prime(sigma: &Sigma, s: f64) -> f64 {
+    match sigma.activation {
+        Activation::Relu => {
+            if s > 0.0 {
+                1.0
+            } else {
+                0.0
+            }
+        }
+        Activation::Gelu => {
+            crate::perceptron::normal_cdf(s) + s * crate::perceptron::normal_pdf(s)
+        }
+        Activation::Linear => 1.0,
+        Activation::Tanh => {
+            let t = s.tanh();
+            1.0 - t * t
+        }
+        Activation::LeakyRelu => {
+            if s > 0.0 {
+                1.0
+            } else {
+                sigma.leaky_slope
+            }
+        }
+        Activation::None => 0.0,
+    }
+}
+
+/// An orthonormal basis of the tangent space at the unit vector `x`: `d - 1` rows of `d` values,
+/// the columns 2..d of the Householder reflector that maps `e_1` to `±x`.
+pub fn tangent_basis(x: &[f64]) -> Vec<f64> {
+    let dim = x.len();
+    let sign = if x[0] >= 0.0 { 1.0 } else { -1.0 };
+    // v = x + sign e_1, |v|² = 2 (1 + |x_1|); Q = I - 2 v vᵀ / |v|².
+    let mut v = x.to_vec();
+    v[0] += sign;
+    let scale = 1.0 / (1.0 + x[0].abs());
+    let mut basis = Vec::with_capacity((dim - 1) * dim);
+    for column in 1..dim {
+        for row in 0..dim {
+            let identity = if row == column { 1.0 } else { 0.0 };
+            basis.push(identity - scale * v[row] * v[column]);
+        }
+    }
+    basis
+}
+
+/// Coordinates `U x` of the ambient vector `y` in the tangent basis `basis` (rows of `dim`).
+pub fn coordinates(basis: &[f64], dim: usize, y: &[f64]) -> Vec<f64> {
+    basis.chunks_exact(dim).map(|u| dot(u, y)).collect()
+}
+
+/// The ambient vector `Uᵀ ξ` of tangent coordinates `ξ`.
+pub fn ambient(basis: &[f64], dim: usize, coordinates: &[f64]) -> Vec<f64> {
+    let mut out = vec![0.0; dim];
+    for (u, &c) in basis.chunks_exact(dim).zip(coordinates) {
+        for (o, &uk) in out.iter_mut().zip(u) {
+            *o += c * uk;
+        }
+    }
+    out
+}
+
+/// The energy `E` of MODEL.md §4 as a double sum (self terms included).
+pub fn energy(dynamics: &Dynamics, state: &State) -> f64 {
+    let n = state.len();
+    let mut pair = 0.0;
+    let mut potential = 0.0;
+    for a in 0..n {
+        let xa = state.position(a);
+        let mut row = 0.0;
+        for b in 0..n {
+            row += state.masses[b] * dynamics.weight(dot(xa, state.position(b)));
+        }
+        pair += state.masses[a] * row;
+        potential += state.masses[a] * dynamics.perceptron.potential(xa);
+    }
+    pair / (2.0 * dynamics.beta) + 0.5 * potential
+}
+
+/// Per-atom pieces of the field: the unprojected attention sum (`S_a`, divided by `Z_a` for SA),
+/// the unprojected drift `D_a`, and the magnitudes of the terms they add up.
+pub(crate) struct FieldParts {
+    /// `F_a` (unsigned: `A_a + u(x_a)`), `n × d`.
+    pub field: Vec<f64>,
+    /// Largest `Σ_b m_b w_ab` (`/ Z_a` for SA, so 1) over the atoms.
+    pub attention_scale: f64,
+    /// Largest `Σ_j |s_j σ(t_aj)|` over the atoms.
+    pub perceptron_magnitude: f64,
+}
+
+/// The field `F_a = A_a + u(x_a)` (without the regime's sign) of every atom, with the scales of
+/// its terms.
+pub(crate) fn field_parts(dynamics: &Dynamics, state: &State) -> FieldParts {
+    let dim = state.dim;
+    let n = state.len();
+    let perceptron = &dynamics.perceptron;
+    let mut field = vec![0.0; n * dim];
+    let mut attention_scale = 0.0f64;
+    let mut perceptron_magnitude = 0.0f64;
+    for a in 0..n {
+        let xa = state.position(a);
+        let out = &mut field[a * dim..(a + 1) * dim];
+        let mut weight_sum = 0.0;
+        for b in 0..n {
+            if b == a {
+                // Its numerator term is tangentially zero; its weight counts for SA.
+                weight_sum += state.masses[b] * dynamics.weight(1.0);
+                continue;
+            }
+            let xb = state.position(b);
+            let w = state.masses[b] * dynamics.weight(dot(xa, xb));
+            weight_sum += w;
+            for (o, &x) in out.iter_mut().zip(xb) {
+                *o += w * x;
+            }
+        }
+        let mut scale = weight_sum;
+        if dynamics.attention == Attention::Sa {
+            out.iter_mut().for_each(|o| *o /= weight_sum);
+            scale = 1.0;
+        }
+        attention_scale = attention_scale.max(scale);
+        let mut magnitude = 0.0;
+        for j in 0..perceptron.width() {
+            let direction = perceptron.direction(j);
+            let c = perceptron.weights[j] * perceptron.sigma.sigma(dot(direction, xa));
+            magnitude += c.abs();
+            for (o, &x) in out.iter_mut().zip(direction) {
+                *o += c * x;
+            }
+        }
+        perceptron_magnitude = perceptron_magnitude.max(magnitude);
+        project_tangent(xa, out);
+    }
+    FieldParts {
+        field,
+        attention_scale,
+        perceptron_magnitude,
+    }
+}
+
+/// The field `F_a` (unsigned) of every atom, `n × d`.
+pub fn field(dynamics: &Dynamics, state: &State) -> Vec<f64> {
+    field_parts(dynamics, state).field
+}
+
+/// The field's scale: the largest, over the atoms, of the sum of the magnitudes of the terms
+/// that make up `F_a`, `Σ_b m_b w_ab` (1 for SA) plus `Σ_j |s_j σ(<a_j,x_a>)|`. Rounding errors
+/// in `F_a` are a small multiple of `ε` times it, so residuals are measured against it.
+pub fn field_scale(dynamics: &Dynamics, state: &State) -> f64 {
+    let parts = field_parts(dynamics, state);
+    parts.attention_scale + parts.perceptron_magnitude
+}
+
+/// The Riemannian gradient of `E` in the tangent bases ([`tangent_basis`] at each atom),
+/// `k (d-1)` values: block `a` is `m_a U_a F_a` (USA; for SA this is not a gradient).
+pub fn gradient(dynamics: &Dynamics, state: &State) -> Vec<f64> {
+    let dim = state.dim;
+    let field = field(dynamics, state);
+    let mut out = Vec::with_capacity(state.len() * (dim - 1));
+    for a in 0..state.len() {
+        let basis = tangent_basis(state.position(a));
+        let coordinates = coordinates(&basis, dim, &field[a * dim..(a + 1) * dim]);
+        out.extend(coordinates.iter().map(|c| state.masses[a] * c));
+    }
+    out
+}
+
+/// The Riemannian Hessian of `E` at fixed masses (USA), row-major `N × N`, `N = k (d-1)`, in
+/// the tangent bases of [`tangent_basis`] (see the module doc for the formulas).
+pub fn hessian(dynamics: &Dynamics, state: &State) -> Vec<f64> {
+    let dim = state.dim;
+    let tangent = dim - 1;
+    let n = state.len();
+    let size = n * tangent;
+    let beta = dynamics.beta;
+    let perceptron = &dynamics.perceptron;
+    let bases: Vec<Vec<f64>> = (0..n).map(|a| tangent_basis(state.position(a))).collect();
+    let mut hessian = vec![0.0; size * size];
+    for a in 0..n {
+        let xa = state.position(a);
+        let ma = state.masses[a];
+        let ua = &bases[a];
+        // Diagonal block, accumulated in a (d-1)² scratch.
+        let mut diagonal = vec![0.0; tangent * tangent];
+        let mut weingarten = 0.0;
+        for b in 0..n {
+            if b == a {
+                continue;
+            }
+            let xb = state.position(b);
+            let mb = state.masses[b];
+            let s = dot(xa, xb);
+            let w = dynamics.weight(s);
+            weingarten += mb * w * s;
+            let ua_xb = coordinates(ua, dim, xb);
+            let ub_xa = coordinates(&bases[b], dim, xa);
+            let c = beta * mb * w;
+            for i in 0..tangent {
+                for j in 0..tangent {
+                    diagonal[i * tangent + j] += c * ua_xb[i] * ua_xb[j];
+                }
+            }
+            // Off-diagonal block (a, b): m_a m_b w (β (U_a x_b)(U_b x_a)ᵀ + U_a U_bᵀ).
+            let ub = &bases[b];
+            let off = ma * mb * w;
+            for i in 0..tangent {
+                let row = &mut hessian[(a * tangent + i) * size + b * tangent..][..tangent];
+                let ua_i = &ua[i * dim..(i + 1) * dim];
+                for (j, h) in row.iter_mut().enumerate() {
+                    let ub_j = &ub[j * dim..(j + 1) * dim];
+                    *h = off * (beta * ua_xb[i] * ub_xa[j] + dot(ua_i, ub_j));
+                }
+            }
+        }
+        for neuron in 0..perceptron.width() {
+            let direction = perceptron.direction(neuron);
+            let t = dot(direction, xa);
+            let sj = perceptron.weights[neuron];
+            weingarten += sj * perceptron.sigma.sigma(t) * t;
+            let curvature = sj * sigma_prime(&perceptron.sigma, t);
+            if curvature == 0.0 {
+                continue;
+            }
+            let ua_a = coordinates(ua, dim, direction);
+            for i in 0..tangent {
+                for j in 0..tangent {
+                    diagonal[i * tangent + j] += curvature * ua_a[i] * ua_a[j];
+                }
+            }
+        }
+        for i in 0..tangent {
+            diagonal[i * tangent + i] -= weingarten;
+            let row = &mut hessian[(a * tangent + i) * size + a * tangent..][..tangent];
+            for (j, h) in row.iter_mut().enumerate() {
+                *h = ma * diagonal[i * tangent + j];
+            }
+        }
+    }
+    hessian
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::Activation;
+
+    #[test]
+    fn tangent_basis_is_orthonormal_and_tangent() {
+        for x in [
+            vec![1.0, 0.0],
+            vec![-0.6, 0.8],
+            vec![0.0, 0.0, 1.0],
+            vec![-0.5, 0.5, 0.5, 0.5],
+        ] {
+            let dim = x.len();
+            let basis = tangent_basis(&x);
+            let rows: Vec<&[f64]> = basis.chunks_exact(dim).collect();
+            assert_eq!(rows.len(), dim - 1);
+            for (i, u) in rows.iter().enumerate() {
+                assert!(dot(u, &x).abs() < 1e-15);
+                for (j, v) in rows.iter().enumerate() {
+                    let expected = if i == j { 1.0 } else { 0.0 };
+                    assert!((dot(u, v) - expected).abs() < 1e-15);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn sigma_prime_is_the_derivative_of_sigma() {
+        for activation in [
+            Activation::Relu,
+            Activation::Gelu,
+            Activation::Linear,
+            Activation::Tanh,
+            Activation::LeakyRelu,
+            Activation::None,
+        ] {
+            let sigma = Sigma {
+                activation,
+                leaky_slope: 0.01,
+            };
+            for s in [-1.3, -0.4, 0.2, 0.9, 2.5] {
+                let h = 1e-6;
+                let fd = (sigma.sigma(s + h) - sigma.sigma(s - h)) / (2.0 * h);
+                assert!(
+                    (fd - sigma_prime(&sigma, s)).abs() < 1e-8,
+                    "{activation:?} at {s}: {fd} vs {}",
+                    sigma_prime(&sigma, s)
+                );
+            }
+        }
+    }
+}

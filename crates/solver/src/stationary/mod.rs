@@ -1,0 +1,608 @@
+//! Certified stationary states (MODEL.md §9): merge a state into atoms, polish the atoms onto a
+//! stationary point by Newton's method, classify it by the spectrum of the Riemannian Hessian of
+//! the energy, and, from a saddle, escape along negative curvature to a local optimum.
+//!
+//! [`certify`] is the entry point; it returns a [`Certificate`] (serializable, to be stored with
+//! a task's result).
+//!
+//! # Conventions
+//!
+//! - **Objective.** Descent decreases `E`, ascent increases it. The certificate's spectrum is the
+//!   one of the objective the regime optimizes, `E` in descent and `−E` in ascent, so that a
+//!   nonnegative spectrum is SOPD in both regimes (for ascent, `−H ⪰ 0`).
+//! - **Mass weighting.** Eigenvalues are those of `M^{-1/2} (∓H) M^{-1/2}`, `M` the atoms'
+//!   masses on the diagonal (`H ⪰ κ M` is strictness): they are the growth rates of the
+//!   linearized flow `ξ̇_a = ∓(1/m_a) (H ξ)_a`.
+//! - **Field scale.** Residuals are `max_a |F_a|`, measured against the field scale
+//!   `max_a (Σ_b m_b w_ab + Σ_j |s_j σ(<a_j,x_a>)|)` (attention weights divided by `Z_a` for SA,
+//!   so 1): the sum of the magnitudes of the terms of `F_a`, the size of its rounding error in
+//!   units of `ε`. Newton stops at `max_a |F_a| <= residual_tol · scale` (default `1e-12`).
+//! - **Threshold.** `τ = 1e-8 ‖H_w‖` (`H_w` the mass-weighted objective Hessian, spectral norm):
+//!   eigenvalues in `[−τ, τ]` count as zero.
+//! - **Symmetry modes.** The energy is invariant under the rotations that fix every direction
+//!   `a_j` of a neuron with `s_j ≠ 0` (all of `SO(d)` without a perceptron). Their infinitesimal
+//!   fields `x_a ↦ Ω x_a` span the symmetry directions (fewer than `dim so(d)` when the atoms are
+//!   degenerate, e.g. all on one axis); the near-zero eigenvectors are projected on that span and
+//!   the dimension of the intersection is `zero_modes`. These modes are excluded from the
+//!   classification: strict means positive definite on their complement, and they never make a
+//!   saddle.
+//! - **Classification.** In order: `unresolved` (the precision guard below), `undefined` (SA: not
+//!   a gradient flow, only stationarity is checked), `not_stationary` (Newton did not reach the
+//!   tolerance), `kink` (an atom within `1e-12` of a line `<a_j, x> = 0` of a `relu` or
+//!   `leaky_relu` neuron, where the Hessian jumps), then by the smallest eigenvalue `λ` off the
+//!   symmetry modes: `saddle` (`λ < −τ`), `sopd` (`|λ| <= τ`), `strict` (`λ > τ`, or no
+//!   direction left off the symmetry modes).
+//! - **Precision guard.** The perceptron enters the field with magnitude at most
+//!   `Σ_j |s_j| max|σ|`, attention with `Σ_b m_b w_ab`. For the `paper` kernel the ratio is
+//!   `~e^{-β}`; when `Σ_j |s_j|` is below `PRECISION_GUARD · ε` times the attention scale (about
+//!   β > 29 with unit weights), the perceptron's contribution to the field and the Hessian is
+//!   lost in the rounding of attention, and the certificate reports `unresolved` with
+//!   `perceptron_unresolved = true` instead of a classification it cannot make.
+//! - **Escape.** From a saddle (if `escape`), step so that the atom that moves most moves by
+//!   `escape_step` along the eigenvector of the most negative eigenvalue, with the sign that
+//!   lowers the objective more, then run the projected gradient flow of the objective
+//!   (atoms within `merge_tol` merge) and certify again; at most `max_escapes` times.
+
+mod calculus;
+mod linalg;
+mod newton;
+
+use serde::{Deserialize, Serialize};
+
+use crate::clusters::merge_close;
+use crate::error::SolverError;
+use crate::field::Dynamics;
+use crate::Par;
+use crate::params::{Activation, Attention};
+use crate::state::State;
+
+pub use calculus::{
+    coordinates, energy, field, field_scale, gradient, hessian, sigma_prime, tangent_basis,
+};
+
+use linalg::{column_span, svd, symmetric_eigen};
+
+/// Relative threshold of the spectrum: `τ = SPECTRAL_THRESHOLD · ‖H_w‖`.
+pub const SPECTRAL_THRESHOLD: f64 = 1e-8;
+/// Distance to a ReLU line `<a_j, x> = 0` below which an atom is on a kink.
+pub const KINK_TOL: f64 = 1e-12;
+/// The perceptron is unresolved when its scale is below this many `ε` of attention's.
+pub const PRECISION_GUARD: f64 = 1e3;
+
+/// What [`certify`] does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CertifyOptions {
+    /// Particles within this geodesic distance merge into one atom (single linkage), before
+    /// polishing and whenever atoms come together.
+    pub merge_tol: f64,
+    /// Newton stops at `max_a |F_a| <= residual_tol · scale`.
+    pub residual_tol: f64,
+    /// Newton iterations allowed per polish.
+    pub max_newton_iterations: usize,
+    /// Whether to escape from saddles.
+    pub escape: bool,
+    /// Escapes allowed.
+    pub max_escapes: usize,
+    /// Largest move of an atom in the step off a saddle (radians).
+    pub escape_step: f64,
+    /// The flow after an escape stops at `max_a |F_a| <= flow_tol · scale` (Newton takes over).
+    pub flow_tol: f64,
+    /// Flow steps allowed after each escape.
+    pub max_flow_steps: usize,
+}
+
+impl Default for CertifyOptions {
+    fn default() -> Self {
+        CertifyOptions {
+            merge_tol: 1e-6,
+            residual_tol: 1e-12,
+            max_newton_iterations: 100,
+            escape: false,
+            max_escapes: 10,
+            escape_step: 1e-2,
+            flow_tol: 1e-6,
+            max_flow_steps: 200_000,
+        }
+    }
+}
+
+/// What a certificate concludes (see the module doc for the order of the tests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Classification {
+    /// Stationary, and the objective Hessian is positive definite off the symmetry modes.
+    Strict,
+    /// Stationary, objective Hessian positive semidefinite (zero eigenvalues off the symmetry
+    /// modes, within `τ`).
+    Sopd,
+    /// Stationary with a negative eigenvalue (below `−τ`) off the symmetry modes.
+    Saddle,
+    /// An atom sits on a ReLU kink: the Hessian is not defined there.
+    Kink,
+    /// SA: not a gradient flow; only stationarity was checked.
+    Undefined,
+    /// The perceptron is below the rounding of attention: nothing can be said about it.
+    Unresolved,
+    /// Newton did not reach the residual tolerance.
+    NotStationary,
+}
+
+impl Classification {
+    /// Strict or SOPD: a local minimum (descent) / maximum (ascent) to second order.
+    pub fn is_sopd(self) -> bool {
+        matches!(self, Classification::Strict | Classification::Sopd)
+    }
+}
+
+/// One atom of a certified state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Atom {
+    /// Unit position.
+    pub position: Vec<f64>,
+    /// Mass.
+    pub mass: f64,
+}
+
+/// An atom on a ReLU kink.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Kink {
+    /// The atom.
+    pub atom: usize,
+    /// The neuron whose line it is on.
+    pub neuron: usize,
+    /// `|<a_j, x_a>|`.
+    pub distance: f64,
+}
+
+/// One escape from a saddle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Escape {
+    /// The negative eigenvalue stepped along.
+    pub eigenvalue: f64,
+    /// Energy at the saddle.
+    pub energy_before: f64,
+    /// Energy after the flow (before the next polish).
+    pub energy_after: f64,
+    /// Atoms at the saddle.
+    pub atoms_before: usize,
+    /// Atoms after the flow.
+    pub atoms_after: usize,
+    /// Flow steps taken.
+    pub flow_steps: usize,
+    /// Newton iterations of the polish that found the saddle.
+    pub newton_iterations: usize,
+}
+
+/// The certificate of a state (MODEL.md §9).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Certificate {
+    /// The conclusion.
+    pub classification: Classification,
+    /// `max_a |F_a|` at the certified atoms.
+    pub residual: f64,
+    /// The field scale the residual is measured against (module doc).
+    pub field_scale: f64,
+    /// Eigenvalues of the mass-weighted objective Hessian (`E` descent, `−E` ascent), ascending;
+    /// empty for SA.
+    pub eigenvalues: Vec<f64>,
+    /// Smallest eigenvalue off the symmetry modes; `None` for SA or when no direction is left.
+    pub lambda_min: Option<f64>,
+    /// `‖H_w‖`, the largest |eigenvalue|.
+    pub hessian_norm: f64,
+    /// The threshold `τ`.
+    pub threshold: f64,
+    /// Symmetry (rotation) zero modes found in the spectrum.
+    pub zero_modes: usize,
+    /// The atoms.
+    pub atoms: Vec<Atom>,
+    /// Energy `E` of the atoms.
+    pub energy: f64,
+    /// Newton iterations of the final polish.
+    pub newton_iterations: usize,
+    /// `max_a |F_a|` at the start of the final polish and after each accepted Newton step.
+    pub residual_history: Vec<f64>,
+    /// Escapes from saddles, in order.
+    pub escapes: Vec<Escape>,
+    /// The precision guard: the perceptron is below the rounding of attention.
+    pub perceptron_unresolved: bool,
+    /// An atom on a ReLU kink, if any.
+    pub kink: Option<Kink>,
+}
+
+impl Certificate {
+    /// The certified atoms as a state.
+    pub fn state(&self) -> State {
+        let dim = self.atoms.first().map_or(0, |a| a.position.len());
+        State {
+            dim,
+            positions: self.atoms.iter().flat_map(|a| a.position.clone()).collect(),
+            masses: self.atoms.iter().map(|a| a.mass).collect(),
+        }
+    }
+}
+
+/// The spectrum and what it says.
+struct Spectrum {
+    eigenvalues: Vec<f64>,
+    lambda_min: Option<f64>,
+    hessian_norm: f64,
+    threshold: f64,
+    zero_modes: usize,
+    /// Eigenvector (solve coordinates) of the most negative eigenvalue off the symmetry modes.
+    most_negative: Option<(f64, Vec<f64>)>,
+}
+
+/// Certifies `state` under `dynamics`: merge, polish, classify, escape (module doc).
+///
+/// `par` is accepted for symmetry with the other kernels; the atoms are few and the work runs on
+/// the calling thread, so the certificate does not depend on it.
+///
+/// # Errors
+/// `InvalidInput` when the state does not fit the dynamics; `InvalidParameter` for options out
+/// of range; `CertifyFailed` when the field turns non-finite or a decomposition fails.
+pub fn certify(
+    dynamics: &Dynamics,
+    state: &State,
+    options: &CertifyOptions,
+    par: Par,
+) -> Result<Certificate, SolverError> {
+    let _ = par;
+    validate(dynamics, state, options)?;
+    let mut atoms = state.clone();
+    merge_close(&mut atoms, options.merge_tol);
+    let guard = perceptron_unresolved(dynamics, &atoms);
+    let mut escapes = Vec::new();
+    loop {
+        let polish = polish_and_merge(dynamics, &mut atoms, options)?;
+        let kink = find_kink(dynamics, &atoms);
+        let spectrum = match dynamics.attention {
+            Attention::Usa => Some(spectrum(dynamics, &atoms)?),
+            Attention::Sa => None,
+        };
+        let classification = classify(
+            dynamics,
+            guard,
+            polish.converged,
+            kink.is_some(),
+            spectrum.as_ref(),
+        );
+        if classification == Classification::Saddle
+            && options.escape
+            && escapes.len() < options.max_escapes
+        {
+            let (eigenvalue, direction) = spectrum
+                .as_ref()
+                .and_then(|s| s.most_negative.clone())
+                .expect("a saddle has a negative eigenvalue");
+            let energy_before = energy(dynamics, &atoms);
+            let atoms_before = atoms.len();
+            step_off_saddle(dynamics, &mut atoms, &direction, options.escape_step);
+            let flow_steps = newton::flow(
+                dynamics,
+                &mut atoms,
+                options.merge_tol,
+                options.flow_tol,
+                options.max_flow_steps,
+            )?;
+            escapes.push(Escape {
+                eigenvalue,
+                energy_before,
+                energy_after: energy(dynamics, &atoms),
+                atoms_before,
+                atoms_after: atoms.len(),
+                flow_steps,
+                newton_iterations: polish.iterations,
+            });
+            continue;
+        }
+        let spectrum = spectrum.unwrap_or(Spectrum {
+            eigenvalues: Vec::new(),
+            lambda_min: None,
+            hessian_norm: 0.0,
+            threshold: 0.0,
+            zero_modes: 0,
+            most_negative: None,
+        });
+        return Ok(Certificate {
+            classification,
+            residual: polish.residual,
+            field_scale: polish.scale,
+            eigenvalues: spectrum.eigenvalues,
+            lambda_min: spectrum.lambda_min,
+            hessian_norm: spectrum.hessian_norm,
+            threshold: spectrum.threshold,
+            zero_modes: spectrum.zero_modes,
+            atoms: (0..atoms.len())
+                .map(|a| Atom {
+                    position: atoms.position(a).to_vec(),
+                    mass: atoms.masses[a],
+                })
+                .collect(),
+            energy: energy(dynamics, &atoms),
+            newton_iterations: polish.iterations,
+            residual_history: polish.history,
+            escapes,
+            perceptron_unresolved: guard,
+            kink,
+        });
+    }
+}
+
+fn validate(
+    dynamics: &Dynamics,
+    state: &State,
+    options: &CertifyOptions,
+) -> Result<(), SolverError> {
+    if state.dim != dynamics.dim || dynamics.dim < 2 || state.is_empty() {
+        return Err(SolverError::InvalidInput {
+            what: "state to certify",
+            reason: format!(
+                "{} particles of dimension {}, dynamics of dimension {}",
+                state.len(),
+                state.dim,
+                dynamics.dim
+            ),
+        });
+    }
+    if state.positions.len() != state.len() * state.dim
+        || state.positions.iter().any(|v| !v.is_finite())
+        || state.masses.iter().any(|m| !(m.is_finite() && *m > 0.0))
+    {
+        return Err(SolverError::InvalidInput {
+            what: "state to certify",
+            reason: "positions must be finite and masses positive".into(),
+        });
+    }
+    let checks: [(&'static str, bool); 4] = [
+        ("certify.merge_tol", options.merge_tol >= 0.0),
+        (
+            "certify.residual_tol",
+            options.residual_tol > 0.0 && options.residual_tol < 1.0,
+        ),
+        (
+            "certify.escape_step",
+            options.escape_step > 0.0 && options.escape_step < 1.0,
+        ),
+        (
+            "certify.flow_tol",
+            options.flow_tol > 0.0 && options.flow_tol < 1.0,
+        ),
+    ];
+    for (key, ok) in checks {
+        if !ok {
+            return Err(SolverError::InvalidParameter {
+                key,
+                reason: "out of range".into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Polishes, merges atoms that came within `merge_tol`, and polishes again until nothing merges.
+fn polish_and_merge(
+    dynamics: &Dynamics,
+    atoms: &mut State,
+    options: &CertifyOptions,
+) -> Result<newton::Polish, SolverError> {
+    loop {
+        let polish = newton::polish(
+            dynamics,
+            atoms,
+            options.residual_tol,
+            options.max_newton_iterations,
+        )?;
+        if !merge_close(atoms, options.merge_tol) {
+            return Ok(polish);
+        }
+    }
+}
+
+/// The precision guard (module doc).
+fn perceptron_unresolved(dynamics: &Dynamics, atoms: &State) -> bool {
+    let perceptron = &dynamics.perceptron;
+    if perceptron.is_off() {
+        return false;
+    }
+    let perceptron_scale: f64 = perceptron.weights.iter().map(|s| s.abs()).sum();
+    let attention_scale = calculus::field_parts(dynamics, atoms).attention_scale;
+    perceptron_scale < PRECISION_GUARD * f64::EPSILON * attention_scale
+}
+
+/// The first atom within `KINK_TOL` of a ReLU / leaky ReLU line.
+fn find_kink(dynamics: &Dynamics, atoms: &State) -> Option<Kink> {
+    let perceptron = &dynamics.perceptron;
+    if !matches!(
+        perceptron.sigma.activation,
+        Activation::Relu | Activation::LeakyRelu
+    ) {
+        return None;
+    }
+    for a in 0..atoms.len() {
+        for j in 0..perceptron.width() {
+            if perceptron.weights[j] == 0.0 {
+                continue;
+            }
+            let distance = crate::sphere::dot(perceptron.direction(j), atoms.position(a)).abs();
+            if distance <= KINK_TOL {
+                return Some(Kink {
+                    atom: a,
+                    neuron: j,
+                    distance,
+                });
+            }
+        }
+    }
+    None
+}
+
+fn classify(
+    dynamics: &Dynamics,
+    unresolved: bool,
+    converged: bool,
+    on_kink: bool,
+    spectrum: Option<&Spectrum>,
+) -> Classification {
+    if unresolved {
+        return Classification::Unresolved;
+    }
+    if dynamics.attention == Attention::Sa {
+        return if converged {
+            Classification::Undefined
+        } else {
+            Classification::NotStationary
+        };
+    }
+    if !converged {
+        return Classification::NotStationary;
+    }
+    if on_kink {
+        return Classification::Kink;
+    }
+    let spectrum = spectrum.expect("USA has a spectrum");
+    match spectrum.lambda_min {
+        None => Classification::Strict,
+        Some(l) if l < -spectrum.threshold => Classification::Saddle,
+        Some(l) if l > spectrum.threshold => Classification::Strict,
+        Some(_) => Classification::Sopd,
+    }
+}
+
+/// The orthonormal basis (solve coordinates, `N × r` row-major) of the symmetry directions: the
+/// mass-weighted tangent coordinates `√m_a U_a Ω x_a` of the rotations `Ω` fixing every active
+/// neuron's direction.
+fn symmetry_basis(dynamics: &Dynamics, atoms: &State) -> Result<(Vec<f64>, usize), SolverError> {
+    let dim = atoms.dim;
+    let tangent = dim - 1;
+    let perceptron = &dynamics.perceptron;
+    // Orthonormal basis of the complement of span{a_j : s_j ≠ 0}.
+    let active: Vec<usize> = if perceptron.is_off() {
+        Vec::new()
+    } else {
+        (0..perceptron.width())
+            .filter(|&j| perceptron.weights[j] != 0.0)
+            .collect()
+    };
+    let complement: Vec<Vec<f64>> = if active.is_empty() {
+        (0..dim)
+            .map(|i| (0..dim).map(|k| if k == i { 1.0 } else { 0.0 }).collect())
+            .collect()
+    } else {
+        // Columns of V (d × d via the square Gram matrix AᵀA) with zero singular value.
+        let mut gram = vec![0.0; dim * dim];
+        for &j in &active {
+            let a = perceptron.direction(j);
+            for p in 0..dim {
+                for q in 0..dim {
+                    gram[p * dim + q] += a[p] * a[q];
+                }
+            }
+        }
+        let decomposition = svd(&gram, dim, dim)?;
+        let largest = decomposition.singular[0];
+        (0..dim)
+            .filter(|&k| decomposition.singular[k] <= 1e-12 * largest)
+            .map(|k| (0..dim).map(|p| decomposition.v[p * dim + k]).collect())
+            .collect()
+    };
+    let c = complement.len();
+    let generators: Vec<(usize, usize)> = (0..c)
+        .flat_map(|p| (p + 1..c).map(move |q| (p, q)))
+        .collect();
+    if generators.is_empty() {
+        return Ok((Vec::new(), 0));
+    }
+    let size = atoms.len() * tangent;
+    let columns = generators.len();
+    let mut fields = vec![0.0; size * columns];
+    for a in 0..atoms.len() {
+        let x = atoms.position(a);
+        let basis = tangent_basis(x);
+        let root = atoms.masses[a].sqrt();
+        for (g, &(p, q)) in generators.iter().enumerate() {
+            // Ω x = c_p <c_q, x> − c_q <c_p, x>.
+            let (cp, cq) = (&complement[p], &complement[q]);
+            let (xp, xq) = (crate::sphere::dot(cp, x), crate::sphere::dot(cq, x));
+            let omega_x: Vec<f64> = (0..dim).map(|k| cp[k] * xq - cq[k] * xp).collect();
+            let coords = coordinates(&basis, dim, &omega_x);
+            for i in 0..tangent {
+                fields[(a * tangent + i) * columns + g] = root * coords[i];
+            }
+        }
+    }
+    column_span(&fields, size, columns, 1e-8)
+}
+
+/// The mass-weighted objective Hessian's spectrum, zero modes and most negative direction.
+fn spectrum(dynamics: &Dynamics, atoms: &State) -> Result<Spectrum, SolverError> {
+    let size = atoms.len() * (atoms.dim - 1);
+    let weighted = newton::jacobian(dynamics, atoms)?;
+    let eigen = symmetric_eigen(&weighted, size)?;
+    let hessian_norm = eigen.values.iter().map(|v| v.abs()).fold(0.0, f64::max);
+    let threshold = SPECTRAL_THRESHOLD * hessian_norm;
+    let near_zero: Vec<usize> = (0..size)
+        .filter(|&i| eigen.values[i].abs() <= threshold)
+        .collect();
+    let (symmetry, rank) = symmetry_basis(dynamics, atoms)?;
+    let zero_modes = if rank == 0 || near_zero.is_empty() {
+        0
+    } else {
+        // Dimension of (near-zero eigenspace) ∩ (symmetry span): singular values of V₀ᵀ R near 1.
+        let mut overlap = vec![0.0; near_zero.len() * rank];
+        for (row, &i) in near_zero.iter().enumerate() {
+            let v = eigen.vector(i);
+            for k in 0..rank {
+                overlap[row * rank + k] = (0..size).map(|n| v[n] * symmetry[n * rank + k]).sum();
+            }
+        }
+        svd(&overlap, near_zero.len(), rank)?
+            .singular
+            .iter()
+            .filter(|&&s| s > 0.99)
+            .count()
+    };
+    // Off the symmetry modes: drop the `zero_modes` eigenvalues nearest zero.
+    let mut dropped: Vec<usize> = near_zero.clone();
+    dropped.sort_by(|&i, &j| eigen.values[i].abs().total_cmp(&eigen.values[j].abs()));
+    dropped.truncate(zero_modes);
+    let kept: Vec<usize> = (0..size).filter(|i| !dropped.contains(i)).collect();
+    let lambda_min = kept.first().map(|&i| eigen.values[i]);
+    let most_negative = kept
+        .first()
+        .filter(|&&i| eigen.values[i] < -threshold)
+        .map(|&i| (eigen.values[i], eigen.vector(i)));
+    Ok(Spectrum {
+        eigenvalues: eigen.values,
+        lambda_min,
+        hessian_norm,
+        threshold,
+        zero_modes,
+        most_negative,
+    })
+}
+
+/// Moves the atoms along `direction` (solve coordinates), scaled so that the atom that moves most
+/// moves by `step`, with the sign that lowers the objective more.
+fn step_off_saddle(dynamics: &Dynamics, atoms: &mut State, direction: &[f64], step: f64) {
+    let tangent = atoms.dim - 1;
+    let largest = (0..atoms.len())
+        .map(|a| {
+            crate::sphere::norm(&direction[a * tangent..(a + 1) * tangent])
+                / atoms.masses[a].sqrt()
+        })
+        .fold(0.0, f64::max);
+    let scale = step / largest;
+    let candidates: Vec<State> = [1.0, -1.0]
+        .iter()
+        .map(|sign| {
+            let p: Vec<f64> = direction.iter().map(|v| sign * scale * v).collect();
+            newton::retract(dynamics, atoms, &p)
+        })
+        .collect();
+    let objectives: Vec<f64> = candidates
+        .iter()
+        .map(|s| newton::objective(dynamics, s))
+        .collect();
+    let best = if objectives[0] <= objectives[1] { 0 } else { 1 };
+    *atoms = candidates[best].clone();
+}

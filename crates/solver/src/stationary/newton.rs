@@ -1,0 +1,387 @@
+//! Polishing atoms onto a stationary point, and the descent flow used to leave a saddle.
+//!
+//! **Newton.** The unknowns are tangent coordinates `ξ_a` at each atom (the chart
+//! `x_a ← (x_a + U_aᵀ ξ_a) / |…|`, re-centred at every iteration). The residual is
+//! - USA: `r_a = −s √m_a U_a F_a` (`s` the regime's sign), whose Jacobian is the mass-weighted
+//!   Hessian of the objective, `J = −s M^{-1/2} H M^{-1/2}`, in the coordinates `y_a = √m_a ξ_a`
+//!   (Riemannian Newton: exact at a stationary point, so convergence is quadratic);
+//! - SA (no energy): `r_a = U_a F_a`, with the Jacobian of the chart map by central differences.
+//!
+//! Each step minimizes `|r + J p|` within a trust region `|p| <= Δ` (Levenberg–Marquardt form
+//! through the SVD of `J`: `p(μ) = −Σ σ_i c_i / (σ_i² + μ) v_i`, `μ` found by bisection so that
+//! `|p| = Δ`, the plain pseudo-inverse step when it fits). This is root finding on the field,
+//! not minimization: it converges to the stationary point near the start whatever its type,
+//! saddles included, which is what certifying a given state needs. Symmetry directions make `J`
+//! singular; singular values below `PSEUDO_INVERSE_CUTOFF` of the largest are dropped, so the
+//! step is the minimum-norm one and does not move along the orbit.
+//!
+//! **Flow.** Projected gradient steps of the objective (`E` in descent, `−E` in ascent) along the
+//! dynamics' own velocity `±F_a`, with a backtracking (Armijo) step size, merging atoms that come
+//! within the merge tolerance. Used only after stepping off a saddle.
+
+use crate::clusters::merge_close;
+use crate::error::SolverError;
+use crate::field::Dynamics;
+use crate::params::Attention;
+use crate::sphere::norm;
+use crate::state::State;
+
+use super::calculus::{ambient, coordinates, energy, field_parts, hessian, tangent_basis};
+use super::linalg::svd;
+
+/// Singular values of the Newton Jacobian below this fraction of the largest are treated as 0.
+const PSEUDO_INVERSE_CUTOFF: f64 = 1e-11;
+/// Largest move of one atom in one Newton step (radians).
+const MAX_ATOM_STEP: f64 = 0.5;
+/// Central-difference step for the SA Jacobian (radians).
+const JACOBIAN_STEP: f64 = 1e-6;
+
+/// The history of one Newton polish.
+#[derive(Debug, Clone)]
+pub(crate) struct Polish {
+    /// Newton iterations taken (accepted and rejected steps).
+    pub iterations: usize,
+    /// `max_a |F_a|` at the start and after each accepted step.
+    pub history: Vec<f64>,
+    /// Whether `max_a |F_a| <= tol · scale` was reached.
+    pub converged: bool,
+    /// `max_a |F_a|` at the end.
+    pub residual: f64,
+    /// The field scale at the end.
+    pub scale: f64,
+}
+
+/// The residual vector in the solve coordinates, `max_a |F_a|`, and the field scale.
+struct Residual {
+    values: Vec<f64>,
+    max_field: f64,
+    scale: f64,
+}
+
+fn residual(dynamics: &Dynamics, state: &State) -> Result<Residual, SolverError> {
+    let dim = state.dim;
+    let parts = field_parts(dynamics, state);
+    let mut values = Vec::with_capacity(state.len() * (dim - 1));
+    let mut max_field = 0.0f64;
+    for a in 0..state.len() {
+        let f = &parts.field[a * dim..(a + 1) * dim];
+        if f.iter().any(|v| !v.is_finite()) {
+            return Err(SolverError::CertifyFailed {
+                stage: "field",
+                reason: format!("non-finite field at atom {a}"),
+            });
+        }
+        max_field = max_field.max(norm(f));
+        let basis = tangent_basis(state.position(a));
+        let c = coordinates(&basis, dim, f);
+        let factor = match dynamics.attention {
+            Attention::Usa => -dynamics.sign() * state.masses[a].sqrt(),
+            Attention::Sa => 1.0,
+        };
+        values.extend(c.iter().map(|v| factor * v));
+    }
+    Ok(Residual {
+        values,
+        max_field,
+        scale: parts.attention_scale + parts.perceptron_magnitude,
+    })
+}
+
+/// The factor turning solve coordinates of atom `a` into tangent coordinates `ξ_a`.
+fn coordinate_factor(dynamics: &Dynamics, state: &State, a: usize) -> f64 {
+    match dynamics.attention {
+        Attention::Usa => 1.0 / state.masses[a].sqrt(),
+        Attention::Sa => 1.0,
+    }
+}
+
+/// Moves each atom by the tangent coordinates `ξ_a = factor_a p_a` and back onto the sphere.
+pub(crate) fn retract(dynamics: &Dynamics, state: &State, step: &[f64]) -> State {
+    let dim = state.dim;
+    let tangent = dim - 1;
+    let mut moved = state.clone();
+    for a in 0..state.len() {
+        let factor = coordinate_factor(dynamics, state, a);
+        let xi: Vec<f64> = step[a * tangent..(a + 1) * tangent]
+            .iter()
+            .map(|v| factor * v)
+            .collect();
+        let basis = tangent_basis(state.position(a));
+        let v = ambient(&basis, dim, &xi);
+        let x = &mut moved.positions[a * dim..(a + 1) * dim];
+        for (xk, vk) in x.iter_mut().zip(&v) {
+            *xk += vk;
+        }
+        let length = norm(x);
+        x.iter_mut().for_each(|xk| *xk /= length);
+    }
+    moved
+}
+
+/// The Newton Jacobian in the solve coordinates, row-major `N × N`.
+pub(crate) fn jacobian(dynamics: &Dynamics, state: &State) -> Result<Vec<f64>, SolverError> {
+    let size = state.len() * (state.dim - 1);
+    match dynamics.attention {
+        Attention::Usa => {
+            let mut h = hessian(dynamics, state);
+            let sign = -dynamics.sign();
+            let tangent = state.dim - 1;
+            let root: Vec<f64> = state.masses.iter().map(|m| m.sqrt()).collect();
+            for i in 0..size {
+                for j in 0..size {
+                    h[i * size + j] *= sign / (root[i / tangent] * root[j / tangent]);
+                }
+            }
+            Ok(h)
+        }
+        Attention::Sa => {
+            // Column j: the central difference of the residual along coordinate j, with the
+            // residual read in the bases at the unmoved atoms (a fixed chart).
+            let dim = state.dim;
+            let bases: Vec<Vec<f64>> = (0..state.len())
+                .map(|a| tangent_basis(state.position(a)))
+                .collect();
+            let chart_residual = |moved: &State| -> Result<Vec<f64>, SolverError> {
+                let parts = field_parts(dynamics, moved);
+                let mut values = Vec::with_capacity(size);
+                for a in 0..moved.len() {
+                    values.extend(coordinates(
+                        &bases[a],
+                        dim,
+                        &parts.field[a * dim..(a + 1) * dim],
+                    ));
+                }
+                if values.iter().any(|v| !v.is_finite()) {
+                    return Err(SolverError::CertifyFailed {
+                        stage: "field",
+                        reason: "non-finite field in the Jacobian".into(),
+                    });
+                }
+                Ok(values)
+            };
+            let mut jac = vec![0.0; size * size];
+            let mut step = vec![0.0; size];
+            for j in 0..size {
+                step[j] = JACOBIAN_STEP;
+                let plus = chart_residual(&retract(dynamics, state, &step))?;
+                step[j] = -JACOBIAN_STEP;
+                let minus = chart_residual(&retract(dynamics, state, &step))?;
+                step[j] = 0.0;
+                for i in 0..size {
+                    jac[i * size + j] = (plus[i] - minus[i]) / (2.0 * JACOBIAN_STEP);
+                }
+            }
+            Ok(jac)
+        }
+    }
+}
+
+/// The trust-region step for `J p ≈ −r` with `|p| <= radius`.
+fn trust_region_step(
+    jac: &[f64],
+    r: &[f64],
+    size: usize,
+    radius: Option<f64>,
+) -> Result<Vec<f64>, SolverError> {
+    let svd = svd(jac, size, size)?;
+    let rank_columns = svd.rank_columns;
+    let largest = svd.singular.first().copied().unwrap_or(0.0);
+    // c = Uᵀ r.
+    let c: Vec<f64> = (0..rank_columns)
+        .map(|k| (0..size).map(|i| svd.u[i * rank_columns + k] * r[i]).sum())
+        .collect();
+    let coefficients = |mu: f64| -> Vec<f64> {
+        (0..rank_columns)
+            .map(|k| {
+                let s = svd.singular[k];
+                if mu == 0.0 {
+                    if s > PSEUDO_INVERSE_CUTOFF * largest {
+                        -c[k] / s
+                    } else {
+                        0.0
+                    }
+                } else {
+                    -s * c[k] / (s * s + mu)
+                }
+            })
+            .collect()
+    };
+    let length = |coefficients: &[f64]| coefficients.iter().map(|v| v * v).sum::<f64>().sqrt();
+    let mut chosen = coefficients(0.0);
+    if let Some(radius) = radius {
+        if length(&chosen) > radius {
+            // |p(μ)| decreases in μ: bisect log μ.
+            let (mut low, mut high) = (1e-30 * largest * largest, 1e30 * largest * largest + 1.0);
+            for _ in 0..200 {
+                let mid = (low * high).sqrt();
+                if length(&coefficients(mid)) > radius {
+                    low = mid;
+                } else {
+                    high = mid;
+                }
+                if high / low < 1.0 + 1e-6 {
+                    break;
+                }
+            }
+            chosen = coefficients(high);
+        }
+    }
+    let mut p = vec![0.0; size];
+    for (k, &coefficient) in chosen.iter().enumerate() {
+        for (j, pj) in p.iter_mut().enumerate() {
+            *pj += coefficient * svd.v[j * rank_columns + k];
+        }
+    }
+    Ok(p)
+}
+
+fn squared(values: &[f64]) -> f64 {
+    values.iter().map(|v| v * v).sum()
+}
+
+/// Newton's method with a trust region until `max_a |F_a| <= tol · scale` or `max_iterations`.
+pub(crate) fn polish(
+    dynamics: &Dynamics,
+    state: &mut State,
+    tol: f64,
+    max_iterations: usize,
+) -> Result<Polish, SolverError> {
+    let tangent = state.dim - 1;
+    let mut current = residual(dynamics, state)?;
+    let mut history = vec![current.max_field];
+    let mut radius: Option<f64> = None;
+    let mut iterations = 0;
+    while current.max_field > tol * current.scale && iterations < max_iterations {
+        iterations += 1;
+        let size = state.len() * tangent;
+        let jac = jacobian(dynamics, state)?;
+        let mut p = trust_region_step(&jac, &current.values, size, radius)?;
+        // Keep every atom's move below MAX_ATOM_STEP.
+        let largest_move = (0..state.len())
+            .map(|a| {
+                coordinate_factor(dynamics, state, a) * norm(&p[a * tangent..(a + 1) * tangent])
+            })
+            .fold(0.0, f64::max);
+        if largest_move > MAX_ATOM_STEP {
+            let shrink = MAX_ATOM_STEP / largest_move;
+            p.iter_mut().for_each(|v| *v *= shrink);
+        }
+        let step_length = squared(&p).sqrt();
+        if step_length == 0.0 {
+            break;
+        }
+        let mut model = current.values.clone();
+        for i in 0..size {
+            model[i] += (0..size).map(|j| jac[i * size + j] * p[j]).sum::<f64>();
+        }
+        let trial_state = retract(dynamics, state, &p);
+        let trial = residual(dynamics, &trial_state)?;
+        let before = squared(&current.values);
+        let actual = before - squared(&trial.values);
+        let predicted = before - squared(&model);
+        let ratio = if predicted > 0.0 {
+            actual / predicted
+        } else {
+            -1.0
+        };
+        if ratio > 1e-4 && actual > 0.0 {
+            *state = trial_state;
+            current = trial;
+            history.push(current.max_field);
+            if ratio > 0.75 && radius.is_none_or(|r| step_length > 0.99 * r) {
+                radius = Some(2.0 * step_length);
+            } else if ratio < 0.25 {
+                radius = Some(0.25 * step_length);
+            } else {
+                radius = Some(radius.unwrap_or(step_length).max(step_length));
+            }
+        } else {
+            radius = Some(0.25 * step_length);
+            if step_length < 1e-15 {
+                break;
+            }
+        }
+    }
+    Ok(Polish {
+        iterations,
+        history,
+        converged: current.max_field <= tol * current.scale,
+        residual: current.max_field,
+        scale: current.scale,
+    })
+}
+
+/// The objective the regime optimizes: `E` in descent, `−E` in ascent.
+pub(crate) fn objective(dynamics: &Dynamics, state: &State) -> f64 {
+    -dynamics.sign() * energy(dynamics, state)
+}
+
+/// Projected gradient descent of the objective along `±F`, with backtracking, until
+/// `max_a |F_a| <= tol · scale` or `max_steps`; atoms within `merge_tol` merge. Returns the
+/// number of accepted steps.
+pub(crate) fn flow(
+    dynamics: &Dynamics,
+    state: &mut State,
+    merge_tol: f64,
+    tol: f64,
+    max_steps: usize,
+) -> Result<usize, SolverError> {
+    let dim = state.dim;
+    let mut h: f64 = 0.1;
+    let mut steps = 0;
+    while steps < max_steps {
+        let parts = field_parts(dynamics, state);
+        let max_field = parts
+            .field
+            .chunks_exact(dim)
+            .map(norm)
+            .fold(0.0, f64::max);
+        if !max_field.is_finite() {
+            return Err(SolverError::CertifyFailed {
+                stage: "flow",
+                reason: format!("non-finite field after {steps} steps"),
+            });
+        }
+        if max_field <= tol * (parts.attention_scale + parts.perceptron_magnitude) {
+            break;
+        }
+        let rate: f64 = parts
+            .field
+            .chunks_exact(dim)
+            .zip(&state.masses)
+            .map(|(f, m)| m * dot_self(f))
+            .sum();
+        let start = objective(dynamics, state);
+        let sign = dynamics.sign();
+        loop {
+            // Never move an atom by more than MAX_ATOM_STEP.
+            h = h.min(MAX_ATOM_STEP / max_field);
+            let mut trial = state.clone();
+            for a in 0..trial.len() {
+                let x = &mut trial.positions[a * dim..(a + 1) * dim];
+                for (xk, fk) in x.iter_mut().zip(&parts.field[a * dim..(a + 1) * dim]) {
+                    *xk += h * sign * fk;
+                }
+                let length = norm(x);
+                x.iter_mut().for_each(|xk| *xk /= length);
+            }
+            if objective(dynamics, &trial) <= start - 1e-4 * h * rate {
+                *state = trial;
+                h *= 1.5;
+                break;
+            }
+            h *= 0.5;
+            if h < 1e-14 {
+                // Round-off: the objective no longer resolves the decrease.
+                return Ok(steps);
+            }
+        }
+        steps += 1;
+        merge_close(state, merge_tol);
+    }
+    Ok(steps)
+}
+
+fn dot_self(v: &[f64]) -> f64 {
+    v.iter().map(|x| x * x).sum()
+}
