@@ -1,0 +1,159 @@
+//! A whole mean-field run: from an initial law to `t_end`, with snapshots of the density, the
+//! mass and energy series and a positivity check after every step.
+
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use sphereflow_solver::Par;
+
+use crate::error::MeanFieldError;
+use crate::init::InitialLaw;
+use crate::params::{MeanFieldParams, Model};
+use crate::scheme::MeanField;
+
+/// The result of a mean-field run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MeanFieldResult {
+    /// Number of cells `M`.
+    pub cells: usize,
+    /// Snapshot times, `t_end · j / (snapshots - 1)`.
+    pub times: Vec<f64>,
+    /// Cell averages at each snapshot time, row-major `snapshots × cells`.
+    pub densities: Vec<f64>,
+    /// Times of the series rows (every `series_every` steps, and the final state).
+    pub series_times: Vec<f64>,
+    /// Total mass `Σ_i h ρ_i` at each series time.
+    pub mass: Vec<f64>,
+    /// Discrete energy `E_h` at each series time.
+    pub energy: Vec<f64>,
+    /// SSP-RK3 steps taken.
+    pub steps: u64,
+    /// Wall-clock time of the run in seconds (the only field that is not a function of the
+    /// inputs).
+    pub runtime_seconds: f64,
+}
+
+impl MeanFieldResult {
+    /// The density of snapshot `j`.
+    pub fn density(&self, snapshot: usize) -> &[f64] {
+        &self.densities[snapshot * self.cells..(snapshot + 1) * self.cells]
+    }
+
+    /// The final density (at `t_end`).
+    pub fn final_density(&self) -> &[f64] {
+        self.density(self.times.len() - 1)
+    }
+}
+
+/// Runs the mean-field equation of `model` from `initial` with `params`.
+///
+/// # Errors
+/// `InvalidParameter` or `InvalidInput` for bad inputs; `NegativeDensity` or `NonFinite` if a
+/// step breaks the scheme's guarantees (possible only for `cfl > 1/2`); `TooManySteps`.
+pub fn solve(
+    model: &Model,
+    params: &MeanFieldParams,
+    initial: &InitialLaw,
+    par: Par,
+) -> Result<MeanFieldResult, MeanFieldError> {
+    params.validate()?;
+    let density = initial.cell_averages(params.cells)?;
+    solve_density(model, params, density, par)
+}
+
+/// As [`solve`], from given cell averages (`params.cells` of them, non-negative, finite).
+///
+/// # Errors
+/// As [`solve`]; `InvalidInput` if `density` has the wrong length or a negative or non-finite
+/// value.
+pub fn solve_density(
+    model: &Model,
+    params: &MeanFieldParams,
+    mut density: Vec<f64>,
+    par: Par,
+) -> Result<MeanFieldResult, MeanFieldError> {
+    let started = Instant::now();
+    params.validate()?;
+    if density.len() != params.cells {
+        return Err(MeanFieldError::InvalidInput {
+            what: "density",
+            reason: format!("{} values for {} cells", density.len(), params.cells),
+        });
+    }
+    if let Some(bad) = density.iter().find(|d| !(d.is_finite() && **d >= 0.0)) {
+        return Err(MeanFieldError::InvalidInput {
+            what: "density",
+            reason: format!("cell value {bad} is not finite and >= 0"),
+        });
+    }
+    let scheme = MeanField::new(model, params)?;
+    let mut scratch = scheme.scratch();
+    let h = scheme.cell_width();
+    let times = params.snapshot_times();
+    let mut densities = Vec::with_capacity(times.len() * params.cells);
+    densities.extend_from_slice(&density);
+    let mut series_times = Vec::new();
+    let mut mass = Vec::new();
+    let mut energy = Vec::new();
+    let mut t = 0.0;
+    let mut steps = 0u64;
+    for &target in &times[1..] {
+        while t < target {
+            if steps >= params.max_steps {
+                return Err(MeanFieldError::TooManySteps {
+                    max_steps: params.max_steps,
+                    t,
+                    t_end: params.t_end,
+                });
+            }
+            let remaining = target - t;
+            let cap = params.dt_max.map_or(remaining, |d| d.min(remaining));
+            if steps % params.series_every == 0 {
+                series_times.push(t);
+                mass.push(density.iter().sum::<f64>() * h);
+            }
+            let report = scheme.step(&mut density, params.cfl, cap, &mut scratch, par);
+            if steps % params.series_every == 0 {
+                energy.push(report.energy);
+            }
+            check(&density, steps, t)?;
+            t = if report.dt == remaining {
+                target
+            } else {
+                t + report.dt
+            };
+            steps += 1;
+        }
+        densities.extend_from_slice(&density);
+    }
+    series_times.push(t);
+    mass.push(density.iter().sum::<f64>() * h);
+    energy.push(scheme.energy(&density, &mut scratch));
+    Ok(MeanFieldResult {
+        cells: params.cells,
+        times,
+        densities,
+        series_times,
+        mass,
+        energy,
+        steps,
+        runtime_seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+fn check(density: &[f64], step: u64, t: f64) -> Result<(), MeanFieldError> {
+    for (cell, &value) in density.iter().enumerate() {
+        if !value.is_finite() {
+            return Err(MeanFieldError::NonFinite { step, t, cell });
+        }
+        if value < 0.0 {
+            return Err(MeanFieldError::NegativeDensity {
+                step,
+                t,
+                cell,
+                value,
+            });
+        }
+    }
+    Ok(())
+}
