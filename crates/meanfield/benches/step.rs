@@ -1,6 +1,8 @@
 //! Throughput of the mean-field scheme: SSP-RK3 steps on 4096 cells, one core (`Par::Seq`),
 //! USA with a ReLU perceptron from a von Mises mixture; the target is 10^4 steps in under 2 s.
 
+#![allow(missing_docs)] // criterion_group! generates undocumented items
+
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use sphereflow_meanfield::{InitialLaw, Limiter, MeanField, Model, VonMises};
 use sphereflow_solver::testing::default_params;

@@ -150,7 +150,7 @@ pub fn measure_growth_rate(
     if setup.mode == 0 {
         return Err(refuse("growth.mode", "must be at least 1"));
     }
-    if setup.cells % setup.mode != 0 {
+    if !setup.cells.is_multiple_of(setup.mode) {
         return Err(refuse(
             "growth.cells",
             "must be a multiple of the mode (the projection rotates by cells / mode)",

@@ -223,7 +223,7 @@ impl MeanField {
             key: "meanfield.symmetry",
             reason,
         };
-        if order == 0 || self.cells % order != 0 {
+        if order == 0 || !self.cells.is_multiple_of(order) {
             return Err(refuse(format!(
                 "must divide the number of cells {}, got {order}",
                 self.cells
@@ -328,7 +328,7 @@ impl MeanField {
             }
             // The DC term (and Nyquist's for even M) of a real signal's spectrum is real.
             product[0].im = 0.0;
-            if self.cells % 2 == 0 {
+            if self.cells.is_multiple_of(2) {
                 let last = product.len() - 1;
                 product[last].im = 0.0;
             }

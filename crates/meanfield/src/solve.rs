@@ -108,12 +108,12 @@ pub fn solve_density(
             }
             let remaining = target - t;
             let cap = params.dt_max.map_or(remaining, |d| d.min(remaining));
-            if steps % params.series_every == 0 {
+            if steps.is_multiple_of(params.series_every) {
                 series_times.push(t);
                 mass.push(density.iter().sum::<f64>() * h);
             }
             let report = scheme.step(&mut density, params.cfl, cap, &mut scratch, par);
-            if steps % params.series_every == 0 {
+            if steps.is_multiple_of(params.series_every) {
                 energy.push(report.energy);
             }
             check(&density, steps, t)?;
