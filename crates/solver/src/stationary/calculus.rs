@@ -36,9 +36,7 @@ pub fn sigma_prime(sigma: &Sigma, s: f64) -> f64 {
                 0.0
             }
         }
-        Activation::Gelu => {
-            crate::perceptron::normal_cdf(s) + s * crate::perceptron::normal_pdf(s)
-        }
+        Activation::Gelu => crate::perceptron::normal_cdf(s) + s * crate::perceptron::normal_pdf(s),
         Activation::Linear => 1.0,
         Activation::Tanh => {
             let t = s.tanh();

@@ -52,9 +52,9 @@ use serde::{Deserialize, Serialize};
 use crate::clusters::merge_close;
 use crate::error::SolverError;
 use crate::field::Dynamics;
-use crate::Par;
 use crate::params::{Activation, Attention};
 use crate::state::State;
+use crate::Par;
 
 pub use calculus::{
     coordinates, energy, field, field_scale, gradient, hessian, sigma_prime, tangent_basis,
@@ -197,9 +197,10 @@ pub struct Certificate {
     pub atoms: Vec<Atom>,
     /// Energy `E` of the atoms.
     pub energy: f64,
-    /// Newton iterations of the final polish.
+    /// Newton iterations of the final polish (summed over its rounds when atoms merged).
     pub newton_iterations: usize,
-    /// `max_a |F_a|` at the start of the final polish and after each accepted Newton step.
+    /// `max_a |F_a|` at the start of the final polish and after each accepted Newton step (the
+    /// rounds one after the other when atoms merged in between).
     pub residual_history: Vec<f64>,
     /// Escapes from saddles, in order.
     pub escapes: Vec<Escape>,
@@ -379,12 +380,14 @@ fn validate(
     Ok(())
 }
 
-/// Polishes, merges atoms that came within `merge_tol`, and polishes again until nothing merges.
+/// Polishes, merges atoms that came within `merge_tol`, and polishes again until nothing merges;
+/// the iterations add up and the residual histories are concatenated.
 fn polish_and_merge(
     dynamics: &Dynamics,
     atoms: &mut State,
     options: &CertifyOptions,
 ) -> Result<newton::Polish, SolverError> {
+    let mut total: Option<newton::Polish> = None;
     loop {
         let polish = newton::polish(
             dynamics,
@@ -392,9 +395,22 @@ fn polish_and_merge(
             options.residual_tol,
             options.max_newton_iterations,
         )?;
+        let polish = match total.take() {
+            None => polish,
+            Some(mut earlier) => {
+                earlier.iterations += polish.iterations;
+                earlier.history.extend(polish.history);
+                newton::Polish {
+                    iterations: earlier.iterations,
+                    history: earlier.history,
+                    ..polish
+                }
+            }
+        };
         if !merge_close(atoms, options.merge_tol) {
             return Ok(polish);
         }
+        total = Some(polish);
     }
 }
 
@@ -587,8 +603,7 @@ fn step_off_saddle(dynamics: &Dynamics, atoms: &mut State, direction: &[f64], st
     let tangent = atoms.dim - 1;
     let largest = (0..atoms.len())
         .map(|a| {
-            crate::sphere::norm(&direction[a * tangent..(a + 1) * tangent])
-                / atoms.masses[a].sqrt()
+            crate::sphere::norm(&direction[a * tangent..(a + 1) * tangent]) / atoms.masses[a].sqrt()
         })
         .fold(0.0, f64::max);
     let scale = step / largest;

@@ -331,11 +331,7 @@ pub(crate) fn flow(
     let mut steps = 0;
     while steps < max_steps {
         let parts = field_parts(dynamics, state);
-        let max_field = parts
-            .field
-            .chunks_exact(dim)
-            .map(norm)
-            .fold(0.0, f64::max);
+        let max_field = parts.field.chunks_exact(dim).map(norm).fold(0.0, f64::max);
         if !max_field.is_finite() {
             return Err(SolverError::CertifyFailed {
                 stage: "flow",

@@ -1,0 +1,552 @@
+//! Certified stationary states (MODEL.md §9): the exact gradient and Hessian against finite
+//! differences of the energy oracle, analytic spectra, saddles and escapes, Newton's quadratic
+//! convergence, rotation equivariance, SA, the precision guard, and a whole run's end state.
+
+mod common;
+
+use common::*;
+use sphereflow_solver::sphere::{dot, norm};
+use sphereflow_solver::stationary::{self, tangent_basis};
+use sphereflow_solver::{
+    certify, reference, simulate, Activation, Attention, CertifyOptions, Classification, Dynamics,
+    Kernel, Par, Perceptron, Problem, Regime, State,
+};
+
+const ACTIVATIONS: [Activation; 6] = [
+    Activation::Relu,
+    Activation::Gelu,
+    Activation::Linear,
+    Activation::Tanh,
+    Activation::LeakyRelu,
+    Activation::None,
+];
+
+fn dynamics(
+    dim: usize,
+    beta: f64,
+    activation: Activation,
+    attention: Attention,
+    regime: Regime,
+    kernel: Kernel,
+) -> Dynamics {
+    let params = small_params(dim, 4, beta, activation, attention, regime, kernel);
+    problem_from(params.clone(), State::uniform(dim, 4, 1)).dynamics
+}
+
+/// A perceptron with the given directions and output weights.
+fn perceptron(dim: usize, activation: Activation, rows: &[(Vec<f64>, f64)]) -> Perceptron {
+    Perceptron {
+        dim,
+        directions: rows.iter().flat_map(|(a, _)| a.clone()).collect(),
+        weights: rows.iter().map(|(_, s)| *s).collect(),
+        sigma: sphereflow_solver::perceptron::Sigma {
+            activation,
+            leaky_slope: 0.01,
+        },
+    }
+}
+
+/// Moves every atom along the geodesic with initial tangent coordinates `t · xi_a`.
+fn geodesic(state: &State, xi: &[f64], t: f64) -> State {
+    let dim = state.dim;
+    let mut moved = state.clone();
+    for a in 0..state.len() {
+        let basis = tangent_basis(state.position(a));
+        let mut v = vec![0.0; dim];
+        for (i, u) in basis.chunks_exact(dim).enumerate() {
+            for k in 0..dim {
+                v[k] += t * xi[a * (dim - 1) + i] * u[k];
+            }
+        }
+        let speed = norm(&v);
+        let x = state.position(a);
+        for k in 0..dim {
+            moved.positions[a * dim + k] = if speed == 0.0 {
+                x[k]
+            } else {
+                x[k] * speed.cos() + v[k] / speed * speed.sin()
+            };
+        }
+    }
+    moved
+}
+
+fn quadratic_form(matrix: &[f64], xi: &[f64]) -> f64 {
+    let n = xi.len();
+    (0..n)
+        .map(|i| xi[i] * (0..n).map(|j| matrix[i * n + j] * xi[j]).sum::<f64>())
+        .sum()
+}
+
+#[test]
+fn gradient_and_hessian_match_finite_differences_of_the_energy() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+    for dim in [2, 3, 4] {
+        for kernel in [Kernel::Shifted, Kernel::Paper] {
+            for activation in ACTIVATIONS {
+                let dynamics = dynamics(
+                    dim,
+                    1.5,
+                    activation,
+                    Attention::Usa,
+                    Regime::Descent,
+                    kernel,
+                );
+                // Away from ReLU kinks: every |<a_j, x_a>| > 0.05.
+                let state = (0..)
+                    .map(|seed| random_state(dim, 4, 100 + seed))
+                    .find(|s| {
+                        (0..s.len()).all(|a| {
+                            (0..dynamics.perceptron.width()).all(|j| {
+                                dot(dynamics.perceptron.direction(j), s.position(a)).abs() > 0.05
+                            })
+                        })
+                    })
+                    .unwrap();
+                let label = format!("d = {dim}, {kernel:?}, {activation:?}");
+                // The field is the repo's (sign removed), and the energy the oracle's.
+                let field = stationary::field(&dynamics, &state);
+                let velocity = reference::velocity(&dynamics, &state.positions, &state.masses);
+                let signed: Vec<f64> = field.iter().map(|f| dynamics.sign() * f).collect();
+                assert!(max_abs_diff(&signed, &velocity) < 1e-13, "{label}");
+                let e = |s: &State| reference::energy(&dynamics, &s.positions, &s.masses);
+                assert!((stationary::energy(&dynamics, &state) - e(&state)).abs() < 1e-13);
+                let gradient = stationary::gradient(&dynamics, &state);
+                let hessian = stationary::hessian(&dynamics, &state);
+                let size = gradient.len();
+                let h_norm = max_abs(&hessian).max(1.0);
+                let g_norm = max_abs(&gradient).max(1.0);
+                // Gradient: central differences along each coordinate's geodesic.
+                for i in 0..size {
+                    let mut xi = vec![0.0; size];
+                    xi[i] = 1.0;
+                    let h = 1e-5;
+                    let fd =
+                        (e(&geodesic(&state, &xi, h)) - e(&geodesic(&state, &xi, -h))) / (2.0 * h);
+                    assert!(
+                        (fd - gradient[i]).abs() < 1e-7 * g_norm,
+                        "{label}: gradient {i}: {fd} vs {}",
+                        gradient[i]
+                    );
+                }
+                // Hessian: along geodesics the second derivative is the quadratic form, for the
+                // coordinate directions, their pairwise sums and random directions.
+                let mut directions: Vec<Vec<f64>> = Vec::new();
+                for i in 0..size {
+                    for j in i..size {
+                        let mut xi = vec![0.0; size];
+                        xi[i] += 1.0;
+                        xi[j] += 1.0;
+                        directions.push(xi);
+                    }
+                }
+                for _ in 0..5 {
+                    directions.push((0..size).map(|_| rng.gen_range(-1.0..1.0)).collect());
+                }
+                for xi in &directions {
+                    let h = 1e-4;
+                    let fd = (e(&geodesic(&state, xi, h)) - 2.0 * e(&state)
+                        + e(&geodesic(&state, xi, -h)))
+                        / (h * h);
+                    let exact = quadratic_form(&hessian, xi);
+                    assert!(
+                        (fd - exact).abs() < 2e-5 * h_norm * dot(xi, xi).max(1.0),
+                        "{label}: {fd} vs {exact}"
+                    );
+                }
+                // Symmetric.
+                for i in 0..size {
+                    for j in 0..size {
+                        assert!((hessian[i * size + j] - hessian[j * size + i]).abs() < 1e-12);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `k` equal atoms equally spaced on S^1, pure attention, descent. In angles
+/// `E = (m²/2β) Σ_a Σ_b W(θ_a − θ_b)`, `W(θ) = e^{β(cos θ − 1)}`, so `∂²E/∂θ_a∂θ_b = −(m²/β)
+/// W''(θ_a − θ_b)` off the diagonal and the rows sum to zero: `H = (m²/β) L`, `L` the circulant
+/// Laplacian with weights `W''(2πj/k)`, `W''(θ) = β (β sin²θ − cos θ) W(θ)`. Mass-weighted
+/// (÷ m), its eigenvalues are `λ_p = (m/β) Σ_{j=1}^{k-1} W''(2πj/k) (1 − cos(2πpj/k))`.
+#[test]
+fn equally_spaced_atoms_on_the_circle_have_the_circulant_spectrum() {
+    for (k, beta) in [(5usize, 1.0), (8, 3.0), (3, 0.5)] {
+        let m = 1.0 / k as f64;
+        let tau = std::f64::consts::TAU;
+        let positions: Vec<f64> = (0..k)
+            .flat_map(|a| {
+                let theta = tau * a as f64 / k as f64 + 0.3;
+                [theta.cos(), theta.sin()]
+            })
+            .collect();
+        let state = State {
+            dim: 2,
+            positions,
+            masses: vec![m; k],
+        };
+        let dynamics = dynamics(
+            2,
+            beta,
+            Activation::None,
+            Attention::Usa,
+            Regime::Descent,
+            Kernel::Shifted,
+        );
+        let cert = certify(&dynamics, &state, &CertifyOptions::default(), Par::Seq).unwrap();
+        let w2 = |theta: f64| {
+            beta * (beta * theta.sin().powi(2) - theta.cos()) * (beta * (theta.cos() - 1.0)).exp()
+        };
+        let mut expected: Vec<f64> = (0..k)
+            .map(|p| {
+                (1..k)
+                    .map(|j| {
+                        let theta = tau * j as f64 / k as f64;
+                        w2(theta) * (1.0 - (theta * p as f64).cos())
+                    })
+                    .sum::<f64>()
+                    * m
+                    / beta
+            })
+            .collect();
+        expected.sort_by(f64::total_cmp);
+        assert_eq!(cert.atoms.len(), k);
+        assert!(cert.residual <= 1e-12 * cert.field_scale);
+        assert!(cert.classification.is_sopd(), "{:?}", cert.classification);
+        assert_eq!(cert.zero_modes, 1, "k = {k}");
+        assert_eq!(cert.eigenvalues.len(), k);
+        for (got, want) in cert.eigenvalues.iter().zip(&expected) {
+            assert!((got - want).abs() < 1e-10, "k = {k}: {got} vs {want}");
+        }
+    }
+}
+
+#[test]
+fn antipodal_atoms_in_ascent_are_a_saddle_and_escape_to_one_atom() {
+    let state = State {
+        dim: 3,
+        positions: vec![0.0, 0.6, 0.8, 0.0, -0.6, -0.8],
+        masses: vec![0.5, 0.5],
+    };
+    let dynamics = dynamics(
+        3,
+        1.0,
+        Activation::None,
+        Attention::Usa,
+        Regime::Ascent,
+        Kernel::Shifted,
+    );
+    let options = CertifyOptions::default();
+    let cert = certify(&dynamics, &state, &options, Par::Seq).unwrap();
+    assert_eq!(cert.classification, Classification::Saddle);
+    // Rotations about the pair's axis move nothing: 2 of so(3)'s 3 act.
+    assert_eq!(cert.zero_modes, 2);
+    assert!(cert.lambda_min.unwrap() < 0.0);
+    assert!(cert.escapes.is_empty());
+
+    let escaping = CertifyOptions {
+        escape: true,
+        ..options
+    };
+    let cert = certify(&dynamics, &state, &escaping, Par::Seq).unwrap();
+    assert!(cert.classification.is_sopd(), "{:?}", cert.classification);
+    assert_eq!(cert.atoms.len(), 1);
+    assert!((cert.atoms[0].mass - 1.0).abs() < 1e-15);
+    assert!(!cert.escapes.is_empty());
+    // Ascent raises the energy.
+    assert!(cert.energy > cert.escapes[0].energy_before);
+}
+
+/// Two antipodal atoms at `±e_1` on S^1 with the linear perceptron `v = x_1² + 0.9 x_2²`, in
+/// descent: stationary by symmetry, each atom at a maximum of `v` (curvature −0.1 per unit mass
+/// along the common rotation), attention positive on the relative mode (`e^{-2β}` at β = 0.5):
+/// a saddle. The minimum is the pair at `±e_2`.
+fn perceptron_saddle(dim: usize) -> (Dynamics, State) {
+    let mut dynamics = dynamics(
+        dim,
+        0.5,
+        Activation::Linear,
+        Attention::Usa,
+        Regime::Descent,
+        Kernel::Shifted,
+    );
+    let unit = |i: usize| (0..dim).map(|k| if k == i { 1.0 } else { 0.0 }).collect();
+    let mut rows = vec![(unit(0), 1.0), (unit(1), 0.9)];
+    for i in 2..dim {
+        rows.push((unit(i), 0.95));
+    }
+    dynamics.perceptron = perceptron(dim, Activation::Linear, &rows);
+    let mut positions = vec![0.0; 2 * dim];
+    positions[0] = 1.0;
+    positions[dim] = -1.0;
+    // Near the saddle, not on it.
+    positions[1] = 3e-3;
+    positions[dim + 1] = 1e-3;
+    let mut state = State {
+        dim,
+        positions,
+        masses: vec![0.5, 0.5],
+    };
+    for a in 0..2 {
+        let x = &mut state.positions[a * dim..(a + 1) * dim];
+        let length = norm(x);
+        x.iter_mut().for_each(|v| *v /= length);
+    }
+    (dynamics, state)
+}
+
+#[test]
+fn a_perceptron_saddle_is_found_and_escaped_to_a_lower_sopd_state() {
+    for dim in [2, 3] {
+        let (dynamics, state) = perceptron_saddle(dim);
+        let options = CertifyOptions::default();
+        let cert = certify(&dynamics, &state, &options, Par::Seq).unwrap();
+        assert_eq!(cert.classification, Classification::Saddle, "d = {dim}");
+        assert_eq!(cert.zero_modes, 0);
+        assert!(cert.residual <= 1e-12 * cert.field_scale);
+        // Polished back onto ±e_1.
+        assert!((cert.atoms[0].position[0].abs() - 1.0).abs() < 1e-12);
+        let saddle_energy = cert.energy;
+        let cert = certify(
+            &dynamics,
+            &state,
+            &CertifyOptions {
+                escape: true,
+                ..options
+            },
+            Par::Seq,
+        )
+        .unwrap();
+        assert_eq!(cert.classification, Classification::Strict, "d = {dim}");
+        assert!(cert.energy < saddle_energy - 1e-3);
+        assert!(!cert.escapes.is_empty());
+        assert_eq!(cert.atoms.len(), 2);
+        for atom in &cert.atoms {
+            assert!((atom.position[1].abs() - 1.0).abs() < 1e-10, "{atom:?}");
+        }
+    }
+}
+
+#[test]
+fn newton_converges_quadratically() {
+    let (dynamics, mut state) = perceptron_saddle(2);
+    // Start 0.2 rad off the minimum ±e_2.
+    state.positions = vec![0.2f64.sin(), 0.2f64.cos(), -(0.1f64.sin()), -(0.1f64.cos())];
+    let cert = certify(&dynamics, &state, &CertifyOptions::default(), Par::Seq).unwrap();
+    assert_eq!(cert.classification, Classification::Strict);
+    let history = &cert.residual_history;
+    assert!(history.len() >= 4, "{history:?}");
+    assert!(history.len() <= cert.newton_iterations + 1);
+    // Quadratic: once small, r_{k+1} <= C r_k² (up to the rounding floor).
+    let floor = 1e-14 * cert.field_scale;
+    let quadratic = history
+        .windows(2)
+        .filter(|w| w[0] < 1e-2)
+        .all(|w| w[1] <= 10.0 * w[0] * w[0] + floor);
+    assert!(quadratic, "{history:?}");
+    assert!(history
+        .windows(2)
+        .any(|w| w[0] < 1e-3 && w[1] < 1e-5 * w[0]));
+}
+
+/// A rotation of R^3 (Rodrigues).
+fn rotation(axis: [f64; 3], angle: f64) -> [[f64; 3]; 3] {
+    let n = norm(&axis);
+    let [x, y, z] = axis.map(|v| v / n);
+    let (s, c) = angle.sin_cos();
+    let t = 1.0 - c;
+    [
+        [c + x * x * t, x * y * t - z * s, x * z * t + y * s],
+        [y * x * t + z * s, c + y * y * t, y * z * t - x * s],
+        [z * x * t - y * s, z * y * t + x * s, c + z * z * t],
+    ]
+}
+
+fn rotate_rows(q: &[[f64; 3]; 3], values: &[f64]) -> Vec<f64> {
+    values
+        .chunks_exact(3)
+        .flat_map(|v| (0..3).map(move |i| (0..3).map(|k| q[i][k] * v[k]).sum::<f64>()))
+        .collect()
+}
+
+#[test]
+fn the_certificate_is_rotation_equivariant() {
+    let mut params = small_params(
+        3,
+        5,
+        1.0,
+        Activation::Gelu,
+        Attention::Usa,
+        Regime::Descent,
+        Kernel::Shifted,
+    );
+    params.perceptron.width = 3;
+    params.stop.max_steps = 400;
+    let problem = problem_from(params.clone(), random_state(3, 5, 4));
+    let end = simulate(&problem, Par::Seq).unwrap().final_state;
+    let options = CertifyOptions {
+        escape: true,
+        merge_tol: 1e-3,
+        ..CertifyOptions::default()
+    };
+    let cert = certify(&problem.dynamics, &end, &options, Par::Seq).unwrap();
+    assert!(cert.classification.is_sopd(), "{:?}", cert.classification);
+
+    let q = rotation([0.3, -1.0, 0.5], 1.1);
+    let mut rotated_dynamics = problem.dynamics.clone();
+    rotated_dynamics.perceptron.directions =
+        rotate_rows(&q, &problem.dynamics.perceptron.directions);
+    let rotated_state = State {
+        positions: rotate_rows(&q, &end.positions),
+        ..end.clone()
+    };
+    let rotated = certify(&rotated_dynamics, &rotated_state, &options, Par::Seq).unwrap();
+    assert_eq!(rotated.classification, cert.classification);
+    assert_eq!(rotated.atoms.len(), cert.atoms.len());
+    assert!((rotated.energy - cert.energy).abs() < 1e-12);
+    for (a, b) in rotated.eigenvalues.iter().zip(&cert.eigenvalues) {
+        assert!((a - b).abs() < 1e-8 * cert.hessian_norm, "{a} vs {b}");
+    }
+    for (a, b) in rotated.atoms.iter().zip(&cert.atoms) {
+        let expected = rotate_rows(&q, &b.position);
+        assert!(max_abs_diff(&a.position, &expected) < 1e-8);
+        assert!((a.mass - b.mass).abs() < 1e-15);
+    }
+}
+
+#[test]
+fn softmax_attention_is_checked_for_stationarity_only() {
+    let (mut dynamics, state) = perceptron_saddle(2);
+    dynamics.attention = Attention::Sa;
+    let cert = certify(&dynamics, &state, &CertifyOptions::default(), Par::Seq).unwrap();
+    assert_eq!(cert.classification, Classification::Undefined);
+    assert!(cert.residual <= 1e-12 * cert.field_scale, "{cert:?}");
+    assert!(cert.eigenvalues.is_empty());
+    assert!(cert.lambda_min.is_none());
+}
+
+#[test]
+fn the_precision_guard_refuses_a_perceptron_below_rounding() {
+    for (beta, unresolved) in [(5.0, false), (40.0, true)] {
+        let (mut dynamics, state) = perceptron_saddle(2);
+        dynamics.kernel = Kernel::Paper;
+        dynamics.beta = beta;
+        let cert = certify(&dynamics, &state, &CertifyOptions::default(), Par::Seq).unwrap();
+        assert_eq!(cert.perceptron_unresolved, unresolved, "β = {beta}");
+        assert_eq!(
+            cert.classification == Classification::Unresolved,
+            unresolved,
+            "β = {beta}: {:?}",
+            cert.classification
+        );
+    }
+}
+
+#[test]
+fn an_atom_on_a_relu_line_is_on_a_kink() {
+    let mut dynamics = dynamics(
+        2,
+        1.0,
+        Activation::Relu,
+        Attention::Usa,
+        Regime::Descent,
+        Kernel::Shifted,
+    );
+    dynamics.perceptron = perceptron(2, Activation::Relu, &[(vec![1.0, 0.0], 1.0)]);
+    // One atom at e_2, on the line <e_1, x> = 0: stationary (σ = 0 there) but on the kink.
+    let state = State {
+        dim: 2,
+        positions: vec![0.0, 1.0],
+        masses: vec![1.0],
+    };
+    let cert = certify(&dynamics, &state, &CertifyOptions::default(), Par::Seq).unwrap();
+    assert_eq!(cert.classification, Classification::Kink);
+    assert_eq!(cert.kink.as_ref().map(|k| k.neuron), Some(0));
+}
+
+#[test]
+fn the_certificate_round_trips_through_json() {
+    let (dynamics, state) = perceptron_saddle(2);
+    let cert = certify(&dynamics, &state, &CertifyOptions::default(), Par::Seq).unwrap();
+    let json = serde_json::to_string(&cert).unwrap();
+    let back: sphereflow_solver::Certificate = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, cert);
+    assert!(json.contains("\"classification\":\"saddle\""));
+}
+
+#[test]
+fn invalid_inputs_are_refused() {
+    let (dynamics, state) = perceptron_saddle(2);
+    let bad = CertifyOptions {
+        merge_tol: -1.0,
+        ..CertifyOptions::default()
+    };
+    assert!(certify(&dynamics, &state, &bad, Par::Seq).is_err());
+    let wrong_dim = State::uniform(3, 2, 1);
+    assert!(certify(&dynamics, &wrong_dim, &CertifyOptions::default(), Par::Seq).is_err());
+}
+
+/// The end state of a default-ish run of n = 1000 on S^1 (ReLU, β = 10, descent) is stationary
+/// to rounding once its clusters are merged (the run collapses them to coincident particles);
+/// it may be a slow saddle the stopping rule accepted (the flow leaves it on a time scale
+/// `1/|λ|`), and escaping from it ends in an SOPD state of lower energy.
+#[test]
+fn a_whole_run_end_state_certifies() {
+    let mut params = sphereflow_solver::testing::default_params();
+    params.model.beta = 10.0;
+    let problem = Problem::new(params, None, None).unwrap();
+    let result = simulate(&problem, Par::Rayon).unwrap();
+    let options = CertifyOptions {
+        merge_tol: 1e-3,
+        ..CertifyOptions::default()
+    };
+    let cert = certify(&problem.dynamics, &result.final_state, &options, Par::Rayon).unwrap();
+    eprintln!(
+        "end state: {} atoms, {:?}, lambda_min {:?}, residual {:e}, newton {}",
+        cert.atoms.len(),
+        cert.classification,
+        cert.lambda_min,
+        cert.residual,
+        cert.newton_iterations
+    );
+    assert!(cert.residual <= 1e-12 * cert.field_scale, "{cert:?}");
+    assert!(
+        matches!(
+            cert.classification,
+            Classification::Strict
+                | Classification::Sopd
+                | Classification::Saddle
+                | Classification::Kink
+        ),
+        "{cert:?}"
+    );
+    let escaping = CertifyOptions {
+        escape: true,
+        ..options
+    };
+    let escaped = certify(
+        &problem.dynamics,
+        &result.final_state,
+        &escaping,
+        Par::Rayon,
+    )
+    .unwrap();
+    eprintln!(
+        "after {} escapes: {} atoms, {:?}, lambda_min {:?}, energy {} -> {}, newton {}, history {:?}",
+        escaped.escapes.len(),
+        escaped.atoms.len(),
+        escaped.classification,
+        escaped.lambda_min,
+        cert.energy,
+        escaped.energy,
+        escaped.newton_iterations,
+        escaped.residual_history
+    );
+    assert!(
+        escaped.classification.is_sopd() || escaped.classification == Classification::Kink,
+        "{escaped:?}"
+    );
+    assert!(escaped.energy <= cert.energy + 1e-15);
+}
