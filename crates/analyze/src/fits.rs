@@ -50,9 +50,35 @@ pub struct Fit {
     pub beta_min: f64,
     /// Largest β used.
     pub beta_max: f64,
+    /// The bootstrap's refitted lines `(intercept, slope)` in the law's transformed coordinates
+    /// (empty when there is no interval): what [`Fit::band`] evaluates.
+    pub replicates: Vec<(f64, f64)>,
 }
 
 impl Fit {
+    /// The 95% pointwise band of the bootstrap fits at each β of `at`: `(β, low, high)` of the
+    /// fitted value, from the same resampling as the exponent's interval (no refit). Empty when
+    /// the fit has no interval.
+    pub fn band(&self, at: &[f64]) -> Vec<(f64, f64, f64)> {
+        if self.replicates.is_empty() {
+            return Vec::new();
+        }
+        at.iter()
+            .map(|&beta| {
+                let mut values: Vec<f64> = self
+                    .replicates
+                    .iter()
+                    .map(|&(a, b)| match self.law {
+                        Law::Power => (a + b * beta.ln()).exp(),
+                        Law::Sqrt => a + b * beta.sqrt(),
+                    })
+                    .collect();
+                values.sort_by(f64::total_cmp);
+                (beta, quantile(&values, 0.025), quantile(&values, 0.975))
+            })
+            .collect()
+    }
+
     /// The interval as `[lo, hi]` with `digits` decimals, or `(no interval: one seed per β)`.
     pub fn interval_text(&self, digits: usize) -> String {
         match self.interval {
@@ -142,36 +168,6 @@ fn by_beta(data: &[(f64, f64)]) -> Vec<Vec<(f64, f64)>> {
     groups
 }
 
-/// The 95% pointwise band of a law's bootstrap fits at each β of `at`: `(β, low, high)` of the
-/// fitted value (the same resampling as [`fit`], so the band matches the exponent's interval).
-pub fn band(
-    law: Law,
-    points: &[(f64, f64)],
-    beta_min: f64,
-    replicates: usize,
-    seed: u64,
-    at: &[f64],
-) -> Vec<(f64, f64, f64)> {
-    let data = transformed(law, points, beta_min);
-    let lines = resample(&by_beta(&data), data.len(), replicates, seed);
-    if lines.is_empty() {
-        return Vec::new();
-    }
-    at.iter()
-        .map(|&beta| {
-            let mut values: Vec<f64> = lines
-                .iter()
-                .map(|(a, b)| match law {
-                    Law::Power => (a + b * beta.ln()).exp(),
-                    Law::Sqrt => a + b * beta.sqrt(),
-                })
-                .collect();
-            values.sort_by(f64::total_cmp);
-            (beta, quantile(&values, 0.025), quantile(&values, 0.975))
-        })
-        .collect()
-}
-
 /// The fitted value of a law at β.
 pub fn predict(fit: &Fit, beta: f64) -> f64 {
     match fit.law {
@@ -194,14 +190,12 @@ pub fn fit(
     // Grouped by β (the transformed x is monotone in β, so equal x means equal β).
     let groups = by_beta(&data);
     // With one seed at every β each resampling is the data itself: no bootstrap to run.
-    let mut slopes: Vec<f64> = if groups.iter().any(|group| group.len() > 1) {
+    let lines = if groups.iter().any(|group| group.len() > 1) {
         resample(&groups, data.len(), replicates, seed)
-            .into_iter()
-            .map(|(_, slope)| slope)
-            .collect()
     } else {
         Vec::new()
     };
+    let mut slopes: Vec<f64> = lines.iter().map(|&(_, slope)| slope).collect();
     slopes.sort_by(f64::total_cmp);
     let interval =
         (!slopes.is_empty()).then(|| (quantile(&slopes, 0.025), quantile(&slopes, 0.975)));
@@ -221,6 +215,7 @@ pub fn fit(
         n_points: data.len(),
         beta_min: beta_lo,
         beta_max: beta_hi,
+        replicates: lines,
     })
 }
 
@@ -308,5 +303,23 @@ mod tests {
         let mut with_small = synthetic(7, 0.2);
         with_small.push((0.01, 1000.0));
         assert_eq!(fit(Law::Power, &with_small, 1.0, 400, 7).unwrap(), fitted);
+    }
+
+    #[test]
+    fn the_band_brackets_the_fit_and_needs_two_seeds_at_some_beta() {
+        let points = synthetic(11, 0.2);
+        let fitted = fit(Law::Sqrt, &points, 1.0, 400, 3).unwrap();
+        let betas = [1.0, 10.0, 50.0];
+        let band = fitted.band(&betas);
+        assert_eq!(band.len(), 3);
+        for (beta, lo, hi) in band {
+            let value = predict(&fitted, beta);
+            assert!(lo < value && value < hi, "{lo} {value} {hi} at {beta}");
+        }
+        let single: Vec<(f64, f64)> = [1.0f64, 4.0, 9.0].iter().map(|&b| (b, b.sqrt())).collect();
+        assert!(fit(Law::Sqrt, &single, 1.0, 100, 1)
+            .unwrap()
+            .band(&betas)
+            .is_empty());
     }
 }

@@ -5,6 +5,7 @@
 //! partial sweep works: pending and failed tasks are rows of `tasks` with their status, and
 //! running `analyze` again after more tasks finish picks them up.
 
+pub mod error;
 pub mod fits;
 pub mod tables;
 pub mod theory;
@@ -15,29 +16,10 @@ use std::path::{Path, PathBuf};
 use sphereflow_exec::{task_state, Store, StoredResult, TaskState};
 use sphereflow_plan::{Kind, Plan, Task, Typed, SCHEMA};
 use sphereflow_solver::{Problem, StopReason};
-use thiserror::Error;
 
+pub use error::AnalyzeError;
 pub use fits::{fit, Fit, Law};
 pub use tables::{write_parquet, Column, Table};
-
-/// What can go wrong.
-#[derive(Debug, Error)]
-pub enum AnalyzeError {
-    /// A file could not be written.
-    #[error("{}: {source}", path.display())]
-    Io {
-        /// The path.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// A table could not be built or encoded.
-    #[error("table: {0}")]
-    Table(String),
-    /// The store could not be read.
-    #[error(transparent)]
-    Store(#[from] sphereflow_exec::ExecError),
-}
 
 /// How to analyze.
 #[derive(Debug, Clone)]
@@ -66,15 +48,64 @@ impl Default for AnalyzeOptions {
 /// The quantities fitted against β.
 pub const FITTED: &[&str] = &["n_clusters", "n_heavy", "max_cluster_mass"];
 
+impl GroupFit {
+    /// Whether the group sets parameter `path` to `value` (`perceptron.activation`, `relu`).
+    pub fn has(&self, path: &str, value: &Typed) -> bool {
+        self.values.iter().any(|(p, v)| *p == path && v == value)
+    }
+}
+
 /// A fit of one quantity in one group.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GroupFit {
     /// The group's label (`activation=relu`, or `all`).
     pub group: String,
+    /// The parameters that define the group (the axes other than β and the seeds), typed.
+    pub values: Vec<(&'static str, Typed)>,
     /// The quantity.
     pub quantity: &'static str,
     /// The fitted law.
     pub fit: Fit,
+}
+
+/// The theorem checks of one finished task: a row of `bounds.parquet`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BoundRow {
+    /// The task id, hex.
+    pub task_id: String,
+    /// β.
+    pub beta: f64,
+    /// The largest mass in an arc of the theorem's length.
+    pub window_mass: f64,
+    /// The largest cluster mass.
+    pub max_cluster_mass: f64,
+    /// B(β) with the task's perceptron constant.
+    pub bound: f64,
+    /// Why the theorem does not apply to the task; `None` when every hypothesis holds.
+    pub not_applicable: Option<&'static str>,
+    /// Whether the window mass is at most B(β).
+    pub holds: bool,
+    /// B(β) minus the window mass.
+    pub margin: f64,
+    /// Heavy atoms at the end.
+    pub n_heavy: usize,
+    /// The corollary's bound on heavy atoms.
+    pub corollary_bound: f64,
+    /// Whether the heavy atoms are at most the corollary's bound.
+    pub corollary_holds: bool,
+    /// Clusters at the end.
+    pub n_clusters: usize,
+    /// k*(β), for null runs on S^1.
+    pub k_star: Option<usize>,
+    /// The kernel's concavity angle θ_c(β).
+    pub theta_c: f64,
+}
+
+impl BoundRow {
+    /// Whether every hypothesis of the theorem holds for the task.
+    pub fn applicable(&self) -> bool {
+        self.not_applicable.is_none()
+    }
 }
 
 /// Everything `analyze` produces.
@@ -88,8 +119,10 @@ pub struct Analysis {
     pub series: Table,
     /// One row per group, quantity and law.
     pub fits: Table,
-    /// One row per finished task: the theorem checks.
+    /// One row per finished task: the theorem checks (the table of `bound_rows`).
     pub bounds: Table,
+    /// The theorem checks of each finished task, typed.
+    pub bound_rows: Vec<BoundRow>,
     /// The fits, for the summary.
     pub group_fits: Vec<GroupFit>,
     /// Tasks by status.
@@ -304,7 +337,7 @@ pub fn analyze(
         ("n_clusters", int()),
         ("max_drift", float()),
     ]);
-    let mut bounds = Builder::new(vec![
+    let bounds_columns = vec![
         ("task_id", text()),
         ("beta", float()),
         ("window_mass", float()),
@@ -321,13 +354,14 @@ pub fn analyze(
         ("n_clusters", int()),
         ("k_star", int()),
         ("theta_c", float()),
-    ]);
+    ];
     let mut counts: BTreeMap<&'static str, usize> = [("ok", 0), ("failed", 0), ("pending", 0)]
         .into_iter()
         .collect();
     let mut applicable_count = 0;
     let mut violations = 0;
     let mut null_runs = (0, 0);
+    let mut bound_rows = Vec::new();
     let groups = group_paths(plan);
     // (group label, quantity) -> points (β, value)
     let mut points: BTreeMap<(String, &'static str), Vec<(f64, f64)>> = BTreeMap::new();
@@ -411,12 +445,16 @@ pub fn analyze(
         }
 
         // Theorem checks need the task's perceptron: rebuild the problem (cheap: no steps).
-        let resolved = plan
-            .resolve(task)
-            .map_err(|e| AnalyzeError::Table(e.to_string()))?;
+        let resolved = plan.resolve(task).map_err(|source| AnalyzeError::Resolve {
+            task: id.clone(),
+            source,
+        })?;
         let params = resolved.params.clone();
         let problem = Problem::new(resolved.params, resolved.initial, resolved.perceptron)
-            .map_err(|e| AnalyzeError::Table(e.to_string()))?;
+            .map_err(|source| AnalyzeError::Problem {
+                task: id.clone(),
+                source,
+            })?;
         let beta = params.model.beta;
         let c = theory::perceptron_constant(&problem.dynamics.perceptron);
         let converged = summary.stop_reason == StopReason::Converged;
@@ -424,25 +462,25 @@ pub fn analyze(
         let bound = theory::mass_bound(beta, c);
         let holds = summary.max_window_mass <= bound;
         let corollary = theory::heavy_atom_bound(beta, c, params.measure.heavy_mass);
-        bounds.text("task_id", Some(id.clone()));
-        bounds.float("beta", Some(beta));
-        bounds.float("window_mass", Some(summary.max_window_mass));
-        bounds.float("max_cluster_mass", Some(summary.max_cluster_mass));
-        bounds.float("bound", Some(bound));
-        bounds.float("bound_limit", Some(theory::bound_limit()));
-        bounds.bool("applicable", Some(applies.is_ok()));
-        bounds.text("reason", applies.err().map(str::to_string));
-        bounds.bool("holds", Some(holds));
-        bounds.float("margin", Some(bound - summary.max_window_mass));
-        bounds.int("n_heavy", Some(summary.n_heavy as i64));
-        bounds.float("corollary_bound", Some(corollary));
-        bounds.bool("corollary_holds", Some(summary.n_heavy as f64 <= corollary));
-        bounds.int("n_clusters", Some(summary.n_clusters as i64));
         let null_circle = params.model.dim == 2
             && params.perceptron.activation == sphereflow_solver::Activation::None;
         let k_star = null_circle.then(|| theory::unstable_mode(beta));
-        bounds.int("k_star", k_star.map(|k| k as i64));
-        bounds.float("theta_c", Some(theory::concavity_angle(beta)));
+        bound_rows.push(BoundRow {
+            task_id: id.clone(),
+            beta,
+            window_mass: summary.max_window_mass,
+            max_cluster_mass: summary.max_cluster_mass,
+            bound,
+            not_applicable: applies.err(),
+            holds,
+            margin: bound - summary.max_window_mass,
+            n_heavy: summary.n_heavy,
+            corollary_bound: corollary,
+            corollary_holds: summary.n_heavy as f64 <= corollary,
+            n_clusters: summary.n_clusters,
+            k_star,
+            theta_c: theory::concavity_angle(beta),
+        });
         if applies.is_ok() {
             applicable_count += 1;
             if !holds {
@@ -527,10 +565,33 @@ pub fn analyze(
             fits.float("beta_max", Some(fitted.beta_max));
             group_fits.push(GroupFit {
                 group: label.clone(),
+                values: groups
+                    .iter()
+                    .filter_map(|path| Some((*path, plan.value(task, path)?)))
+                    .collect(),
                 quantity,
                 fit: fitted,
             });
         }
+    }
+    let mut bounds = Builder::new(bounds_columns);
+    for row in &bound_rows {
+        bounds.text("task_id", Some(row.task_id.clone()));
+        bounds.float("beta", Some(row.beta));
+        bounds.float("window_mass", Some(row.window_mass));
+        bounds.float("max_cluster_mass", Some(row.max_cluster_mass));
+        bounds.float("bound", Some(row.bound));
+        bounds.float("bound_limit", Some(theory::bound_limit()));
+        bounds.bool("applicable", Some(row.applicable()));
+        bounds.text("reason", row.not_applicable.map(str::to_string));
+        bounds.bool("holds", Some(row.holds));
+        bounds.float("margin", Some(row.margin));
+        bounds.int("n_heavy", Some(row.n_heavy as i64));
+        bounds.float("corollary_bound", Some(row.corollary_bound));
+        bounds.bool("corollary_holds", Some(row.corollary_holds));
+        bounds.int("n_clusters", Some(row.n_clusters as i64));
+        bounds.int("k_star", row.k_star.map(|k| k as i64));
+        bounds.float("theta_c", Some(row.theta_c));
     }
     Ok(Analysis {
         tasks: tasks.table,
@@ -538,6 +599,7 @@ pub fn analyze(
         series: series.table,
         fits: fits.table,
         bounds: bounds.table,
+        bound_rows,
         group_fits,
         counts,
         applicable: applicable_count,

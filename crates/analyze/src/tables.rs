@@ -17,7 +17,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
-use crate::AnalyzeError;
+use crate::error::AnalyzeError;
 
 /// One column's values (`None` is null).
 #[derive(Debug, Clone, PartialEq)]
@@ -157,7 +157,7 @@ impl Table {
     ///
     /// # Errors
     /// Columns of unequal length.
-    pub fn to_batch(&self) -> Result<RecordBatch, AnalyzeError> {
+    pub fn to_batch(&self) -> Result<RecordBatch, arrow::error::ArrowError> {
         let fields: Vec<Field> = self
             .columns
             .iter()
@@ -165,7 +165,6 @@ impl Table {
             .collect();
         let arrays: Vec<ArrayRef> = self.columns.iter().map(|(_, c)| c.to_array()).collect();
         RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
-            .map_err(|e| AnalyzeError::Table(e.to_string()))
     }
 }
 
@@ -174,36 +173,35 @@ impl Table {
 /// # Errors
 /// IO and encoding errors; `path` is then untouched.
 pub fn write_parquet(table: &Table, path: &Path) -> Result<(), AnalyzeError> {
-    let batch = table.to_batch()?;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let io = |e: std::io::Error| AnalyzeError::Io {
+    let bytes = parquet_bytes(table, path)?;
+    sphereflow_exec::write_atomic(path, &bytes)?;
+    Ok(())
+}
+
+/// A table encoded as a Parquet file (zstd level 3), in memory; `path` only names it in errors.
+///
+/// # Errors
+/// Columns of unequal length, or an encoding error.
+pub fn parquet_bytes(table: &Table, path: &Path) -> Result<Vec<u8>, AnalyzeError> {
+    let batch = table.to_batch().map_err(|source| AnalyzeError::Arrow {
+        table: path
+            .file_stem()
+            .map_or_else(String::new, |s| s.to_string_lossy().into_owned()),
+        source,
+    })?;
+    let parquet = |source| AnalyzeError::Parquet {
         path: path.to_path_buf(),
-        source: e,
+        source,
     };
-    let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
     let properties = WriterProperties::builder()
         .set_compression(Compression::ZSTD(
             ZstdLevel::try_new(3).expect("level 3 is valid"),
         ))
         .build();
-    {
-        let mut writer = ArrowWriter::try_new(temp.as_file_mut(), batch.schema(), Some(properties))
-            .map_err(|e| AnalyzeError::Table(e.to_string()))?;
-        writer
-            .write(&batch)
-            .map_err(|e| AnalyzeError::Table(e.to_string()))?;
-        writer
-            .close()
-            .map_err(|e| AnalyzeError::Table(e.to_string()))?;
-    }
-    temp.as_file().sync_all().map_err(io)?;
-    // Temporaries are private (0600); a table is as readable as any file the user writes.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(temp.path(), std::fs::Permissions::from_mode(0o644))
-            .map_err(io)?;
-    }
-    temp.persist(path).map_err(|e| io(e.error))?;
-    Ok(())
+    let mut bytes = Vec::new();
+    let mut writer =
+        ArrowWriter::try_new(&mut bytes, batch.schema(), Some(properties)).map_err(parquet)?;
+    writer.write(&batch).map_err(parquet)?;
+    writer.close().map_err(parquet)?;
+    Ok(bytes)
 }

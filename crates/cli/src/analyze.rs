@@ -7,8 +7,8 @@ use sphereflow_analyze::{analyze, write_tables, Analysis, AnalyzeOptions, Law};
 use sphereflow_exec::Store;
 use sphereflow_plan::Plan;
 
-use crate::args::SweepArgs;
-use crate::Failure;
+use crate::args::{default_out, SweepArgs};
+use crate::failure::Failure;
 
 /// Arguments of `analyze`.
 #[derive(clap::Args)]
@@ -19,36 +19,18 @@ pub struct Args {
     #[arg(long)]
     out: Option<PathBuf>,
     /// Fit the scaling laws over β at least this.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = AnalyzeOptions::default().fit_beta_min)]
     beta_min: f64,
     /// Check the anti-concentration theorem from this β on.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = AnalyzeOptions::default().theorem_beta_min)]
     theorem_beta_min: f64,
     /// Bootstrap resamplings per fit.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = AnalyzeOptions::default().replicates)]
     replicates: usize,
 }
 
-/// The default output folder of a sweep.
-pub fn default_out(plan: &Plan) -> PathBuf {
-    Path::new("results").join(&plan.sweep.name)
-}
-
-/// Analyzes a sweep and writes its tables; returns the analysis and the folder.
-pub fn analyze_sweep(
-    plan: &Plan,
-    store: &Path,
-    out: &Path,
-    options: &AnalyzeOptions,
-) -> Result<Analysis, Failure> {
-    let store = Store::open_existing(store).map_err(|e| Failure::Input(e.into()))?;
-    let analysis = analyze(plan, store.as_ref(), options).map_err(|e| Failure::Run(e.into()))?;
-    write_tables(&analysis, out).map_err(|e| Failure::Run(e.into()))?;
-    Ok(analysis)
-}
-
 /// The human summary of an analysis.
-pub fn summary(plan: &Plan, analysis: &Analysis, out: &Path, beta_min: f64) -> String {
+fn summary(plan: &Plan, analysis: &Analysis, out: &Path, beta_min: f64) -> String {
     let mut text = String::new();
     let counts = &analysis.counts;
     text.push_str(&format!(
@@ -106,10 +88,13 @@ pub fn summary(plan: &Plan, analysis: &Analysis, out: &Path, beta_min: f64) -> S
 
 /// Runs `analyze`.
 pub fn run(args: &Args) -> Result<(), Failure> {
-    if !(args.beta_min.is_finite() && args.beta_min > 0.0) {
-        return Err(Failure::Input(anyhow!(
-            "--beta-min: must be a positive number"
-        )));
+    for (flag, value) in [
+        ("--beta-min", args.beta_min),
+        ("--theorem-beta-min", args.theorem_beta_min),
+    ] {
+        if !(value.is_finite() && value > 0.0) {
+            return Err(Failure::Input(anyhow!("{flag}: must be a positive number")));
+        }
     }
     let plan = args.target.plan(true)?;
     let out = args.out.clone().unwrap_or_else(|| default_out(&plan));
@@ -119,7 +104,9 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         replicates: args.replicates.max(1),
         ..AnalyzeOptions::default()
     };
-    let analysis = analyze_sweep(&plan, &args.target.store, &out, &options)?;
+    let store = Store::open_existing(&args.target.store).map_err(Failure::input)?;
+    let analysis = analyze(&plan, store.as_ref(), &options).map_err(Failure::run)?;
+    write_tables(&analysis, &out).map_err(Failure::run)?;
     print!("{}", summary(&plan, &analysis, &out, args.beta_min));
     Ok(())
 }

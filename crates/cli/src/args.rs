@@ -1,12 +1,13 @@
 //! Arguments that several commands share, defined once so that they read and behave the same
 //! everywhere: the sweep a command works on (file, profile, store) and the timing of runners.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use sphereflow_plan::Plan;
+use sphereflow_exec::lease;
+use sphereflow_plan::{Plan, PlanError, PlanOptions, Sweep};
 
-use crate::Failure;
+use crate::failure::Failure;
 
 /// The store commands use unless `--store` says otherwise.
 pub const DEFAULT_STORE: &str = "results/store";
@@ -28,14 +29,37 @@ impl SweepArgs {
     /// These arguments as they are typed after a command, quoted for a shell:
     /// `<sweep> [--profile <name>] --store <store>`.
     pub fn command_line(&self) -> String {
-        sphereflow_exec::slurm::command_line(&self.sweep, self.profile.as_deref(), &self.store)
+        sphereflow_exec::shell::command_line(&self.sweep, self.profile.as_deref(), &self.store)
     }
 
     /// Reads, expands and validates the sweep with the profile's overrides (`allow_large`:
     /// plan grids of more than a million tasks).
     pub fn plan(&self, allow_large: bool) -> Result<Plan, Failure> {
-        crate::plan::load(&self.sweep, allow_large, self.profile.as_deref())
+        load_plan(&self.sweep, allow_large, self.profile.as_deref())
     }
+}
+
+/// Reads, expands and validates a sweep file, with a profile's overrides if one is named.
+pub fn load_plan(path: &Path, allow_large: bool, profile: Option<&str>) -> Result<Plan, Failure> {
+    let mut sweep = Sweep::read(path).map_err(Failure::input)?;
+    if let Some(name) = profile {
+        sweep = sweep.with_profile(name).map_err(Failure::input)?;
+    }
+    let options = PlanOptions {
+        allow_large,
+        ..PlanOptions::default()
+    };
+    Plan::new(sweep, &options).map_err(|error| match error {
+        PlanError::TooLarge { .. } => {
+            Failure::Input(anyhow::anyhow!("{error}; pass --yes to plan it anyway"))
+        }
+        other => Failure::input(other),
+    })
+}
+
+/// The default output folder of a sweep: `results/<sweep name>`.
+pub fn default_out(plan: &Plan) -> PathBuf {
+    Path::new("results").join(&plan.sweep.name)
 }
 
 /// How runners checkpoint and hold their tasks (`run`, `worker`, and the workers of `slurm`).
@@ -53,8 +77,17 @@ impl LeaseArgs {
     /// The checkpoint interval and the lease time-to-live; an input error unless both are a
     /// positive, finite number of seconds.
     pub fn durations(&self) -> Result<(Duration, Duration), Failure> {
-        sphereflow_exec::slurm::lease_timings(self.checkpoint_every, self.lease_ttl)
-            .map_err(|e| Failure::Input(e.into()))
+        lease::timings(self.checkpoint_every, self.lease_ttl).map_err(|error| match error {
+            sphereflow_exec::ExecError::Option { option, reason } => {
+                let flag = match option {
+                    lease::CHECKPOINT_EVERY => "--checkpoint-every",
+                    lease::LEASE_TTL => "--lease-ttl",
+                    other => other,
+                };
+                Failure::Input(anyhow::anyhow!("{flag}: {reason}"))
+            }
+            other => Failure::input(other),
+        })
     }
 }
 

@@ -4,13 +4,18 @@
 
 mod analyze;
 mod args;
+mod failure;
 mod figures;
+mod output;
 mod plan;
+mod progress;
 mod reproduce;
 mod run;
 mod simulate;
 mod slurm;
 mod status;
+
+use failure::Failure;
 
 use clap::{Parser, Subcommand};
 
@@ -47,17 +52,6 @@ enum Command {
     Gc(status::GcArgs),
     /// Run one task without the store.
     Simulate(simulate::Args),
-}
-
-/// How a command failed: decides the exit code.
-#[derive(Debug)]
-pub enum Failure {
-    /// Bad input: exit code 2, nothing written.
-    Input(anyhow::Error),
-    /// The run itself failed, or some of its tasks did: exit code 1.
-    Run(anyhow::Error),
-    /// Interrupted by Ctrl-C or a signal, committed work kept: exit code 130.
-    Interrupted,
 }
 
 fn main() {

@@ -1,11 +1,11 @@
 //! `sphereflow plan`: what a sweep would run, checked before anything runs.
 
 use serde_json::json;
-use sphereflow_exec::TaskState;
-use sphereflow_plan::{Plan, PlanOptions, Sweep};
+use sphereflow_exec::{counts, task_states, Store, TaskState};
+use sphereflow_plan::Plan;
 
 use crate::args::SweepArgs;
-use crate::Failure;
+use crate::failure::Failure;
 
 /// Tasks listed by the human-readable output; `--json` lists all.
 const LISTED_TASKS: usize = 20;
@@ -24,44 +24,14 @@ pub struct Args {
     yes: bool,
 }
 
-/// Reads, expands and validates a sweep file, with a profile's overrides if one is named.
-pub fn load(
-    path: &std::path::Path,
-    allow_large: bool,
-    profile: Option<&str>,
-) -> Result<Plan, Failure> {
-    let mut sweep = Sweep::read(path).map_err(|e| Failure::Input(e.into()))?;
-    if let Some(name) = profile {
-        if !sweep.profiles.contains_key(name) {
-            return Err(Failure::Input(anyhow::anyhow!(
-                "{}: no [profile.{name}] (profiles: {})",
-                path.display(),
-                sweep
-                    .profiles
-                    .keys()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
-        }
-        sweep = sweep
-            .with_profile(name)
-            .map_err(|e| Failure::Input(e.into()))?;
-    }
-    let options = PlanOptions {
-        allow_large,
-        ..PlanOptions::default()
-    };
-    Plan::new(sweep, &options).map_err(|e| Failure::Input(e.into()))
-}
-
 /// Runs `plan`.
 pub fn run(args: &Args) -> Result<(), Failure> {
     let plan = args.target.plan(args.yes)?;
     for warning in &plan.warnings {
         eprintln!("warning: {warning}");
     }
-    let states = crate::status::states(&plan, &args.target.store)?;
+    let store = Store::open_existing(&args.target.store).map_err(Failure::input)?;
+    let states = task_states(&plan, store.as_ref());
     if args.json {
         println!(
             "{}",
@@ -109,14 +79,14 @@ fn to_json(plan: &Plan, states: &[TaskState]) -> serde_json::Value {
                 .map(|(path, value)| {
                     (
                         path.to_string(),
-                        serde_json::to_value(value).expect("TOML scalars are JSON"),
+                        serde_json::to_value(value).expect("typed values are JSON"),
                     )
                 })
                 .collect();
             json!({
                 "id": task.id.to_hex(),
                 "state": state.name(),
-                "detail": crate::status::detail(state),
+                "detail": state.detail(),
                 "coordinates": coordinates,
             })
         })
@@ -129,7 +99,7 @@ fn to_json(plan: &Plan, states: &[TaskState]) -> serde_json::Value {
         "filtered": plan.filtered,
         "duplicates": plan.duplicates,
         "n_tasks": plan.tasks.len(),
-        "counts": crate::status::counts(states),
+        "counts": counts(states),
         "axes": axes,
         "fixed": fixed,
         "warnings": plan.warnings,
@@ -158,7 +128,7 @@ fn print_human(plan: &Plan, states: &[TaskState]) {
             .values
             .iter()
             .map(|row| {
-                let cells: Vec<String> = row.iter().map(|s| show(&s.value)).collect();
+                let cells: Vec<String> = row.iter().map(|s| s.shown()).collect();
                 if cells.len() == 1 {
                     cells[0].clone()
                 } else {
@@ -185,11 +155,11 @@ fn print_human(plan: &Plan, states: &[TaskState]) {
         let fixed: Vec<String> = sweep
             .fixed
             .iter()
-            .map(|(path, setting)| format!("{path}={}", show(&setting.value)))
+            .map(|(path, setting)| format!("{path}={}", setting.shown()))
             .collect();
         println!("fixed: {}", fixed.join(" "));
     }
-    let counts: Vec<String> = crate::status::counts(states)
+    let counts: Vec<String> = counts(states)
         .iter()
         .filter(|(_, n)| **n > 0)
         .map(|(name, n)| format!("{n} {name}"))
@@ -200,7 +170,7 @@ fn print_human(plan: &Plan, states: &[TaskState]) {
         let coordinates: Vec<String> = plan
             .coordinates(task)
             .iter()
-            .map(|(path, value)| format!("{path}={}", show(value)))
+            .map(|(path, value)| format!("{path}={value}"))
             .collect();
         println!(
             "  {}  {:<8} {}",
@@ -214,13 +184,5 @@ fn print_human(plan: &Plan, states: &[TaskState]) {
             "  ... and {} more (--json lists all)",
             plan.tasks.len() - LISTED_TASKS
         );
-    }
-}
-
-/// A value as a reader writes it: strings without quotes.
-fn show(value: &toml::Value) -> String {
-    match value {
-        toml::Value::String(s) => s.clone(),
-        other => other.to_string(),
     }
 }

@@ -1,17 +1,15 @@
 //! `sphereflow simulate` and `sphereflow params`.
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{anyhow, Context};
-use npyz::WriterBuilder;
+use anyhow::anyhow;
 use sphereflow_plan::schema::{parse_set, Setting};
 use sphereflow_plan::{resolve, Kind, Sweep, SCHEMA};
 use sphereflow_solver::{simulate, Par, Problem};
 
-use crate::Failure;
+use crate::failure::Failure;
 
 /// Arguments of `simulate`.
 #[derive(clap::Args)]
@@ -123,32 +121,10 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         );
     }
     if let Some(out) = &args.out {
-        write_npy(out, &result.final_state.positions, result.final_state.dim)
-            .map_err(Failure::Run)?;
+        let state = &result.final_state;
+        let shape = [(state.positions.len() / state.dim) as u64, state.dim as u64];
+        let bytes = sphereflow_exec::store::npy_bytes(&state.positions, &shape);
+        crate::output::write_file(out, &bytes)?;
     }
-    Ok(())
-}
-
-/// Writes an `n × d` f64 array atomically (temporary file in the same directory, then rename).
-fn write_npy(path: &Path, values: &[f64], dim: usize) -> anyhow::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut temp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("cannot write in {}", dir.display()))?;
-    {
-        let mut writer = npyz::WriteOptions::<f64>::new()
-            .default_dtype()
-            .shape(&[(values.len() / dim) as u64, dim as u64])
-            .writer(&mut temp)
-            .begin_nd()?;
-        writer.extend(values.iter().copied())?;
-        writer.finish()?;
-    }
-    temp.as_file_mut().flush()?;
-    temp.as_file().sync_all()?;
-    temp.persist(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }

@@ -9,7 +9,7 @@ use sphereflow_exec::slurm::{self, ArrayJob};
 use sphereflow_exec::{ExecError, Store};
 
 use crate::args::{LeaseArgs, SweepArgs};
-use crate::Failure;
+use crate::failure::Failure;
 
 /// Arguments of `slurm`.
 #[derive(clap::Args)]
@@ -89,7 +89,7 @@ fn configure(args: &Args) -> Result<ArrayJob, Failure> {
     let out = args
         .out
         .clone()
-        .unwrap_or_else(|| crate::analyze::default_out(&plan));
+        .unwrap_or_else(|| crate::args::default_out(&plan));
     let binary = std::env::current_exe()
         .context("cannot find the running sphereflow binary")
         .map_err(Failure::Run)?;
@@ -149,7 +149,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         for (path, _) in &scripts {
             println!(
                 "  sbatch {}",
-                slurm::shell_quote(&path.display().to_string())
+                sphereflow_exec::shell::shell_quote(&path.display().to_string())
             );
         }
         println!("then watch with: {status}");

@@ -4,11 +4,11 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde_json::json;
-use sphereflow_exec::{gc, label, lease, task_state, Store, TaskState};
-use sphereflow_plan::Plan;
+use sphereflow_exec::state::where_held;
+use sphereflow_exec::{counts, gc, label, task_states, Store, TaskState};
 
-use crate::args::SweepArgs;
-use crate::Failure;
+use crate::args::{SweepArgs, DEFAULT_STORE};
+use crate::failure::Failure;
 
 /// Arguments of `status`.
 #[derive(clap::Args)]
@@ -24,64 +24,8 @@ pub struct Args {
 #[derive(clap::Args)]
 pub struct GcArgs {
     /// The store.
-    #[arg(long, default_value = crate::args::DEFAULT_STORE)]
+    #[arg(long, default_value = DEFAULT_STORE)]
     store: PathBuf,
-}
-
-/// The state of every task of a plan (all pending when there is no store yet).
-pub fn states(plan: &Plan, store: &std::path::Path) -> Result<Vec<TaskState>, Failure> {
-    let store = Store::open_existing(store).map_err(|e| Failure::Input(e.into()))?;
-    Ok(plan
-        .tasks
-        .iter()
-        .map(|task| match &store {
-            Some(store) => task_state(store, &task.id),
-            None => TaskState::Pending,
-        })
-        .collect())
-}
-
-/// Counts of each state name, with every name present.
-pub fn counts(states: &[TaskState]) -> BTreeMap<&'static str, usize> {
-    let mut counts: BTreeMap<&'static str, usize> =
-        ["cached", "stale", "corrupt", "failed", "running", "pending"]
-            .into_iter()
-            .map(|name| (name, 0))
-            .collect();
-    for state in states {
-        *counts.entry(state.name()).or_default() += 1;
-    }
-    counts
-}
-
-/// What a state says beyond its name.
-pub fn detail(state: &TaskState) -> Option<String> {
-    match state {
-        TaskState::Stale { solver_rev } => Some(format!(
-            "computed by solver revision {solver_rev}, now {}",
-            sphereflow_solver::SOLVER_REV
-        )),
-        TaskState::Corrupt { reason } => Some(reason.clone()),
-        TaskState::Failed { reason } => Some(reason.clone()),
-        TaskState::Running(lease) => Some(format!(
-            "held by {}, heartbeat {:.0} s ago (runner {})",
-            where_held(lease),
-            lease.age_s(lease::now_ms()),
-            lease.holder,
-        )),
-        TaskState::Cached | TaskState::Pending => None,
-    }
-}
-
-/// Where a lease's holder runs: `Slurm element 12_3 on node7 (pid 4242)` or `node7 (pid 4242)`.
-fn where_held(lease: &lease::Lease) -> String {
-    match &lease.slurm {
-        Some(element) => format!(
-            "Slurm element {element} on {} (pid {})",
-            lease.host, lease.pid
-        ),
-        None => format!("{} (pid {})", lease.host, lease.pid),
-    }
 }
 
 /// Running tasks per holder location, most first: `2 on Slurm element 12_3 on node7 (pid 4242)`.
@@ -104,7 +48,8 @@ fn running_by_holder(states: &[TaskState]) -> Vec<String> {
 pub fn run(args: &Args) -> Result<(), Failure> {
     let plan = args.target.plan(true)?;
     let store = &args.target.store;
-    let states = states(&plan, store)?;
+    let opened = Store::open_existing(store).map_err(Failure::input)?;
+    let states = task_states(&plan, opened.as_ref());
     let counts = counts(&states);
     if args.json {
         let tasks: Vec<_> = plan
@@ -116,7 +61,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
                     "id": task.id.to_hex(),
                     "state": state.name(),
                     "label": label(&plan, task),
-                    "detail": detail(state),
+                    "detail": state.detail(),
                 });
                 if let TaskState::Running(lease) = state {
                     entry["lease"] = serde_json::to_value(lease).expect("plain data");
@@ -154,7 +99,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         println!("  running: {}", running.join("; "));
     }
     for (task, state) in plan.tasks.iter().zip(&states) {
-        if let Some(detail) = detail(state) {
+        if let Some(detail) = state.detail() {
             println!(
                 "  {:<8} {}  {}: {detail}",
                 state.name(),

@@ -1,4 +1,6 @@
 //! End-to-end tests of the `sphereflow` binary.
+//!
+//! Long file: one test target for the binary's commands (ripgrep's layout), so they build once.
 
 use std::process::Command;
 

@@ -4,6 +4,8 @@
 //! recomputed to the same bytes; concurrent runners compute each task once; SIGTERM interrupts
 //! like Ctrl-C; SIGKILL at random moments never loses nor changes a committed result; a full
 //! disk fails tasks cleanly (this one mounts a tmpfs, so the suite runs as root).
+//!
+//! Long file: the reliability suite is one target so its binary builds once and its cases share helpers.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

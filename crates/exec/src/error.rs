@@ -8,7 +8,7 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum ExecError {
     /// A file or folder of the store could not be read or written.
-    #[error("{}: {source}", path.display())]
+    #[error("{}", path.display())]
     Io {
         /// The path.
         path: PathBuf,
@@ -24,12 +24,14 @@ pub enum ExecError {
         reason: String,
     },
     /// A folder that is a store of another layout.
-    #[error("{}: a store of layout {found:?}, this sphereflow writes {}", path.display(), crate::store::STORE_LAYOUT)]
+    #[error("{}: a store of layout {found:?}, this sphereflow writes {expected}", path.display())]
     Layout {
         /// The layout file.
         path: PathBuf,
         /// What it says.
         found: String,
+        /// The layout this sphereflow writes.
+        expected: &'static str,
     },
     /// A bad option.
     #[error("{option}: {reason}")]
@@ -47,4 +49,37 @@ pub enum ExecError {
         /// What went wrong.
         reason: String,
     },
+}
+
+/// An error and its causes, `error: cause: cause`, each once: for messages that are stored or
+/// shown as one line (failure records, events) rather than printed through `{:#}`.
+pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        // Some errors (thiserror's `transparent`) print their cause as themselves.
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_chain_names_each_cause_once() {
+        let error = ExecError::Io {
+            path: "/store/objects".into(),
+            source: std::io::Error::from_raw_os_error(13),
+        };
+        let text = chain(&error);
+        assert!(text.starts_with("/store/objects: "), "{text}");
+        assert_eq!(text.matches("os error 13").count(), 1, "{text}");
+    }
 }

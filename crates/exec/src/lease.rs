@@ -238,6 +238,29 @@ pub fn release(store: &Store, id: &TaskId, holder: &Holder) {
     }
 }
 
+/// The name [`timings`] gives the checkpoint interval in its errors.
+pub const CHECKPOINT_EVERY: &str = "checkpoint interval";
+/// The name [`timings`] gives the lease time-to-live in its errors.
+pub const LEASE_TTL: &str = "lease time-to-live";
+
+/// The checkpoint interval and the lease time-to-live of runners, from seconds; an
+/// [`ExecError::Option`] naming [`CHECKPOINT_EVERY`] or [`LEASE_TTL`] unless both are positive
+/// and finite.
+pub fn timings(checkpoint_every: f64, lease_ttl: f64) -> Result<(Duration, Duration), ExecError> {
+    for (option, value) in [(CHECKPOINT_EVERY, checkpoint_every), (LEASE_TTL, lease_ttl)] {
+        if !(value.is_finite() && value > 0.0) {
+            return Err(ExecError::Option {
+                option,
+                reason: "must be a positive number of seconds".into(),
+            });
+        }
+    }
+    Ok((
+        Duration::from_secs_f64(checkpoint_every),
+        Duration::from_secs_f64(lease_ttl),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

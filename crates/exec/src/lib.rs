@@ -6,6 +6,8 @@
 //!   isolation;
 //! - [`events`]: what a run reports (the command line draws it) and the JSON-lines event log;
 //! - [`gc`]: removal of what killed runs leave behind;
+//! - [`shell`]: command lines quoted for a shell;
+//! - [`state`]: a task's state in a store, its detail, counts over a plan;
 //! - [`slurm`]: job arrays of workers: their scripts, checked, and their submission.
 //!
 //! Nothing here prints or draws; the executor knows nothing about Parquet or progress bars.
@@ -16,12 +18,15 @@ pub mod gc;
 pub mod lease;
 pub mod provenance;
 pub mod runner;
+pub mod shell;
 pub mod slurm;
+pub mod state;
 pub mod store;
 
 pub use error::ExecError;
 pub use events::Event;
 pub use gc::{gc, GcReport};
 pub use lease::Lease;
-pub use runner::{label, run, task_state, Report, RunOptions, Shard, TaskState};
-pub use store::{ObjectState, Store, StoredResult};
+pub use runner::{run, Report, RunOptions, Shard};
+pub use state::{counts, label, task_state, task_states, TaskState};
+pub use store::{write_atomic, ObjectState, Store, StoredResult};

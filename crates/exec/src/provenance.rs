@@ -56,13 +56,19 @@ pub fn rfc3339(time: SystemTime) -> String {
     humantime::format_rfc3339_seconds(time).to_string()
 }
 
+/// The git commit this binary was built from (`-dirty` when the checkout had changes), when it
+/// was built from a checkout.
+pub fn git_commit() -> Option<&'static str> {
+    option_env!("SPHEREFLOW_GIT_COMMIT")
+}
+
 impl Provenance {
     /// Provenance of a computation by `holder` with `threads` threads between two times.
     pub fn new(holder: &str, threads: usize, started: SystemTime, finished: SystemTime) -> Self {
         Provenance {
             sphereflow_version: env!("CARGO_PKG_VERSION").into(),
             solver_rev: sphereflow_solver::SOLVER_REV,
-            git_commit: option_env!("SPHEREFLOW_GIT_COMMIT").map(str::to_string),
+            git_commit: git_commit().map(str::to_string),
             host: host_name(),
             pid: std::process::id(),
             holder: holder.into(),

@@ -14,11 +14,13 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
 use sphereflow_plan::{Plan, Task, TaskId, Typed};
+
+use crate::state::{label, task_state, TaskState};
 use sphereflow_solver::{Par, Problem, Simulation, SOLVER_REV};
 
-use crate::error::ExecError;
+use crate::error::{chain, ExecError};
 use crate::events::{Event, EventLog};
-use crate::lease::{self, Claim, Holder, Lease};
+use crate::lease::{self, Claim, Holder};
 use crate::provenance::{rfc3339, Provenance};
 use crate::store::{
     Checkpoint, Committed, FailureRecord, FrameIndex, ObjectContent, ObjectState, Staged, Store,
@@ -45,7 +47,7 @@ impl Shard {
     /// Anything but `I/N` with `1 <= I <= N`.
     pub fn parse(text: &str) -> Result<Shard, ExecError> {
         let fail = || ExecError::Option {
-            option: "--shard",
+            option: "shard",
             reason: format!("expected I/N with 1 <= I <= N, got {text:?}"),
         };
         let (i, n) = text.split_once('/').ok_or_else(fail)?;
@@ -119,80 +121,6 @@ pub struct Report {
     pub failure_budget_spent: bool,
     /// Tasks neither committed nor failed at the end.
     pub remaining: usize,
-}
-
-/// A task's state in a store.
-#[derive(Debug, Clone, PartialEq)]
-pub enum TaskState {
-    /// Committed by this solver revision.
-    Cached,
-    /// Committed by another solver revision: will be recomputed.
-    Stale {
-        /// The revision that computed it.
-        solver_rev: u32,
-    },
-    /// An object that fails verification: will be recomputed.
-    Corrupt {
-        /// What is wrong.
-        reason: String,
-    },
-    /// Failed (recorded reason).
-    Failed {
-        /// Why.
-        reason: String,
-    },
-    /// Leased by a runner.
-    Running(Lease),
-    /// Not computed.
-    Pending,
-}
-
-impl TaskState {
-    /// `cached`, `stale`, `corrupt`, `failed`, `running` or `pending`.
-    pub fn name(&self) -> &'static str {
-        match self {
-            TaskState::Cached => "cached",
-            TaskState::Stale { .. } => "stale",
-            TaskState::Corrupt { .. } => "corrupt",
-            TaskState::Failed { .. } => "failed",
-            TaskState::Running(_) => "running",
-            TaskState::Pending => "pending",
-        }
-    }
-}
-
-/// A task's state: its object first, then a live lease, then a recorded failure.
-pub fn task_state(store: &Store, id: &TaskId) -> TaskState {
-    match store.inspect(id) {
-        ObjectState::Ok { solver_rev } if solver_rev == SOLVER_REV => return TaskState::Cached,
-        ObjectState::Ok { solver_rev } => return TaskState::Stale { solver_rev },
-        ObjectState::Corrupt { reason } => return TaskState::Corrupt { reason },
-        ObjectState::Missing => {}
-    }
-    if let Some(lease) = lease::read(store, id).filter(|l| !l.is_expired(lease::now_ms())) {
-        return TaskState::Running(lease);
-    }
-    match store.failure(id) {
-        Some(record) => TaskState::Failed {
-            reason: record.reason,
-        },
-        None => TaskState::Pending,
-    }
-}
-
-/// A task's axis values, `beta=10 activation=relu`.
-pub fn label(plan: &Plan, task: &Task) -> String {
-    plan.coordinates(task)
-        .iter()
-        .map(|(path, value)| {
-            let key = path.split('.').nth(1).unwrap_or(path);
-            match value {
-                toml::Value::String(s) => format!("{key}={s}"),
-                other => format!("{key}={other}"),
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// The spec stored beside a result: every parameter, defaults filled.
@@ -424,7 +352,7 @@ impl Shared<'_> {
                 return;
             }
             Err(error) => {
-                self.fail(task, "error", &format!("cannot claim: {error}"));
+                self.fail(task, "error", &format!("%s: {}", chain(&error)));
                 return;
             }
         }
@@ -554,7 +482,7 @@ impl Shared<'_> {
                     if interrupted {
                         return Outcome::Interrupted;
                     }
-                    return Outcome::Failed(format!("cannot checkpoint: {error}"));
+                    return Outcome::Failed(format!("%s: {}", chain(&error)));
                 }
                 self.emit(Event::Checkpointed {
                     id: id.to_hex(),
@@ -615,7 +543,7 @@ impl Shared<'_> {
             ObjectContent::new(&stored, &result.final_state, &result.series, &result.frames);
         let staged = match self.store.stage(&id, &content) {
             Ok(staged) => staged,
-            Err(error) => return Outcome::Failed(format!("cannot commit: {error}")),
+            Err(error) => return Outcome::Failed(format!("%s: {}", chain(&error))),
         };
         self.to_commit.lock().expect("commits").push(Finished {
             index,
@@ -684,7 +612,7 @@ impl Shared<'_> {
                             runtime_s,
                         });
                     }
-                    Err(error) => self.fail(task, "error", &format!("cannot commit: {error}")),
+                    Err(error) => self.fail(task, "error", &format!("%s: {}", chain(&error))),
                 }
                 self.leases.lock().expect("leases").remove(&id);
                 lease::release(self.store, &id, &self.holder);
@@ -731,7 +659,7 @@ pub fn run(
 ) -> Result<Report, ExecError> {
     if options.jobs == 0 {
         return Err(ExecError::Option {
-            option: "-j",
+            option: "jobs",
             reason: "must be at least 1".into(),
         });
     }
@@ -808,7 +736,7 @@ pub fn run(
         .thread_name(|i| format!("sphereflow-runner-{i}"))
         .build()
         .map_err(|e| ExecError::Option {
-            option: "-j",
+            option: "jobs",
             reason: e.to_string(),
         })?;
     std::thread::scope(|scope| {

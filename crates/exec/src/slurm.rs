@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::lease;
+use crate::shell::{command_line, shell_quote};
 use crate::ExecError;
 
 /// Slurm's default `MaxArraySize` (array indices go from 0 to `MaxArraySize - 1`).
@@ -64,6 +66,15 @@ pub struct ArrayJob {
     pub max_requeues: u32,
 }
 
+/// The worker's flag of a runner setting of [`lease::timings`].
+fn worker_flag(setting: &'static str) -> &'static str {
+    match setting {
+        lease::CHECKPOINT_EVERY => "--checkpoint-every",
+        lease::LEASE_TTL => "--lease-ttl",
+        other => other,
+    }
+}
+
 fn bad(option: &'static str, reason: String) -> ExecError {
     ExecError::Option { option, reason }
 }
@@ -94,7 +105,10 @@ impl ArrayJob {
         if self.max_array_size == Some(0) {
             return Err(bad("--max-array-size", "must be at least 1".into()));
         }
-        lease_timings(self.checkpoint_every, self.lease_ttl)?;
+        lease::timings(self.checkpoint_every, self.lease_ttl).map_err(|error| match error {
+            ExecError::Option { option, reason } => bad(worker_flag(option), reason),
+            other => other,
+        })?;
         if let Some(time) = &self.time {
             let seconds = parse_time(time).ok_or_else(|| {
                 bad(
@@ -187,50 +201,6 @@ impl ArrayJob {
         }
         Ok(written)
     }
-}
-
-/// The checkpoint interval and the lease time-to-live of runners, from seconds; an
-/// [`ExecError::Option`] unless both are positive and finite.
-pub fn lease_timings(
-    checkpoint_every: f64,
-    lease_ttl: f64,
-) -> Result<(Duration, Duration), ExecError> {
-    for (option, value) in [
-        ("--checkpoint-every", checkpoint_every),
-        ("--lease-ttl", lease_ttl),
-    ] {
-        if !(value.is_finite() && value > 0.0) {
-            return Err(bad(option, "must be a positive number of seconds".into()));
-        }
-    }
-    Ok((
-        Duration::from_secs_f64(checkpoint_every),
-        Duration::from_secs_f64(lease_ttl),
-    ))
-}
-
-/// `<sweep> [--profile <name>] --store <store>`, quoted for a shell.
-pub fn command_line(sweep: &Path, profile: Option<&str>, store: &Path) -> String {
-    let mut words = vec![shell_quote(&sweep.display().to_string())];
-    if let Some(profile) = profile {
-        words.push("--profile".into());
-        words.push(shell_quote(profile));
-    }
-    words.push("--store".into());
-    words.push(shell_quote(&store.display().to_string()));
-    words.join(" ")
-}
-
-/// Quotes a word for the shell (left as it is when it needs no quoting).
-pub fn shell_quote(text: &str) -> String {
-    if !text.is_empty()
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"/._-+=:,@%".contains(&b))
-    {
-        return text.to_string();
-    }
-    format!("'{}'", text.replace('\'', r"'\''"))
 }
 
 /// One script: a contiguous block of the array.

@@ -192,9 +192,19 @@ pub(crate) fn writer_of(name: &str) -> Option<(String, u32)> {
     Some((host.rsplit('.').next().unwrap_or(host).to_string(), pid))
 }
 
-/// Writes a file atomically: a temporary beside it, synced, renamed over it.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ExecError> {
-    let dir = path.parent().expect("store files live in a folder");
+/// Writes a file atomically: a temporary beside it (in the same folder, so the rename cannot
+/// cross filesystems), synced, renamed over it, and the folder synced. A crash leaves the old
+/// file or the new one, never a part; the file gets the usual permissions (0644 under the
+/// common umask), not a temporary's. Every file sphereflow writes goes through here: store
+/// objects, tables, figures, reports and `simulate --out`.
+///
+/// # Errors
+/// [`ExecError::Io`] naming the file (or its folder).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ExecError> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
     let temp = dir.join(format!(
         ".{}.{}.tmp",
         path.file_name().unwrap_or_default().to_string_lossy(),
@@ -208,7 +218,8 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ExecError> {
     sync_dir(dir)
 }
 
-fn npy_bytes(values: &[f64], shape: &[u64]) -> Vec<u8> {
+/// An f64 array of the given shape as the bytes of a `.npy` file (C order).
+pub fn npy_bytes(values: &[f64], shape: &[u64]) -> Vec<u8> {
     let mut bytes = Vec::new();
     {
         let mut writer = npyz::WriteOptions::<f64>::new()
@@ -372,6 +383,7 @@ impl Store {
                 return Err(ExecError::Layout {
                     path: layout,
                     found: text.trim().to_string(),
+                    expected: STORE_LAYOUT,
                 })
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -395,6 +407,7 @@ impl Store {
             Ok(text) => Err(ExecError::Layout {
                 path: layout,
                 found: text.trim().to_string(),
+                expected: STORE_LAYOUT,
             }),
             Err(_) => Ok(None),
         }

@@ -8,7 +8,8 @@ use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::{caption_font, colour, DrawResult, Figure};
+use crate::figure::{DrawResult, Figure};
+use crate::style::{caption_font, colour};
 
 /// How a series is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,7 +37,7 @@ pub struct Series {
     pub errors: Vec<(f64, f64)>,
     /// How it is drawn.
     pub style: Style,
-    /// Colour index (see [`crate::colour`]).
+    /// Colour index (see [`crate::style::colour`]).
     pub colour: usize,
     /// Point radius or line width.
     pub size: u32,

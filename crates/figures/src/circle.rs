@@ -8,7 +8,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use sphereflow_solver::{Perceptron, State};
 
-use crate::{caption_font, diverging, DrawResult, Figure};
+use crate::figure::{DrawResult, Figure};
+use crate::style::{caption_font, diverging};
 
 /// Angular bins of the histogram.
 const BINS: usize = 120;

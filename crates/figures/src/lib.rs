@@ -13,12 +13,17 @@
 
 pub mod chart;
 pub mod circle;
+pub mod figure;
 pub mod sphere;
+pub mod style;
 pub mod trajectories;
 
-use std::error::Error;
-use std::path::{Path, PathBuf};
+pub use figure::{DrawResult, Figure};
+pub use style::{caption_font, colour, diverging};
+
 use std::sync::Once;
+
+use image::ImageEncoder as _;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -27,31 +32,14 @@ use thiserror::Error;
 /// What can go wrong.
 #[derive(Debug, Error)]
 pub enum FigureError {
-    /// Drawing or writing failed.
-    #[error("{}: {reason}", path.display())]
+    /// Drawing or encoding failed.
+    #[error("cannot draw the {format}: {reason}")]
     Draw {
-        /// The file.
-        path: PathBuf,
+        /// `PNG` or `SVG`.
+        format: &'static str,
         /// What went wrong.
         reason: String,
     },
-}
-
-/// The result of drawing on some backend.
-pub type DrawResult = Result<(), Box<dyn Error>>;
-
-/// A figure: drawn the same way on the PNG and the SVG backend.
-pub trait Figure {
-    /// Width and height in pixels.
-    fn size(&self) -> (u32, u32);
-
-    /// Draws the figure on a backend's root area.
-    ///
-    /// # Errors
-    /// Backend errors.
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
-    where
-        DB::ErrorType: 'static;
 }
 
 /// The embedded font, registered once as `sans-serif`.
@@ -64,75 +52,76 @@ fn register_font() {
     });
 }
 
-/// Writes `<stem>.png` and `<stem>.svg`.
+/// A figure drawn as a PNG (encoded) and an SVG, in memory: the caller writes the files.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    /// The PNG file's bytes.
+    pub png: Vec<u8>,
+    /// The SVG document.
+    pub svg: String,
+}
+
+/// Draws a figure as a PNG and as an SVG.
 ///
 /// # Errors
-/// Drawing and IO errors, naming the file.
-pub fn save(figure: &impl Figure, stem: &Path) -> Result<Vec<PathBuf>, FigureError> {
+/// Drawing and encoding errors.
+pub fn render(figure: &impl Figure) -> Result<Rendered, FigureError> {
     register_font();
-    if let Some(dir) = stem.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| FigureError::Draw {
-            path: dir.to_path_buf(),
-            reason: e.to_string(),
-        })?;
-    }
-    let png = stem.with_extension("png");
-    let svg = stem.with_extension("svg");
-    let fail = |path: &Path, e: Box<dyn Error>| FigureError::Draw {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    };
+    let (width, height) = figure.size();
+    let fail = |format: &'static str, reason: String| FigureError::Draw { format, reason };
+    let mut pixels = vec![0u8; width as usize * height as usize * 3];
     {
-        let root = BitMapBackend::new(&png, figure.size()).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| fail(&png, e.into()))?;
-        figure.draw(&root).map_err(|e| fail(&png, e))?;
-        root.present().map_err(|e| fail(&png, e.into()))?;
+        let root = BitMapBackend::with_buffer(&mut pixels, (width, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| fail("PNG", e.to_string()))?;
+        figure.draw(&root).map_err(|e| fail("PNG", e.to_string()))?;
+        root.present().map_err(|e| fail("PNG", e.to_string()))?;
     }
+    let mut png = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut png)
+        .write_image(&pixels, width, height, image::ColorType::Rgb8)
+        .map_err(|e| fail("PNG", e.to_string()))?;
+    let mut svg = String::new();
     {
-        let root = SVGBackend::new(&svg, figure.size()).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| fail(&svg, e.into()))?;
-        figure.draw(&root).map_err(|e| fail(&svg, e))?;
-        root.present().map_err(|e| fail(&svg, e.into()))?;
+        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| fail("SVG", e.to_string()))?;
+        figure.draw(&root).map_err(|e| fail("SVG", e.to_string()))?;
+        root.present().map_err(|e| fail("SVG", e.to_string()))?;
     }
-    Ok(vec![png, svg])
+    Ok(Rendered { png, svg })
 }
 
-/// Distinct colours for series, in order.
-pub fn colour(index: usize) -> RGBColor {
-    const COLOURS: [RGBColor; 8] = [
-        RGBColor(31, 119, 180),
-        RGBColor(214, 39, 40),
-        RGBColor(44, 160, 44),
-        RGBColor(255, 127, 14),
-        RGBColor(148, 103, 189),
-        RGBColor(140, 86, 75),
-        RGBColor(227, 119, 194),
-        RGBColor(127, 127, 127),
-    ];
-    COLOURS[index % COLOURS.len()]
+/// Any of this crate's figures, for lists of figures of different kinds.
+#[derive(Debug, Clone)]
+pub enum AnyFigure {
+    /// An x-y chart.
+    Chart(chart::Chart),
+    /// States on S^1.
+    Circles(circle::CircleGrid),
+    /// States on S^2.
+    Spheres(sphere::SphereGrid),
+    /// Angles against time on S^1.
+    Trajectories(trajectories::Trajectories),
 }
 
-/// A diverging colour for `value` in `[-1, 1]`: blue below 0, white at 0, red above.
-pub fn diverging(value: f64) -> RGBColor {
-    let v = value.clamp(-1.0, 1.0);
-    let mix = |a: f64, b: f64, t: f64| (a + (b - a) * t).round() as u8;
-    if v < 0.0 {
-        let t = -v;
-        RGBColor(
-            mix(255.0, 49.0, t),
-            mix(255.0, 54.0, t),
-            mix(255.0, 149.0, t),
-        )
-    } else {
-        RGBColor(
-            mix(255.0, 178.0, v),
-            mix(255.0, 24.0, v),
-            mix(255.0, 43.0, v),
-        )
+impl Figure for AnyFigure {
+    fn size(&self) -> (u32, u32) {
+        match self {
+            AnyFigure::Chart(f) => f.size(),
+            AnyFigure::Circles(f) => f.size(),
+            AnyFigure::Spheres(f) => f.size(),
+            AnyFigure::Trajectories(f) => f.size(),
+        }
     }
-}
 
-/// A caption font.
-pub(crate) fn caption_font() -> (&'static str, u32) {
-    ("sans-serif", 20)
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        match self {
+            AnyFigure::Chart(f) => f.draw(root),
+            AnyFigure::Circles(f) => f.draw(root),
+            AnyFigure::Spheres(f) => f.draw(root),
+            AnyFigure::Trajectories(f) => f.draw(root),
+        }
+    }
 }

@@ -8,7 +8,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use sphereflow_solver::{Perceptron, State};
 
-use crate::{caption_font, diverging, DrawResult, Figure};
+use crate::figure::{DrawResult, Figure};
+use crate::style::{caption_font, diverging};
 
 /// Hammer projection of longitude λ ∈ [-π, π] and latitude φ: x ∈ [-2√2, 2√2], y ∈ [-√2, √2].
 pub fn hammer(lambda: f64, phi: f64) -> (f64, f64) {

@@ -6,7 +6,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use sphereflow_solver::{Perceptron, State};
 
-use crate::{diverging, DrawResult, Figure};
+use crate::figure::{DrawResult, Figure};
+use crate::style::diverging;
 
 /// Trajectories of one run on the circle.
 #[derive(Debug, Clone)]
@@ -32,7 +33,7 @@ impl Figure for Trajectories {
     {
         let t_end = self.frames.last().map_or(1.0, |f| f.0).max(1e-9);
         let mut chart = ChartBuilder::on(root)
-            .caption(&self.title, crate::caption_font())
+            .caption(&self.title, crate::style::caption_font())
             .margin(12)
             .x_label_area_size(48)
             .y_label_area_size(64)

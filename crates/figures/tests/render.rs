@@ -2,29 +2,26 @@
 
 use sphereflow_figures::chart::{Band, Chart, Reference, Series, Style};
 use sphereflow_figures::circle::{CircleGrid, CirclePanel};
-use sphereflow_figures::save;
 use sphereflow_figures::sphere::{SphereGrid, SpherePanel};
 use sphereflow_figures::trajectories::Trajectories;
+use sphereflow_figures::{render, Figure};
 use sphereflow_solver::testing::default_params_in;
 use sphereflow_solver::{simulate, Par, Problem};
 
-fn check(paths: &[std::path::PathBuf], texts: &[&str]) {
-    let png = std::fs::read(&paths[0]).unwrap();
+fn check(figure: &impl Figure, texts: &[&str]) {
+    let rendered = render(figure).unwrap();
+    let png = &rendered.png;
     assert_eq!(&png[1..4], b"PNG");
     assert!(png.len() > 10_000, "{} bytes", png.len());
-    let svg = std::fs::read_to_string(&paths[1]).unwrap();
+    let decoded = image::load_from_memory(png).unwrap();
+    assert_eq!((decoded.width(), decoded.height()), figure.size());
     for text in texts {
-        assert!(
-            svg.contains(text),
-            "{text} missing from {}",
-            paths[1].display()
-        );
+        assert!(rendered.svg.contains(text), "{text} missing from the SVG");
     }
 }
 
 #[test]
 fn charts_render_with_their_labels() {
-    let dir = tempfile::tempdir().unwrap();
     let mut chart = Chart::new("Cluster count", "sqrt β", "clusters");
     let mut series = Series::new(
         "relu",
@@ -50,9 +47,8 @@ fn charts_render_with_their_labels() {
         label: "limit".into(),
         colour: 7,
     });
-    let paths = save(&chart, &dir.path().join("chart")).unwrap();
     check(
-        &paths,
+        &chart,
         &[
             "Cluster count",
             "sqrt β",
@@ -70,15 +66,11 @@ fn charts_render_with_their_labels() {
         Style::Points,
         1,
     ));
-    check(
-        &save(&log, &dir.path().join("log")).unwrap(),
-        &["Masses", "0.01", "0.1"],
-    );
+    check(&log, &["Masses", "0.01", "0.1"]);
 }
 
 #[test]
 fn states_and_trajectories_render() {
-    let dir = tempfile::tempdir().unwrap();
     let mut params = default_params_in(2);
     params.model.particles = 200;
     params.model.beta = 10.0;
@@ -95,10 +87,7 @@ fn states_and_trajectories_render() {
         panels: vec![panel.clone(), panel],
         columns: 2,
     };
-    check(
-        &save(&grid, &dir.path().join("circle")).unwrap(),
-        &["Final states", "relu β = 10", "dead zone"],
-    );
+    check(&grid, &["Final states", "relu β = 10", "dead zone"]);
     let frames: Vec<_> = result
         .frames
         .frames
@@ -111,10 +100,7 @@ fn states_and_trajectories_render() {
         perceptron: Some(problem.dynamics.perceptron.clone()),
         shown: 40,
     };
-    check(
-        &save(&trajectories, &dir.path().join("trajectories")).unwrap(),
-        &["Trajectories", "angle θ"],
-    );
+    check(&trajectories, &["Trajectories", "angle θ"]);
 
     let mut params = default_params_in(3);
     params.model.particles = 100;
@@ -134,8 +120,5 @@ fn states_and_trajectories_render() {
                 .collect(),
         }],
     };
-    check(
-        &save(&map, &dir.path().join("sphere")).unwrap(),
-        &["On S^2", "Hammer"],
-    );
+    check(&map, &["On S^2", "Hammer"]);
 }

@@ -266,9 +266,16 @@ impl Plan {
         crate::task_id(&self.settings(task))
     }
 
-    /// The task's position on each axis: `(path, value)` for every parameter the axes set.
-    pub fn coordinates(&self, task: &Task) -> Vec<(&'static str, &toml::Value)> {
+    /// The task's position on each axis: `(path, value)` for every parameter the axes set,
+    /// typed by the schema (a task of a plan has only values that check).
+    pub fn coordinates(&self, task: &Task) -> Vec<(&'static str, Typed)> {
         coordinates(&self.sweep, &task.cell)
+            .into_iter()
+            .filter_map(|(path, setting)| {
+                let spec = spec_of(path)?;
+                Some((path, crate::schema::check(spec, setting).ok()?))
+            })
+            .collect()
     }
 
     /// The value a task gives a parameter: its axis value, the fixed value, or the default.
@@ -296,7 +303,7 @@ fn settings_of(sweep: &Sweep, cell: &[u32]) -> BTreeMap<String, Setting> {
     settings
 }
 
-fn coordinates<'a>(sweep: &'a Sweep, cell: &[u32]) -> Vec<(&'static str, &'a toml::Value)> {
+fn coordinates<'a>(sweep: &'a Sweep, cell: &[u32]) -> Vec<(&'static str, &'a Setting)> {
     sweep
         .axes
         .iter()
@@ -305,7 +312,7 @@ fn coordinates<'a>(sweep: &'a Sweep, cell: &[u32]) -> Vec<(&'static str, &'a tom
             axis.paths
                 .iter()
                 .zip(&axis.values[i as usize])
-                .map(|(path, setting)| (*path, &setting.value))
+                .map(|(path, setting)| (*path, setting))
         })
         .collect()
 }
@@ -313,7 +320,7 @@ fn coordinates<'a>(sweep: &'a Sweep, cell: &[u32]) -> Vec<(&'static str, &'a tom
 fn describe(sweep: &Sweep, cell: &[u32]) -> String {
     coordinates(sweep, cell)
         .iter()
-        .map(|(path, value)| format!("{path} = {value}"))
+        .map(|(path, setting)| format!("{path} = {}", setting.value))
         .collect::<Vec<_>>()
         .join(", ")
 }

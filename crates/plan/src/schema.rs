@@ -1,4 +1,6 @@
 //! Every parameter of DESIGN.md's table, and their resolution into solver parameters.
+//!
+//! Long file: `SCHEMA` is the one table of every parameter (type, default, range, doc).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -275,8 +277,8 @@ pub enum PlanError {
     },
     /// A grid with more tasks than allowed without confirmation.
     #[error(
-        "{origin}: the grid has {tasks} combinations ({shape}), more than {limit}; pass --yes to plan \
-         it anyway"
+        "{origin}: the grid has {tasks} combinations ({shape}), more than {limit}; planning it needs \
+         confirmation"
     )]
     TooLarge {
         /// The sweep file.
@@ -287,6 +289,16 @@ pub enum PlanError {
         tasks: u128,
         /// The limit.
         limit: u64,
+    },
+    /// A profile the sweep does not define.
+    #[error("{file}: no [profile.{name}] (profiles: {})", if known.is_empty() { "none".to_string() } else { known.join(", ") })]
+    UnknownProfile {
+        /// The sweep file.
+        file: String,
+        /// The profile asked for.
+        name: String,
+        /// The profiles the sweep defines.
+        known: Vec<String>,
     },
     /// A file that could not be parsed or read.
     #[error("{origin}: {reason}")]
@@ -307,6 +319,16 @@ pub struct Setting {
     pub origin: String,
     /// Directory that relative file paths resolve against.
     pub base: PathBuf,
+}
+
+impl Setting {
+    /// The value as a reader writes it: strings without quotes, everything else as in TOML.
+    pub fn shown(&self) -> String {
+        match &self.value {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }
+    }
 }
 
 /// A task's parameters resolved into solver inputs.
@@ -427,6 +449,17 @@ impl std::fmt::Display for Typed {
             Typed::Float(x) => write!(f, "{x}"),
             Typed::Bool(b) => write!(f, "{b}"),
             Typed::Text(s) => f.write_str(s),
+        }
+    }
+}
+
+impl serde::Serialize for Typed {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Typed::Int(i) => serializer.serialize_i64(*i),
+            Typed::Float(x) => serializer.serialize_f64(*x),
+            Typed::Bool(b) => serializer.serialize_bool(*b),
+            Typed::Text(s) => serializer.serialize_str(s),
         }
     }
 }

@@ -18,6 +18,8 @@
 //!
 //! Parsing keeps the position of every key and value, so each error names the file, line,
 //! column and key. Every value is checked against the schema here, before anything runs.
+//!
+//! Long file: the sweep language, from TOML with positions to checked axes, in one place.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -410,15 +412,19 @@ impl Sweep {
         Ok(())
     }
 
-    /// The sweep with a profile's overrides applied (`[profile.<name>]`); the sweep itself when
-    /// it has no such profile.
+    /// The sweep with a profile's overrides applied (`[profile.<name>]`).
     ///
     /// # Errors
-    /// An override of a parameter that is part of a zipped axis.
+    /// A profile the sweep does not define ([`PlanError::UnknownProfile`]); an override of a
+    /// parameter that is part of a zipped axis.
     pub fn with_profile(&self, name: &str) -> Result<Sweep, PlanError> {
         let mut sweep = self.clone();
         let Some(overrides) = self.profiles.get(name) else {
-            return Ok(sweep);
+            return Err(PlanError::UnknownProfile {
+                file: self.file.display().to_string(),
+                name: name.to_string(),
+                known: self.profiles.keys().cloned().collect(),
+            });
         };
         for item in overrides {
             let (path, origin) = match item {

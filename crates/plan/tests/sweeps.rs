@@ -8,7 +8,8 @@ use std::path::Path;
 use proptest::prelude::*;
 use sphereflow_plan::schema::check;
 use sphereflow_plan::{
-    task_id, task_id_in, Kind, ParamSpec, Plan, PlanOptions, Setting, Sweep, Typed, SCHEMA,
+    task_id, task_id_in, Kind, ParamSpec, Plan, PlanError, PlanOptions, Setting, Sweep, Typed,
+    SCHEMA,
 };
 
 fn plan_of(text: &str) -> Plan {
@@ -98,7 +99,7 @@ fn the_grid_is_the_product_of_axes_and_zips_vary_together() {
     // The last axis varies fastest.
     let first: Vec<_> = plan.coordinates(&plan.tasks[1]);
     assert_eq!(first[0].0, "model.beta");
-    assert_eq!(first[2].1.as_integer(), Some(20));
+    assert_eq!(first[2].1, Typed::Int(20));
 }
 
 #[test]
@@ -473,8 +474,19 @@ fn profiles_override_fixed_values_and_axes() {
         assert_eq!(plan.value(task, "model.beta"), Some(Typed::Float(3.0)));
         assert_eq!(plan.value(task, "init.seed"), Some(Typed::Int(7)));
     }
-    // An unknown profile leaves the sweep as it is; a bad value in a profile is an error.
-    assert_eq!(sweep.with_profile("absent").unwrap().axes.len(), 2);
+    // An unknown profile is an error naming the file and the profiles there are; so is a bad
+    // value in a profile.
+    let unknown = sweep.with_profile("absent").unwrap_err();
+    assert!(
+        matches!(unknown, PlanError::UnknownProfile { .. }),
+        "{unknown}"
+    );
+    assert!(
+        unknown
+            .to_string()
+            .ends_with("no [profile.absent] (profiles: quick)"),
+        "{unknown}"
+    );
     let error = Sweep::parse(
         "[profile.quick]\nmodel.beta = -1\n",
         "p.toml",

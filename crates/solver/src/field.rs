@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::kernel::direct::{self, Weight};
 use crate::kernel::spectral::{Moments, PairSums, SpectralPlan, SpectralSums};
 use crate::kernel::{Backend, FieldPath};
+use crate::par::Par;
 use crate::params::{Attention, Kernel, PairKernel, Regime};
 use crate::perceptron::Perceptron;
 use crate::sphere::{dot, norm, project_tangent};
@@ -30,16 +31,6 @@ const SPECTRAL_REL_TOL: f64 = 1e-10;
 /// Cost of one spectral mode per particle relative to one direct weight (measured: moments plus
 /// evaluation against a symmetric tiled weight, both on AVX2).
 const SPECTRAL_MODE_COST: f64 = 1.0;
-
-/// How a kernel may use threads. Results are the same bits whichever is chosen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Par {
-    /// The calling thread only.
-    Seq,
-    /// The current rayon pool.
-    #[default]
-    Rayon,
-}
 
 /// What the field needs to know about the model, beyond the particles.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

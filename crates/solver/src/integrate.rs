@@ -10,7 +10,8 @@
 //! authors' update (`normalize`) and the angle update `θ ← θ + dt θ̇` on S^1 (`exp`).
 
 use crate::error::SolverError;
-use crate::field::{Dynamics, Par};
+use crate::field::Dynamics;
+use crate::par::Par;
 use crate::params::{Method, Retraction};
 use crate::sphere::{dot, norm};
 

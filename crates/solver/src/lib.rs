@@ -19,6 +19,7 @@ pub mod error;
 pub mod field;
 pub mod integrate;
 pub mod kernel;
+pub mod par;
 pub mod params;
 pub mod perceptron;
 pub mod reference;
@@ -30,7 +31,8 @@ pub mod testing;
 
 pub use clusters::{Cluster, Observables};
 pub use error::SolverError;
-pub use field::{Dynamics, Par};
+pub use field::Dynamics;
+pub use par::Par;
 pub use params::{
     Activation, Attention, InitParams, IntegratorParams, Kernel, MeasureParams, Method,
     ModelParams, PairKernel, Params, PerceptronParams, Regime, Retraction, ScaleMode, StopParams,

@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::clusters::{count_and_spread, merge_close, observe, Observables};
 use crate::error::SolverError;
-use crate::field::{Dynamics, Par};
+use crate::field::Dynamics;
 use crate::integrate::{check_step_size, step, Scratch};
+use crate::par::Par;
 use crate::params::{Method, Params};
 use crate::perceptron::Perceptron;
 use crate::sphere::norm;

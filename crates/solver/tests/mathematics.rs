@@ -3,9 +3,9 @@
 mod common;
 
 use common::*;
-use sphereflow_solver::field::Par;
 use sphereflow_solver::perceptron::Sigma;
 use sphereflow_solver::sphere::{dot, project_tangent};
+use sphereflow_solver::Par;
 use sphereflow_solver::{reference, Activation, Attention, Kernel, Regime};
 
 const SMOOTH: [Activation; 6] = [

@@ -34,7 +34,7 @@ use rayon::prelude::*;
 use super::exp::{exp2_rows, EXP2_IN_RANGE_HIGH, EXP2_IN_RANGE_LOW};
 use super::lanes::{Lanes, WIDTH};
 use super::{run_on, Backend, LaneTask};
-use crate::field::Par;
+use crate::par::Par;
 
 /// The largest dimension the tiled kernel handles.
 pub(crate) const MAX_DIM: usize = 64;

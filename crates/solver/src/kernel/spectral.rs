@@ -31,7 +31,7 @@ use rayon::prelude::*;
 
 use super::lanes::{Lanes, WIDTH};
 use super::{run_on, Backend, LaneTask};
-use crate::field::Par;
+use crate::par::Par;
 
 /// The largest change of `T_i` or `Z_i` (shifted kernel) the neglected modes may cause.
 pub const TRUNCATION_TOL: f64 = 1e-15;

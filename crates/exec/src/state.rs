@@ -1,0 +1,138 @@
+//! A task's state in a store (cached, stale, corrupt, failed, running, pending), the one-line
+//! detail each state gives, and the counts over a plan: what `plan`, `status` and the runner
+//! all read the same way.
+
+use std::collections::BTreeMap;
+
+use sphereflow_plan::{Plan, Task, TaskId};
+use sphereflow_solver::SOLVER_REV;
+
+use crate::lease::{self, Lease};
+use crate::store::{ObjectState, Store};
+
+/// Every state name, in the order counts list them.
+pub const STATE_NAMES: &[&str] = &["cached", "stale", "corrupt", "failed", "running", "pending"];
+
+/// A task's state in a store.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TaskState {
+    /// Committed by this solver revision.
+    Cached,
+    /// Committed by another solver revision: will be recomputed.
+    Stale {
+        /// The revision that computed it.
+        solver_rev: u32,
+    },
+    /// An object that fails verification: will be recomputed.
+    Corrupt {
+        /// What is wrong.
+        reason: String,
+    },
+    /// Failed (recorded reason).
+    Failed {
+        /// Why.
+        reason: String,
+    },
+    /// Leased by a runner.
+    Running(Lease),
+    /// Not computed.
+    Pending,
+}
+
+impl TaskState {
+    /// `cached`, `stale`, `corrupt`, `failed`, `running` or `pending`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            TaskState::Cached => "cached",
+            TaskState::Stale { .. } => "stale",
+            TaskState::Corrupt { .. } => "corrupt",
+            TaskState::Failed { .. } => "failed",
+            TaskState::Running(_) => "running",
+            TaskState::Pending => "pending",
+        }
+    }
+}
+
+/// A task's state: its object first, then a live lease, then a recorded failure.
+pub fn task_state(store: &Store, id: &TaskId) -> TaskState {
+    match store.inspect(id) {
+        ObjectState::Ok { solver_rev } if solver_rev == SOLVER_REV => return TaskState::Cached,
+        ObjectState::Ok { solver_rev } => return TaskState::Stale { solver_rev },
+        ObjectState::Corrupt { reason } => return TaskState::Corrupt { reason },
+        ObjectState::Missing => {}
+    }
+    if let Some(lease) = lease::read(store, id).filter(|l| !l.is_expired(lease::now_ms())) {
+        return TaskState::Running(lease);
+    }
+    match store.failure(id) {
+        Some(record) => TaskState::Failed {
+            reason: record.reason,
+        },
+        None => TaskState::Pending,
+    }
+}
+
+/// A task's axis values, `beta=10 activation=relu`.
+pub fn label(plan: &Plan, task: &Task) -> String {
+    plan.coordinates(task)
+        .iter()
+        .map(|(path, value)| {
+            let key = path.split('.').nth(1).unwrap_or(path);
+            format!("{key}={value}")
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The state of every task of a plan (all pending without a store).
+pub fn task_states(plan: &Plan, store: Option<&Store>) -> Vec<TaskState> {
+    plan.tasks
+        .iter()
+        .map(|task| match store {
+            Some(store) => task_state(store, &task.id),
+            None => TaskState::Pending,
+        })
+        .collect()
+}
+
+/// Counts of each state name, with every name present.
+pub fn counts(states: &[TaskState]) -> BTreeMap<&'static str, usize> {
+    let mut counts: BTreeMap<&'static str, usize> =
+        STATE_NAMES.iter().map(|&name| (name, 0)).collect();
+    for state in states {
+        *counts.entry(state.name()).or_default() += 1;
+    }
+    counts
+}
+
+impl TaskState {
+    /// What a state says beyond its name: why it failed or is corrupt, which revision computed
+    /// a stale result, who holds a running task.
+    pub fn detail(&self) -> Option<String> {
+        match self {
+            TaskState::Stale { solver_rev } => Some(format!(
+                "computed by solver revision {solver_rev}, now {SOLVER_REV}"
+            )),
+            TaskState::Corrupt { reason } => Some(reason.clone()),
+            TaskState::Failed { reason } => Some(reason.clone()),
+            TaskState::Running(lease) => Some(format!(
+                "held by {}, heartbeat {:.0} s ago (runner {})",
+                where_held(lease),
+                lease.age_s(lease::now_ms()),
+                lease.holder,
+            )),
+            TaskState::Cached | TaskState::Pending => None,
+        }
+    }
+}
+
+/// Where a lease's holder runs: `Slurm element 12_3 on node7 (pid 4242)` or `node7 (pid 4242)`.
+pub fn where_held(lease: &Lease) -> String {
+    match &lease.slurm {
+        Some(element) => format!(
+            "Slurm element {element} on {} (pid {})",
+            lease.host, lease.pid
+        ),
+        None => format!("{} (pid {})", lease.host, lease.pid),
+    }
+}

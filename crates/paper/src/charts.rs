@@ -1,0 +1,380 @@
+//! Chart data for the figures: pure functions from runs and analysis results to the charts of
+//! `sphereflow-figures`. Fitted laws and their bands come from the analysis (never refitted
+//! here); the only statistics computed here are the mean and spread of a quantity per β.
+
+use std::collections::BTreeMap;
+
+use sphereflow_analyze::fits::{predict, Fit};
+use sphereflow_analyze::theory;
+use sphereflow_figures::chart::{Band, Chart, Reference, Series, Style};
+use sphereflow_figures::circle::{CircleGrid, CirclePanel};
+use sphereflow_figures::sphere::{SphereGrid, SpherePanel};
+use sphereflow_figures::trajectories::Trajectories;
+use sphereflow_figures::AnyFigure;
+use sphereflow_solver::{Activation, StopReason};
+
+use crate::runs::Run;
+
+/// How the report names an activation.
+pub fn name_of(activation: Activation) -> &'static str {
+    match activation {
+        Activation::None => "null run",
+        Activation::Relu => "ReLU",
+        Activation::Gelu => "GeLU",
+        Activation::Linear => "linear",
+        Activation::Tanh => "tanh",
+        Activation::LeakyRelu => "leaky ReLU",
+    }
+}
+
+/// Final states: circles on S^1, maps on S^2 (the first run's dimension decides; runs of
+/// another dimension are left out). `None` without runs or on higher spheres.
+pub fn final_states(title: &str, runs: &[(&Run, String)], columns: usize) -> Option<AnyFigure> {
+    let (first, _) = runs.first()?;
+    match first.params.model.dim {
+        2 => Some(AnyFigure::Circles(CircleGrid {
+            title: title.into(),
+            columns,
+            panels: runs
+                .iter()
+                .filter(|(r, _)| r.params.model.dim == 2)
+                .map(|(r, label)| CirclePanel {
+                    title: label.clone(),
+                    state: r.result.final_state.clone(),
+                    perceptron: Some(r.perceptron.clone()),
+                })
+                .collect(),
+        })),
+        3 => Some(AnyFigure::Spheres(SphereGrid {
+            title: title.into(),
+            panels: runs
+                .iter()
+                .filter(|(r, _)| r.params.model.dim == 3)
+                .map(|(r, label)| SpherePanel {
+                    title: label.clone(),
+                    state: r.result.final_state.clone(),
+                    perceptron: Some(r.perceptron.clone()),
+                    clusters: r
+                        .result
+                        .summary
+                        .clusters
+                        .iter()
+                        .map(|c| (c.centre.clone(), c.mass))
+                        .collect(),
+                })
+                .collect(),
+        })),
+        _ => None,
+    }
+}
+
+/// Initial, middle and final state of one run on S^1 (the stored frames closest to those
+/// fractions of its time).
+pub fn evolution(run: &Run, title: &str) -> Option<AnyFigure> {
+    if run.params.model.dim != 2 || run.result.frames.is_empty() {
+        return None;
+    }
+    let frames = &run.result.frames;
+    let t_end = frames.last().map_or(0.0, |f| f.1);
+    let pick = |fraction: f64| {
+        frames
+            .iter()
+            .min_by(|a, b| {
+                (a.1 - fraction * t_end)
+                    .abs()
+                    .total_cmp(&(b.1 - fraction * t_end).abs())
+            })
+            .expect("frames")
+    };
+    let panels = [("initial", 0.0), ("middle", 0.5), ("final", 1.0)]
+        .iter()
+        .map(|(word, fraction)| {
+            let (step, t, state) = pick(*fraction);
+            CirclePanel {
+                title: format!("{word}: t = {t:.1} (step {step})"),
+                state: state.clone(),
+                perceptron: Some(run.perceptron.clone()),
+            }
+        })
+        .collect();
+    Some(AnyFigure::Circles(CircleGrid {
+        title: title.into(),
+        panels,
+        columns: 3,
+    }))
+}
+
+/// θ_i(t) of one run on S^1.
+pub fn trajectories(run: &Run, title: &str) -> Option<AnyFigure> {
+    if run.params.model.dim != 2 || run.result.frames.len() < 2 {
+        return None;
+    }
+    Some(AnyFigure::Trajectories(Trajectories {
+        title: title.into(),
+        frames: run
+            .result
+            .frames
+            .iter()
+            .map(|(_, t, s)| (*t, s.clone()))
+            .collect(),
+        perceptron: Some(run.perceptron.clone()),
+        shown: 80,
+    }))
+}
+
+/// Energy against time, one line per run.
+pub fn energy(runs: &[(&Run, String)], title: &str) -> Option<AnyFigure> {
+    if runs.is_empty() {
+        return None;
+    }
+    let mut chart = Chart::new(title, "time t (layers)", "energy E");
+    chart.legend_left = false;
+    for (i, (run, label)) in runs.iter().enumerate() {
+        let points = run.result.series.iter().map(|r| (r.t, r.energy)).collect();
+        chart
+            .series
+            .push(Series::new(label, points, Style::Line, i));
+    }
+    Some(AnyFigure::Chart(chart))
+}
+
+/// Mean and standard deviation of values per β, by increasing β.
+pub fn per_beta(points: &[(f64, f64)]) -> Vec<(f64, f64, f64)> {
+    let mut by: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
+    for &(beta, v) in points {
+        by.entry(beta.to_bits()).or_default().push(v);
+    }
+    let mut out: Vec<(f64, f64, f64)> = by
+        .into_iter()
+        .map(|(bits, values)| {
+            let n = values.len() as f64;
+            let mean = values.iter().sum::<f64>() / n;
+            let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+            (f64::from_bits(bits), mean, var.sqrt())
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.total_cmp(&b.0));
+    out
+}
+
+/// One group of points for [`against_sqrt_beta`]: its label, its `(β, value)` points (one per
+/// task) and the analysis's fit of `a + b sqrt β` to them, if there is one.
+pub struct Group<'a> {
+    /// The legend's name of the group.
+    pub label: String,
+    /// `(β, value)`, one per task.
+    pub points: Vec<(f64, f64)>,
+    /// The analysis's `sqrt` fit of these points.
+    pub fit: Option<&'a Fit>,
+}
+
+/// A quantity against sqrt β per group: mean ± standard deviation over seeds, and the fitted
+/// law `a + b sqrt β` with its 95% bootstrap band.
+pub fn against_sqrt_beta(groups: &[Group<'_>], title: &str, y_label: &str) -> Chart {
+    let mut chart = Chart::new(title, "sqrt β", y_label);
+    for (i, group) in groups.iter().enumerate() {
+        let stats = per_beta(&group.points);
+        let mut series = Series::new(
+            &format!("{}: mean ± sd over seeds", group.label),
+            stats.iter().map(|&(b, m, _)| (b.sqrt(), m)).collect(),
+            Style::PointsWithErrors,
+            i,
+        );
+        series.errors = stats.iter().map(|&(_, m, sd)| (m - sd, m + sd)).collect();
+        chart.series.push(series);
+        let Some(fitted) = group.fit else {
+            continue;
+        };
+        let betas: Vec<f64> = (0..=60)
+            .map(|k| fitted.beta_min + (fitted.beta_max - fitted.beta_min) * k as f64 / 60.0)
+            .collect();
+        chart.bands.push(Band {
+            label: String::new(),
+            points: fitted
+                .band(&betas)
+                .into_iter()
+                .map(|(b, lo, hi)| (b.sqrt(), lo, hi))
+                .collect(),
+            colour: i,
+        });
+        chart.series.push(Series::new(
+            &format!(
+                "{}: fit {:.2} + {:.2} sqrt β, slope {}",
+                group.label,
+                fitted.prefactor,
+                fitted.exponent,
+                fitted.interval_text(2)
+            ),
+            betas
+                .iter()
+                .map(|&b| (b.sqrt(), predict(fitted, b)))
+                .collect(),
+            Style::Line,
+            i,
+        ));
+    }
+    chart
+}
+
+/// The largest cluster mass and window mass against sqrt β, with B(β) and its limit.
+pub fn masses(runs: &[&Run], title: &str) -> Chart {
+    let cluster: Vec<(f64, f64)> = runs
+        .iter()
+        .map(|r| (r.beta(), r.result.summary.summary.max_cluster_mass))
+        .collect();
+    let window: Vec<(f64, f64)> = runs
+        .iter()
+        .map(|r| (r.beta(), r.result.summary.summary.max_window_mass))
+        .collect();
+    let mut chart = Chart::new(title, "sqrt β", "mass (fraction of the total)");
+    chart.legend_left = false;
+    // The two series side by side at each β (they often coincide).
+    for (i, (label, points, shift)) in [
+        ("largest cluster mass", &cluster, -0.04),
+        ("largest window mass (arc 0.5/sqrt β)", &window, 0.04),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let stats = per_beta(points);
+        let mut series = Series::new(
+            label,
+            stats
+                .iter()
+                .map(|&(b, m, _)| (b.sqrt() + shift, m))
+                .collect(),
+            Style::PointsWithErrors,
+            i,
+        );
+        series.errors = stats.iter().map(|&(_, m, sd)| (m - sd, m + sd)).collect();
+        chart.series.push(series);
+    }
+    let c = runs
+        .iter()
+        .map(|r| theory::perceptron_constant(&r.perceptron))
+        .fold(0.0, f64::max);
+    let betas: Vec<f64> = per_beta(&cluster).iter().map(|p| p.0).collect();
+    if let (Some(&lo), Some(&hi)) = (betas.first(), betas.last()) {
+        let curve: Vec<(f64, f64)> = (0..=200)
+            .map(|k| lo.sqrt() + (hi.sqrt() - lo.sqrt()) * k as f64 / 200.0)
+            .map(|s| (s, theory::mass_bound(s * s, c)))
+            .filter(|(_, b)| *b <= 1.05)
+            .collect();
+        chart.series.push(Series::new(
+            &format!("B(β), C = {c:.2}"),
+            curve,
+            Style::Line,
+            2,
+        ));
+    }
+    chart.references.push(Reference {
+        y: theory::bound_limit(),
+        label: "limit 0.5742".into(),
+        colour: 7,
+    });
+    chart.y_range = Some((0.0, 1.05));
+    chart
+}
+
+/// Every final cluster mass against sqrt β, one series per group.
+pub fn all_masses(groups: &[(String, Vec<&Run>)], title: &str) -> Chart {
+    let mut chart = Chart::new(title, "sqrt β", "cluster mass");
+    chart.log_y = true;
+    chart.legend_left = false;
+    for (i, (label, runs)) in groups.iter().enumerate() {
+        let points: Vec<(f64, f64)> = runs
+            .iter()
+            .flat_map(|r| {
+                let s = r.beta().sqrt();
+                r.result.summary.clusters.iter().map(move |c| (s, c.mass))
+            })
+            .collect();
+        let mut series = Series::new(label, points, Style::Points, i);
+        series.size = 3;
+        chart.series.push(series);
+    }
+    chart
+}
+
+/// γ_k = k² I_k(β)/β against k, normalized per β, with k* marked.
+pub fn growth_rates(betas: &[f64]) -> Chart {
+    let mut chart = Chart::new(
+        "Figure 8. Growth rates of pure attention near uniform on S^1",
+        "mode k",
+        "γ_k / max_k γ_k, with γ_k = k² I_k(β) / β",
+    );
+    chart.legend_left = false;
+    let k_max = 16;
+    for (i, &beta) in betas.iter().enumerate() {
+        let rates = theory::growth_rates(beta, k_max);
+        let top = rates.iter().copied().fold(0.0, f64::max);
+        let points: Vec<(f64, f64)> = rates
+            .iter()
+            .enumerate()
+            .map(|(k, g)| ((k + 1) as f64, g / top))
+            .collect();
+        let k_star = theory::unstable_mode(beta);
+        chart.series.push(Series::new(
+            &format!("β = {beta}: k* = {k_star}"),
+            points,
+            Style::LinePoints,
+            i,
+        ));
+        let mut marker = Series::new("", vec![(k_star as f64, 1.0)], Style::Points, i);
+        marker.size = 9;
+        chart.series.push(marker);
+    }
+    chart.y_range = Some((0.0, 1.1));
+    chart
+}
+
+/// Convergence time against the perceptron scale (log axis), one line per attention; the runs
+/// without perceptron (scale 0) as reference lines.
+pub fn convergence(runs: &[&Run], title: &str) -> Chart {
+    let mut by: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+    for r in runs {
+        by.entry(r.params.model.attention.as_str().to_uppercase())
+            .or_default()
+            .push((r.params.perceptron.scale, r.result.summary.summary.t_final));
+    }
+    let mut chart = Chart::new(
+        title,
+        "perceptron scale (std of the output weights s_j)",
+        "convergence time t_final (layers)",
+    );
+    chart.log_x = true;
+    chart.legend_left = false;
+    for (i, (label, mut points)) in by.into_iter().enumerate() {
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        if let Some(&(_, t)) = points.iter().find(|p| p.0 == 0.0) {
+            chart.references.push(Reference {
+                y: t,
+                label: format!("{label} without perceptron (scale 0)"),
+                colour: i,
+            });
+        }
+        points.retain(|p| p.0 > 0.0);
+        chart
+            .series
+            .push(Series::new(&label, points, Style::LinePoints, i));
+    }
+    let capped = runs
+        .iter()
+        .filter(|r| r.result.summary.summary.stop_reason != StopReason::Converged)
+        .map(|r| r.result.summary.summary.t_final)
+        .fold(f64::NAN, f64::max);
+    if capped.is_finite() {
+        chart.references.push(Reference {
+            y: capped,
+            label: "step cap: runs here did not meet the stopping rule".into(),
+            colour: 7,
+        });
+    }
+    // Room above the data for the legend.
+    let top = runs
+        .iter()
+        .map(|r| r.result.summary.summary.t_final)
+        .fold(0.0, f64::max);
+    chart.y_range = Some((0.0, 1.45 * top.max(1e-9)));
+    chart
+}

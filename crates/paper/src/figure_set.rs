@@ -1,0 +1,369 @@
+//! Which runs feed which figure: the paper's figures from the results of its sweeps, and the
+//! figures of any one sweep (`sphereflow figures`). Each comes with the file name it is saved
+//! under and its caption; nothing is drawn or written here.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sphereflow_analyze::{Analysis, Law};
+use sphereflow_figures::AnyFigure;
+use sphereflow_plan::Typed;
+use sphereflow_solver::Activation;
+
+use crate::charts::{self, name_of, Group};
+use crate::runs::{Results, Run, SweepResults};
+
+/// A figure to save: `<name>.png` and `<name>.svg`, with the caption the report gives it.
+pub struct PaperFigure {
+    /// The file stem.
+    pub name: String,
+    /// What it shows.
+    pub caption: String,
+    /// The figure.
+    pub figure: AnyFigure,
+}
+
+/// The parameters of a group: the axes other than β and the seeds.
+fn is_group_path(path: &str) -> bool {
+    !matches!(path, "model.beta" | "init.seed" | "perceptron.seed")
+}
+
+/// The run of a sweep closest to β with the given activation.
+fn pick(sweep: &SweepResults, beta: f64, activation: Activation) -> Option<&Run> {
+    sweep
+        .runs
+        .iter()
+        .filter(|r| r.activation() == activation)
+        .min_by(|a, b| (a.beta() - beta).abs().total_cmp(&(b.beta() - beta).abs()))
+}
+
+/// The runs closest to β with each activation, labelled `<activation> at β = <β>`.
+fn runs_at<'a>(
+    sweep: &'a SweepResults,
+    beta: f64,
+    activations: &[Activation],
+) -> Vec<(&'a Run, String)> {
+    activations
+        .iter()
+        .filter_map(|&a| pick(sweep, beta, a))
+        .map(|r| {
+            (
+                r,
+                format!("{} at β = {}", name_of(r.activation()), r.beta()),
+            )
+        })
+        .collect()
+}
+
+/// The paper's figures, in the order the report shows them.
+pub fn paper_figures(results: &Results) -> Vec<PaperFigure> {
+    let mut figures = Vec::new();
+    let mut add = |name: &str, figure: Option<AnyFigure>, caption: &str| {
+        if let Some(figure) = figure {
+            figures.push(PaperFigure {
+                name: name.into(),
+                caption: caption.into(),
+                figure,
+            });
+        }
+    };
+    if let Some(s1) = results.get("s1_beta") {
+        let runs = runs_at(
+            s1,
+            10.0,
+            &[Activation::None, Activation::Relu, Activation::Gelu],
+        );
+        add(
+            "fig1_s1_final",
+            charts::final_states(
+                "Figure 1. Final states on S^1: null run and perceptron runs",
+                &runs,
+                3,
+            ),
+            "Final states on S^1 at β = 10: without the perceptron, with ReLU and with GeLU.",
+        );
+        if let Some(relu) = pick(s1, 10.0, Activation::Relu) {
+            add(
+                "fig1_s1_evolution",
+                charts::evolution(
+                    relu,
+                    &format!(
+                        "Figure 1. Initial, middle and final state, ReLU, β = {}",
+                        relu.beta()
+                    ),
+                ),
+                "One ReLU run on S^1: initial, middle and final state.",
+            );
+            add(
+                "fig3_trajectories",
+                charts::trajectories(
+                    relu,
+                    &format!(
+                        "Figure 3. Trajectories θ_i(t) on S^1, ReLU, β = {}",
+                        relu.beta()
+                    ),
+                ),
+                "Angles of 80 particles against time over the potential v(θ).",
+            );
+        }
+        let energy_runs: Vec<(&Run, String)> =
+            [Activation::None, Activation::Relu, Activation::Gelu]
+                .iter()
+                .filter_map(|&a| pick(s1, 10.0, a))
+                .map(|r| (r, format!("{}, β = {}", name_of(r.activation()), r.beta())))
+                .collect();
+        add(
+            "fig4_energy",
+            charts::energy(
+                &energy_runs,
+                "Figure 4. Energy against time on S^1 (descent: decreasing)",
+            ),
+            "The energy E(t) of the null run and the perceptron runs.",
+        );
+    }
+    if let Some(side) = results.get("side_by_side") {
+        let mut runs: Vec<&Run> = side.runs.iter().collect();
+        runs.sort_by_key(|r| {
+            (
+                r.activation() == Activation::None,
+                r.params.model.attention.as_str(),
+                r.params.model.regime.as_str(),
+            )
+        });
+        let panels: Vec<(&Run, String)> = runs
+            .into_iter()
+            .map(|r| {
+                let label = format!(
+                    "{} {} {}",
+                    r.params.model.attention.as_str().to_uppercase(),
+                    r.params.model.regime.as_str(),
+                    name_of(r.activation())
+                );
+                (r, label)
+            })
+            .collect();
+        add(
+            "fig1_side_by_side",
+            charts::final_states(
+                "Figure 1. USA/SA × ascent/descent at β = 1, with and without the perceptron",
+                &panels,
+                4,
+            ),
+            "The four combinations of attention and regime at β = 1 (top: ReLU perceptron; bottom: none).",
+        );
+    }
+    if let Some(s2) = results.get("s2_beta") {
+        let runs = runs_at(s2, 10.0, &[Activation::None, Activation::Relu]);
+        add(
+            "fig2_s2_final",
+            charts::final_states("Figure 2. Final states on S^2", &runs, 2),
+            "Final states on S^2 at β = 10 on an equal-area map, with the great circles a_j·x = 0.",
+        );
+    }
+    if let Some(many) = results.get("many_seeds") {
+        let by_activation = by_activation(&many.runs);
+        let groups: Vec<Group<'_>> = by_activation
+            .iter()
+            .map(|(activation, runs)| Group {
+                label: name_of(*activation).into(),
+                points: runs
+                    .iter()
+                    .map(|r| (r.beta(), r.result.summary.summary.n_clusters as f64))
+                    .collect(),
+                fit: sqrt_fit(&many.analysis, "n_clusters", &activation_group(*activation)),
+            })
+            .collect();
+        let mut groups = groups;
+        groups.sort_by(|a, b| a.label.cmp(&b.label));
+        add(
+            "fig5_clusters",
+            Some(AnyFigure::Chart(charts::against_sqrt_beta(
+                &groups,
+                "Figure 5. Cluster count against sqrt β over seeds",
+                "clusters at the end",
+            ))),
+            "Cluster count against sqrt β: mean ± sd over seeds, the fit a + b sqrt β over β ≥ 1 with its 95% bootstrap band.",
+        );
+        let relu: Vec<&Run> = many
+            .runs
+            .iter()
+            .filter(|r| r.activation() == Activation::Relu)
+            .collect();
+        add(
+            "fig6_masses",
+            Some(AnyFigure::Chart(charts::masses(
+                &relu,
+                "Figure 6. Largest cluster and window mass (ReLU) against sqrt β",
+            ))),
+            "Largest cluster mass and largest window mass against sqrt β, with B(β) and its limit 0.5742.",
+        );
+        let mut named: Vec<(String, Vec<&Run>)> = by_activation
+            .into_iter()
+            .map(|(activation, runs)| (name_of(activation).to_string(), runs))
+            .collect();
+        named.sort_by(|a, b| a.0.cmp(&b.0));
+        add(
+            "fig7_all_masses",
+            Some(AnyFigure::Chart(charts::all_masses(
+                &named,
+                "Figure 7. Every final cluster mass against sqrt β",
+            ))),
+            "Every cluster mass of every run against sqrt β.",
+        );
+    }
+    add(
+        "fig8_growth_rates",
+        Some(AnyFigure::Chart(charts::growth_rates(&[
+            1.0, 3.0, 5.0, 10.0, 25.0, 50.0,
+        ]))),
+        "γ_k = k² I_k(β)/β against k; the large dot marks the most unstable mode k*.",
+    );
+    if let Some(scale) = results.get("perceptron_scale") {
+        let runs: Vec<&Run> = scale.runs.iter().collect();
+        add(
+            "fig9_convergence",
+            Some(AnyFigure::Chart(charts::convergence(
+                &runs,
+                "Figure 9. Convergence time against the perceptron scale (β = 10, S^1)",
+            ))),
+            "Time until the stopping rule holds, for USA and SA, against the perceptron's scale.",
+        );
+    }
+    figures
+}
+
+/// Runs by activation, in the order activations first appear.
+fn by_activation(runs: &[Run]) -> Vec<(Activation, Vec<&Run>)> {
+    let mut groups: Vec<(Activation, Vec<&Run>)> = Vec::new();
+    for run in runs {
+        match groups.iter_mut().find(|(a, _)| *a == run.activation()) {
+            Some((_, group)) => group.push(run),
+            None => groups.push((run.activation(), vec![run])),
+        }
+    }
+    groups
+}
+
+/// The group values of a group defined by its activation alone.
+fn activation_group(activation: Activation) -> Vec<(&'static str, Typed)> {
+    vec![(
+        "perceptron.activation",
+        Typed::Text(activation.as_str().into()),
+    )]
+}
+
+/// The analysis's `a + b sqrt β` fit of a quantity in the group with exactly these values.
+fn sqrt_fit<'a>(
+    analysis: &'a Analysis,
+    quantity: &str,
+    values: &[(&'static str, Typed)],
+) -> Option<&'a sphereflow_analyze::Fit> {
+    analysis
+        .group_fits
+        .iter()
+        .find(|f| f.quantity == quantity && f.fit.law == Law::Sqrt && f.values == values)
+        .map(|f| &f.fit)
+}
+
+/// The figures of one sweep: final states and energy of up to eight tasks, the trajectories of
+/// the first, and, when β varies, the quantities against sqrt β per group (the groups and fits
+/// of the analysis).
+pub fn sweep_figures(name: &str, runs: &[Run], analysis: &Analysis) -> Vec<PaperFigure> {
+    let mut figures = Vec::new();
+    let mut add = |file: &str, figure: Option<AnyFigure>, caption: String| {
+        if let Some(figure) = figure {
+            figures.push(PaperFigure {
+                name: file.into(),
+                caption,
+                figure,
+            });
+        }
+    };
+    let first: Vec<(&Run, String)> = runs.iter().take(8).map(|r| (r, r.label.clone())).collect();
+    add(
+        "final_states",
+        charts::final_states(&format!("{name}: final states"), &first, 4),
+        format!("Final states of the first {} tasks.", first.len()),
+    );
+    add(
+        "energy",
+        charts::energy(&first, &format!("{name}: energy")),
+        format!("Energy against time of the first {} tasks.", first.len()),
+    );
+    if let Some(run) = runs.first() {
+        add(
+            "trajectories",
+            charts::trajectories(run, &format!("{name}: {}", run.label)),
+            format!("Trajectories of {}.", run.label),
+        );
+    }
+    let betas: BTreeSet<u64> = runs.iter().map(|r| r.beta().to_bits()).collect();
+    if betas.len() < 2 {
+        return figures;
+    }
+    // Groups: the runs with equal values of the axes other than β and the seeds.
+    let mut grouped: BTreeMap<String, (Vec<(&'static str, Typed)>, Vec<&Run>)> = BTreeMap::new();
+    for run in runs {
+        let values: Vec<(&'static str, Typed)> = run
+            .coordinates
+            .iter()
+            .filter(|(path, _)| is_group_path(path))
+            .cloned()
+            .collect();
+        let label = if values.is_empty() {
+            "all".to_string()
+        } else {
+            values
+                .iter()
+                .map(|(path, value)| format!("{}={value}", path.split('.').nth(1).unwrap_or(path)))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        grouped
+            .entry(label)
+            .or_insert_with(|| (values, Vec::new()))
+            .1
+            .push(run);
+    }
+    let groups: Vec<Group<'_>> = grouped
+        .iter()
+        .map(|(label, (values, runs))| Group {
+            label: label.clone(),
+            points: runs
+                .iter()
+                .map(|r| (r.beta(), r.result.summary.summary.n_clusters as f64))
+                .collect(),
+            fit: sqrt_fit(analysis, "n_clusters", values),
+        })
+        .collect();
+    add(
+        "clusters",
+        Some(AnyFigure::Chart(charts::against_sqrt_beta(
+            &groups,
+            &format!("{name}: clusters"),
+            "clusters",
+        ))),
+        "Cluster count against sqrt β per group, with the fit a + b sqrt β.".into(),
+    );
+    let all: Vec<&Run> = runs.iter().collect();
+    add(
+        "masses",
+        Some(AnyFigure::Chart(charts::masses(
+            &all,
+            &format!("{name}: largest masses"),
+        ))),
+        "Largest cluster and window masses against sqrt β.".into(),
+    );
+    let named: Vec<(String, Vec<&Run>)> = grouped
+        .into_iter()
+        .map(|(label, (_, runs))| (label, runs))
+        .collect();
+    add(
+        "all_masses",
+        Some(AnyFigure::Chart(charts::all_masses(
+            &named,
+            &format!("{name}: all cluster masses"),
+        ))),
+        "Every cluster mass against sqrt β.".into(),
+    );
+    figures
+}

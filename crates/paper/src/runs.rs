@@ -1,0 +1,83 @@
+//! The finished tasks of a sweep, with what the claims and the figures need (parameters, the
+//! perceptron drawn for the task, the stored result), and the results of the paper's sweeps.
+
+use std::collections::BTreeMap;
+
+use sphereflow_analyze::Analysis;
+use sphereflow_exec::{label, task_state, Store, StoredResult, TaskState};
+use sphereflow_plan::{Plan, Typed};
+use sphereflow_solver::{Activation, Params, Perceptron, Problem};
+
+use crate::error::PaperError;
+
+/// A finished task.
+pub struct Run {
+    /// Its axis values, `beta=10 activation=relu`.
+    pub label: String,
+    /// Its axis values, typed.
+    pub coordinates: Vec<(&'static str, Typed)>,
+    /// Its parameters.
+    pub params: Params,
+    /// Its perceptron.
+    pub perceptron: Perceptron,
+    /// Its stored result.
+    pub result: StoredResult,
+}
+
+impl Run {
+    /// Its activation.
+    pub fn activation(&self) -> Activation {
+        self.params.perceptron.activation
+    }
+
+    /// Its β.
+    pub fn beta(&self) -> f64 {
+        self.params.model.beta
+    }
+}
+
+/// Every committed task of a plan, in plan order (none without a store).
+///
+/// # Errors
+/// A committed object that cannot be read, or a task that no longer resolves.
+pub fn finished_runs(plan: &Plan, store: Option<&Store>) -> Result<Vec<Run>, PaperError> {
+    let Some(store) = store else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for task in &plan.tasks {
+        if task_state(store, &task.id) != TaskState::Cached {
+            continue;
+        }
+        let result = store.load(&task.id)?;
+        let id = task.id.to_hex();
+        let resolved = plan.resolve(task).map_err(|source| PaperError::Resolve {
+            task: id.clone(),
+            source,
+        })?;
+        let params = resolved.params.clone();
+        let problem = Problem::new(resolved.params, resolved.initial, resolved.perceptron)
+            .map_err(|source| PaperError::Problem { task: id, source })?;
+        out.push(Run {
+            label: label(plan, task),
+            coordinates: plan.coordinates(task),
+            params,
+            perceptron: problem.dynamics.perceptron,
+            result,
+        });
+    }
+    Ok(out)
+}
+
+/// One sweep of the paper, run and analyzed.
+pub struct SweepResults {
+    /// Its plan.
+    pub plan: Plan,
+    /// Its analysis.
+    pub analysis: Analysis,
+    /// Its finished tasks.
+    pub runs: Vec<Run>,
+}
+
+/// The paper's sweeps by name.
+pub type Results = BTreeMap<String, SweepResults>;

@@ -1,0 +1,115 @@
+//! The claims table and the report of a small, fixed reproduction: tiny versions of the paper's
+//! sweeps run into a temporary store, analyzed and judged, against snapshots.
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+
+use sphereflow_analyze::{analyze, AnalyzeOptions};
+use sphereflow_exec::{run, RunOptions, Store};
+use sphereflow_paper::report::{self, Context};
+use sphereflow_paper::{claims, finished_runs, paper_figures, Results, SweepResults, Verdict};
+use sphereflow_plan::{Plan, PlanOptions, Sweep};
+
+/// Tiny versions of the paper's sweeps: 24 particles on S^1, a few hundred steps.
+const SWEEPS: &[(&str, &str)] = &[
+    (
+        "s1_beta",
+        "[model]\nparticles = 24\n[stop]\nmax_steps = 400\n[grid]\nmodel.beta = [1, 10]\n\
+         perceptron.activation = [\"relu\", \"none\"]\n",
+    ),
+    (
+        "side_by_side",
+        "[model]\nparticles = 24\n[stop]\nmax_steps = 400\n[grid]\n\
+         model.attention = [\"usa\", \"sa\"]\nmodel.regime = [\"ascent\", \"descent\"]\n\
+         perceptron.activation = [\"relu\", \"none\"]\n",
+    ),
+    (
+        "perceptron_scale",
+        "[model]\nparticles = 24\nbeta = 10\n[stop]\nmax_steps = 400\n[grid]\n\
+         model.attention = [\"usa\", \"sa\"]\nperceptron.scale = [0, 1]\n",
+    ),
+    (
+        "many_seeds",
+        "[model]\nparticles = 24\n[stop]\nmax_steps = 400\n[grid]\nmodel.beta = [1, 4, 9]\n\
+         perceptron.activation = [\"relu\", \"none\"]\ninit.seed = { range = [1, 4] }\n",
+    ),
+];
+
+fn results(store: &Store) -> Results {
+    let mut results = Results::new();
+    for (name, text) in SWEEPS {
+        let sweep = Sweep::parse(text, &format!("{name}.toml"), Path::new("."), name).unwrap();
+        let plan = Plan::new(sweep, &PlanOptions::default()).unwrap();
+        let options = RunOptions {
+            jobs: 2,
+            ..RunOptions::default()
+        };
+        let report = run(&plan, store, &options, &|_| {}, &AtomicBool::new(false)).unwrap();
+        assert!(report.failed.is_empty(), "{:?}", report.failed);
+        let analysis = analyze(&plan, Some(store), &AnalyzeOptions::default()).unwrap();
+        let runs = finished_runs(&plan, Some(store)).unwrap();
+        assert_eq!(runs.len(), plan.tasks.len());
+        results.insert(
+            (*name).to_string(),
+            SweepResults {
+                plan,
+                analysis,
+                runs,
+            },
+        );
+    }
+    results
+}
+
+#[test]
+fn the_claims_and_the_report_of_a_fixed_reproduction() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let results = results(&store);
+    let claims = claims(&results);
+    // Every claim whose sweep ran is there, each with a verdict the report can print.
+    assert_eq!(claims.len(), 7, "{claims:#?}");
+    assert!(claims.iter().any(|c| c.verdict == Verdict::NoVerdict));
+    insta::assert_snapshot!("claims", report::claims_table(&claims));
+    let figures = paper_figures(&results);
+    let names: Vec<&str> = figures.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "fig1_s1_final",
+            "fig1_s1_evolution",
+            "fig3_trajectories",
+            "fig4_energy",
+            "fig1_side_by_side",
+            "fig5_clusters",
+            "fig6_masses",
+            "fig7_all_masses",
+            "fig8_growth_rates",
+            "fig9_convergence",
+        ]
+    );
+    let context = Context {
+        profile: "quick".into(),
+        version: "0.1.0".into(),
+        solver_rev: 4,
+        commit: Some("0123456789abcdef".into()),
+        threads: 2,
+        host: "testhost".into(),
+        computed: 29,
+        cached: 0,
+        failed: 0,
+        elapsed_s: 12.0,
+    };
+    let markdown = report::markdown(&context, &results, &claims, &figures);
+    insta::assert_snapshot!("report", markdown);
+    // The HTML page inlines each figure the Markdown names, through the reader it is given.
+    let html = report::html(&markdown, &|target| {
+        assert!(target.starts_with("figures/fig"), "{target}");
+        Some(vec![1, 2, 3])
+    });
+    assert_eq!(
+        html.matches("data:image/png;base64,AQID").count(),
+        figures.len()
+    );
+    assert!(html.contains("<h2>Claims</h2>"));
+}
