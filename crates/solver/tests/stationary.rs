@@ -499,7 +499,7 @@ fn a_whole_run_end_state_certifies() {
     let problem = Problem::new(params, None, None).unwrap();
     let result = simulate(&problem, Par::Rayon).unwrap();
     let options = CertifyOptions {
-        merge_tol: 1e-3,
+        merge_tol: 1e-2,
         ..CertifyOptions::default()
     };
     let cert = certify(&problem.dynamics, &result.final_state, &options, Par::Rayon).unwrap();
