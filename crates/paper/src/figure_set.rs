@@ -22,6 +22,9 @@ pub struct PaperFigure {
     pub figure: AnyFigure,
 }
 
+/// A group's parameter values, `(path, value)`.
+type GroupValues = Vec<(&'static str, Typed)>;
+
 /// The parameters of a group: the axes other than β and the seeds.
 fn is_group_path(path: &str) -> bool {
     !matches!(path, "model.beta" | "init.seed" | "perceptron.seed")
@@ -301,7 +304,7 @@ pub fn sweep_figures(name: &str, runs: &[Run], analysis: &Analysis) -> Vec<Paper
         return figures;
     }
     // Groups: the runs with equal values of the axes other than β and the seeds.
-    let mut grouped: BTreeMap<String, (Vec<(&'static str, Typed)>, Vec<&Run>)> = BTreeMap::new();
+    let mut grouped: BTreeMap<String, (GroupValues, Vec<&Run>)> = BTreeMap::new();
     for run in runs {
         let values: Vec<(&'static str, Typed)> = run
             .coordinates
