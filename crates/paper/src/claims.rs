@@ -159,7 +159,9 @@ fn atomic_states(results: &Results) -> Option<Claim> {
     if runs.is_empty() {
         return None;
     }
-    let summary = |r: &Run| r.result.summary.summary.clone();
+    fn summary(run: &Run) -> &sphereflow_solver::Summary {
+        &run.result.summary.summary
+    }
     let converged = runs
         .iter()
         .filter(|r| summary(r).stop_reason == StopReason::Converged)
