@@ -1,0 +1,121 @@
+"""`stationary` and `meanfield` from Python: the crates' certificate and mean-field solver."""
+
+import numpy as np
+import pytest
+
+import sphereflow
+
+
+SETTINGS = {
+    "model.particles": 200,
+    "model.beta": 4,
+    "model.regime": "ascent",
+    "perceptron.activation": "none",
+    "measure.merge_tol": 1e-3,
+}
+
+
+@pytest.fixture(scope="module")
+def converged():
+    # Pure attention in ascent at β = 4 gathers 200 particles into two atoms.
+    run = sphereflow.simulate(SETTINGS)
+    assert run.observables["stop_reason"] == "converged"
+    assert run.observables["n_clusters"] == 2
+    return run
+
+
+def test_a_converged_state_is_certified(converged):
+    certificate = sphereflow.stationary(converged, merge_tol=1e-3)
+    # Two atoms apart are a saddle of the energy: moving one towards the other gains.
+    assert certificate.classification == "saddle"
+    assert not certificate.is_sopd
+    assert certificate.residual <= 1e-12 * certificate.field_scale
+    k, d = certificate.atoms.shape
+    assert (k, d) == (2, 2) and len(certificate.masses) == 2
+    assert certificate.masses.sum() == pytest.approx(1.0)
+    # One eigenvalue per atom on S^1, the common rotation among them.
+    assert len(certificate.eigenvalues) == k
+    assert certificate.zero_modes == 1
+    assert np.all(np.diff(certificate.eigenvalues) >= 0)
+    assert certificate.lambda_min == certificate.eigenvalues[0] < -certificate.threshold
+    assert certificate.newton_iterations >= 1
+    assert certificate.escapes == [] and certificate.kink is None
+    as_dict = certificate.to_dict()
+    assert as_dict["classification"] == "saddle"
+    assert len(as_dict["atoms"]) == k
+    # From the saddle the escape reaches one atom: a maximum of the energy.
+    escaped = sphereflow.stationary(converged, merge_tol=1e-3, escape=True)
+    assert escaped.is_sopd and len(escaped.escapes) >= 1
+    assert len(escaped.masses) == 1 and escaped.energy > certificate.energy
+
+
+def test_positions_with_settings_are_certified_under_that_model(converged):
+    by_run = sphereflow.stationary(converged, merge_tol=1e-3)
+    model = {k: v for k, v in SETTINGS.items() if k.startswith(("model.beta", "model.regime", "perceptron"))}
+    by_array = sphereflow.stationary(
+        converged.positions, model, masses=converged.masses, merge_tol=1e-3
+    )
+    assert np.array_equal(by_run.atoms, by_array.atoms)
+    assert np.array_equal(by_run.eigenvalues, by_array.eigenvalues)
+
+
+def test_two_antipodal_atoms_are_a_saddle_in_ascent():
+    x = np.array([[1.0, 0.0], [-1.0, 0.0]])
+    certificate = sphereflow.stationary(
+        x, {"model.beta": 1, "model.regime": "ascent", "perceptron.activation": "none"}
+    )
+    assert certificate.classification == "saddle"
+    assert certificate.lambda_min < 0
+    escaped = sphereflow.stationary(
+        x,
+        {"model.beta": 1, "model.regime": "ascent", "perceptron.activation": "none"},
+        escape=True,
+        merge_tol=1e-4,
+    )
+    assert escaped.is_sopd and len(escaped.escapes) >= 1
+
+
+def test_certify_options_are_checked():
+    with pytest.raises(ValueError, match="residual_tol"):
+        sphereflow.stationary(np.array([[1.0, 0.0]]), residual_tol=2.0)
+
+
+def test_meanfield_conserves_mass_and_keeps_its_snapshots():
+    result = sphereflow.meanfield(
+        {"model.beta": 5, "meanfield.cells": 64, "meanfield.t_end": 1.0, "meanfield.snapshots": 3},
+        initial={"cosine": {"amplitude": 0.05, "mode": 2}},
+    )
+    assert result.cells == 64
+    assert np.array_equal(result.times, [0.0, 0.5, 1.0])
+    assert result.densities.shape == (3, 64)
+    h = 2 * np.pi / 64
+    assert np.allclose(result.densities.sum(axis=1) * h, 1.0, atol=1e-13)
+    assert np.all(result.densities >= 0)
+    assert abs(result.mass[-1] - 1.0) < 1e-13
+    assert result.steps > 0
+    assert np.array_equal(result.final_density, result.densities[-1])
+    assert result.angles[0] == pytest.approx(h / 2)
+
+
+def test_meanfield_from_a_run_and_from_a_density():
+    run = sphereflow.simulate({"model.particles": 100, "stop.max_steps": 10})
+    from_run = sphereflow.meanfield({"meanfield.cells": 32, "meanfield.t_end": 0.5}, initial=run)
+    uniform = np.full(32, 1 / (2 * np.pi))
+    from_density = sphereflow.meanfield(
+        {"meanfield.cells": 32, "meanfield.t_end": 0.5}, density=uniform
+    )
+    assert from_run.densities.shape[1] == from_density.densities.shape[1] == 32
+    assert from_run.densities[0].sum() * 2 * np.pi / 32 == pytest.approx(1.0)
+
+
+def test_meanfield_keys_are_checked():
+    with pytest.raises(ValueError, match="meanfield.cells"):
+        sphereflow.meanfield({"meanfield.cells": 4})
+    with pytest.raises(ValueError, match="meanfield.cels"):
+        sphereflow.meanfield({"meanfield.cels": 64})
+    with pytest.raises(ValueError, match="model.bta"):
+        sphereflow.meanfield({"model.bta": 64})
+    with pytest.raises(ValueError, match="model.dim"):
+        sphereflow.meanfield({"model.dim": 3})
+    keys = [spec["path"] for spec in sphereflow.meanfield_params()]
+    assert keys[:4] == ["meanfield.cells", "meanfield.cfl", "meanfield.t_end", "meanfield.snapshots"]
