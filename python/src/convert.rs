@@ -83,7 +83,7 @@ pub fn origin_of(key: &str) -> String {
 /// A Python scalar as the TOML value a sweep file would hold: `bool`, `int`, `float` (numpy
 /// scalars included) or `str`.
 fn toml_value(key: &str, value: &Bound<'_, PyAny>) -> PyResult<toml::Value> {
-    if value.is_instance_of::<PyBool>() || value.get_type().name()?.to_string() == "bool" {
+    if value.is_instance_of::<PyBool>() || value.get_type().name()? == "bool" {
         return Ok(toml::Value::Boolean(value.extract()?));
     }
     if value.is_instance_of::<PyString>() {

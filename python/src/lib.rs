@@ -5,7 +5,7 @@
 //! - [`convert`]: settings dictionaries, JSON values, numpy arrays and exceptions;
 //! - [`run`]: `simulate`, `load_task`, `params` and the `Run` class;
 //! - [`certificate`]: the `Certificate` class;
-//! - [`stationary`]: `stationary`;
+//! - [`stationary`]: the `stationary` function;
 //! - [`meanfield`]: `meanfield` and the `MeanFieldRun` class;
 //! - [`sweep`]: the `Sweep` and `Task` classes.
 
