@@ -20,9 +20,15 @@ slurm_fail() {
 slurm_start() {
     local dir=$1
     SLURM_TEST_DIR=$dir
+    mkdir -p "$dir"
     if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
+        # A fresh machine has no package lists: install from the cached ones if they serve,
+        # else update them once and install again.
         echo "tests/slurm: installing slurm-wlm and munge"
         DEBIAN_FRONTEND=noninteractive apt-get install -y slurm-wlm munge >"$dir/apt.log" 2>&1 ||
+            { apt-get update >>"$dir/apt.log" 2>&1 &&
+                DEBIAN_FRONTEND=noninteractive apt-get install -y slurm-wlm munge \
+                    >>"$dir/apt.log" 2>&1; } ||
             { tail -20 "$dir/apt.log" >&2; slurm_fail "apt-get install slurm-wlm munge failed"; }
     fi
     local host cpus

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use sphereflow_exec::{task_state, Store, StoredResult, TaskState};
 use sphereflow_plan::{Kind, Plan, Task, Typed, SCHEMA};
-use sphereflow_solver::{Problem, StopReason};
+use sphereflow_solver::Problem;
 
 pub use error::AnalyzeError;
 pub use fits::{fit, Fit, Law};
@@ -264,6 +264,13 @@ fn task_result_columns() -> Vec<(&'static str, Column)> {
         ("energy_final", float()),
         ("max_drift", float()),
         ("n_atoms", int()),
+        ("classification", dict()),
+        ("residual", float()),
+        ("lambda_min", float()),
+        ("zero_modes", int()),
+        ("certified_atoms", int()),
+        ("escapes", int()),
+        ("perceptron_unresolved", boolean()),
         ("runtime_s", float()),
         ("solver_rev", int()),
         ("sphereflow_version", dict()),
@@ -405,6 +412,20 @@ pub fn analyze(
         tasks.float("energy_final", summary.map(|s| s.energy_final));
         tasks.float("max_drift", summary.map(|s| s.max_drift));
         tasks.int("n_atoms", summary.map(|s| s.n_atoms as i64));
+        let certificate = stored.as_ref().and_then(|r| r.summary.certificate.as_ref());
+        tasks.text(
+            "classification",
+            certificate.map(|c| c.classification.as_str().into()),
+        );
+        tasks.float("residual", certificate.map(|c| c.residual));
+        tasks.float("lambda_min", certificate.and_then(|c| c.lambda_min));
+        tasks.int("zero_modes", certificate.map(|c| c.zero_modes as i64));
+        tasks.int("certified_atoms", certificate.map(|c| c.atoms.len() as i64));
+        tasks.int("escapes", certificate.map(|c| c.escapes.len() as i64));
+        tasks.bool(
+            "perceptron_unresolved",
+            certificate.map(|c| c.perceptron_unresolved),
+        );
         tasks.float("runtime_s", stored.as_ref().map(|r| r.summary.runtime_s));
         tasks.int(
             "solver_rev",
@@ -457,7 +478,7 @@ pub fn analyze(
             })?;
         let beta = params.model.beta;
         let c = theory::perceptron_constant(&problem.dynamics.perceptron);
-        let converged = summary.stop_reason == StopReason::Converged;
+        let converged = summary.stop_reason.is_stationary();
         let applies = theory::theorem_applies(&params, c, converged, options.theorem_beta_min);
         let bound = theory::mass_bound(beta, c);
         let holds = summary.max_window_mass <= bound;

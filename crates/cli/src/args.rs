@@ -1,10 +1,12 @@
 //! Arguments that several commands share, defined once so that they read and behave the same
 //! everywhere: the sweep a command works on (file, profile, store) and the timing of runners.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use sphereflow_exec::lease;
+use sphereflow_plan::schema::{parse_set, Setting};
 use sphereflow_plan::{Plan, PlanError, PlanOptions, Sweep};
 
 use crate::failure::Failure;
@@ -55,6 +57,41 @@ pub fn load_plan(path: &Path, allow_large: bool, profile: Option<&str>) -> Resul
         }
         other => Failure::input(other),
     })
+}
+
+/// One task's settings, for the commands that run one task without the store (`simulate`,
+/// `stationary`): a sweep file without axes, and `--set` overrides.
+#[derive(clap::Args)]
+pub struct TaskArgs {
+    /// A sweep file without axes (sections of fixed values).
+    pub file: Option<PathBuf>,
+    /// Set a parameter: `path=value`, the value read as TOML (a bare word as a string).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub sets: Vec<String>,
+}
+
+impl TaskArgs {
+    /// The settings by path: the file's fixed values, then the `--set`s; an input error for a
+    /// file with axes, an unreadable file or a bad `--set`.
+    pub fn settings(&self) -> Result<BTreeMap<String, Setting>, Failure> {
+        let mut settings = BTreeMap::new();
+        if let Some(file) = &self.file {
+            let sweep = Sweep::read(file).map_err(Failure::input)?;
+            if let Some(axis) = sweep.axes.first() {
+                return Err(Failure::Input(anyhow::anyhow!(
+                    "{}: this command runs one task, but the sweep has axes; `sphereflow run` \
+                     runs a grid",
+                    axis.origin
+                )));
+            }
+            settings.extend(sweep.fixed);
+        }
+        for set in &self.sets {
+            let (key, setting) = parse_set(set).map_err(Failure::input)?;
+            settings.insert(key, setting);
+        }
+        Ok(settings)
+    }
 }
 
 /// The default output folder of a sweep: `results/<sweep name>`.

@@ -13,6 +13,7 @@ mod reproduce;
 mod run;
 mod simulate;
 mod slurm;
+mod stationary;
 mod status;
 
 use failure::Failure;
@@ -52,6 +53,9 @@ enum Command {
     Gc(status::GcArgs),
     /// Run one task without the store.
     Simulate(simulate::Args),
+    /// Polish a state onto a stationary point and certify it: Newton on the atoms, the
+    /// Hessian's spectrum, minimum or saddle (a run's end state, or a state file).
+    Stationary(stationary::Args),
 }
 
 fn main() {
@@ -78,6 +82,7 @@ fn main() {
         Command::Figures(args) => figures::run(&args),
         Command::Reproduce(args) => reproduce::run(&args),
         Command::Simulate(args) => simulate::run(&args),
+        Command::Stationary(args) => stationary::run(&args),
     };
     match outcome {
         Ok(()) => {}

@@ -18,6 +18,19 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
     sphereflow_exec::write_atomic(path, bytes).map_err(Failure::run)
 }
 
+/// An input error unless `path` names an `.npy` file (checked before any work, so that nothing
+/// runs for output that cannot be written).
+pub fn require_npy(path: &Path) -> Result<(), Failure> {
+    if path.extension().and_then(|e| e.to_str()) == Some("npy") {
+        Ok(())
+    } else {
+        Err(Failure::Input(anyhow::anyhow!(
+            "--out {}: the output is an .npy file (name it *.npy)",
+            path.display()
+        )))
+    }
+}
+
 /// Draws each figure and writes `<dir>/<name>.png` and `.svg`; returns the PNGs' paths.
 pub fn write_figures(dir: &Path, figures: &[PaperFigure]) -> Result<Vec<PathBuf>, Failure> {
     let mut written = Vec::new();

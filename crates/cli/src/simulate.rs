@@ -1,24 +1,19 @@
 //! `sphereflow simulate` and `sphereflow params`.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::anyhow;
-use sphereflow_plan::schema::{parse_set, Setting};
-use sphereflow_plan::{resolve, Kind, Sweep, SCHEMA};
+use sphereflow_plan::{resolve, Kind, SCHEMA};
 use sphereflow_solver::{simulate, Par, Problem};
 
+use crate::args::TaskArgs;
 use crate::failure::Failure;
 
 /// Arguments of `simulate`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// A sweep file without axes (sections of fixed values).
-    file: Option<PathBuf>,
-    /// Set a parameter: `path=value`, the value read as TOML (a bare word as a string).
-    #[arg(long = "set", value_name = "PATH=VALUE")]
-    sets: Vec<String>,
+    #[command(flatten)]
+    task: TaskArgs,
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
@@ -46,36 +41,12 @@ pub fn print_params() {
     }
 }
 
-fn settings(args: &Args) -> anyhow::Result<BTreeMap<String, Setting>> {
-    let mut settings = BTreeMap::new();
-    if let Some(file) = &args.file {
-        let sweep = Sweep::read(file)?;
-        if let Some(axis) = sweep.axes.first() {
-            return Err(anyhow!(
-                "{}: simulate runs one task, but the sweep has axes; `sphereflow run` runs a grid",
-                axis.origin
-            ));
-        }
-        settings.extend(sweep.fixed);
-    }
-    for set in &args.sets {
-        let (key, setting) = parse_set(set)?;
-        settings.insert(key, setting);
-    }
-    Ok(settings)
-}
-
 /// Runs `simulate`.
 pub fn run(args: &Args) -> Result<(), Failure> {
-    let settings = settings(args).map_err(Failure::Input)?;
+    let settings = args.task.settings()?;
     let resolved = resolve(&settings).map_err(|e| Failure::Input(e.into()))?;
     if let Some(out) = &args.out {
-        if out.extension().and_then(|e| e.to_str()) != Some("npy") {
-            return Err(Failure::Input(anyhow!(
-                "--out {}: only .npy output is supported by simulate for now",
-                out.display()
-            )));
-        }
+        crate::output::require_npy(out)?;
     }
     let problem = Problem::new(resolved.params, resolved.initial, resolved.perceptron)
         .map_err(|e| Failure::Input(e.into()))?;

@@ -360,11 +360,13 @@ fn bad_input_exits_2_naming_the_place_and_writes_nothing() {
             vec!["run", name, "--store", "store", "-j", "1"],
             vec!["status", name, "--store", "store"],
             vec!["simulate", name, "--out", "out.npy"],
+            vec!["stationary", name, "--out", "out.npy"],
         ] {
             let (code, stdout, stderr) = check(&command, dir);
             let mut missing: Vec<_> = expected.iter().filter(|p| !stderr.contains(*p)).collect();
-            // `simulate` refuses a grid (at its place) before reading the files of its axes.
-            if command[0] == "simulate" && stderr.contains(": simulate runs one task") {
+            // `simulate` and `stationary` refuse a grid (at its place) before reading the files
+            // of its axes.
+            if stderr.contains(": this command runs one task") {
                 missing.clear();
             }
             if code != 2 || !stderr.starts_with(&format!("error: {name}")) || !missing.is_empty() {

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime};
 use sphereflow_plan::{Plan, Task, TaskId, Typed};
 
 use crate::state::{label, task_state, TaskState};
-use sphereflow_solver::{Par, Problem, Simulation, SOLVER_REV};
+use sphereflow_solver::{certify_options, Conclusion, Par, Problem, Simulation, SOLVER_REV};
 
 use crate::error::{chain, ExecError};
 use crate::events::{Event, EventLog};
@@ -446,11 +446,24 @@ impl Shared<'_> {
         let mut last_checkpoint = Instant::now();
         let mut last_progress = Instant::now();
         let runtime = |start: Instant| prior_runtime + start.elapsed().as_secs_f64();
+        let mut certificate = None;
         loop {
             let clock = Instant::now();
             match simulation.advance(&problem, chunk, self.par()) {
                 Err(error) => return Outcome::Failed(error.to_string()),
-                Ok(Some(_)) => break,
+                Ok(Some(_)) if !stop.certify => break,
+                Ok(Some(_)) => {
+                    let options = certify_options(&problem.params, &simulation.state);
+                    match simulation.conclude(&problem, &options, self.par()) {
+                        Err(error) => return Outcome::Failed(format!("certify: {error}")),
+                        Ok(Conclusion::Certified(found)) => {
+                            certificate = Some(*found);
+                            break;
+                        }
+                        // Settled without a stationary point: the flow goes on.
+                        Ok(Conclusion::Resumed) => {}
+                    }
+                }
                 Ok(None) => {}
             }
             // Chunks of about a quarter second: responsive to Ctrl-C, cheap to schedule.
@@ -527,6 +540,7 @@ impl Shared<'_> {
             clusters: result.clusters.clone(),
             runtime_s,
             solver_rev: SOLVER_REV,
+            certificate,
             provenance,
             frames: result
                 .frames

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use npyz::WriterBuilder;
 use serde::{Deserialize, Serialize};
 use sphereflow_plan::TaskId;
-use sphereflow_solver::{Cluster, Frames, SeriesRow, Simulation, State, Summary};
+use sphereflow_solver::{Certificate, Cluster, Frames, SeriesRow, Simulation, State, Summary};
 
 use crate::error::ExecError;
 use crate::provenance::Provenance;
@@ -78,6 +78,9 @@ pub struct StoredSummary {
     pub clusters: Vec<Cluster>,
     /// The snapshots in `frames.npy`, in order.
     pub frames: Vec<FrameIndex>,
+    /// The end state's certificate (`stop.certify`): its atoms, spectrum and classification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<Certificate>,
 }
 
 /// Everything a committed object holds, read back.

@@ -11,7 +11,7 @@ use sphereflow_figures::circle::{CircleGrid, CirclePanel};
 use sphereflow_figures::sphere::{SphereGrid, SpherePanel};
 use sphereflow_figures::trajectories::Trajectories;
 use sphereflow_figures::AnyFigure;
-use sphereflow_solver::{Activation, StopReason};
+use sphereflow_solver::Activation;
 
 use crate::runs::Run;
 
@@ -360,7 +360,7 @@ pub fn convergence(runs: &[&Run], title: &str) -> Chart {
     }
     let capped = runs
         .iter()
-        .filter(|r| r.result.summary.summary.stop_reason != StopReason::Converged)
+        .filter(|r| !r.result.summary.summary.stop_reason.is_stationary())
         .map(|r| r.result.summary.summary.t_final)
         .fold(f64::NAN, f64::max);
     if capped.is_finite() {

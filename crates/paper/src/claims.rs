@@ -3,7 +3,7 @@
 
 use sphereflow_analyze::{theory, Law};
 use sphereflow_plan::Typed;
-use sphereflow_solver::{Activation, Attention, Regime, StopReason};
+use sphereflow_solver::{Activation, Attention, Regime};
 
 use crate::runs::{Results, Run};
 
@@ -164,7 +164,7 @@ fn atomic_states(results: &Results) -> Option<Claim> {
     }
     let converged = runs
         .iter()
-        .filter(|r| summary(r).stop_reason == StopReason::Converged)
+        .filter(|r| summary(r).stop_reason.is_stationary())
         .count();
     let clusters: Vec<usize> = runs.iter().map(|r| summary(r).n_clusters).collect();
     let particles = runs

@@ -213,6 +213,22 @@ pub const SCHEMA: &[ParamSpec] = &[
         doc: "checks with an unchanged cluster count needed to stop",
     },
     ParamSpec {
+        path: "stop.certify",
+        kind: Kind::Bool,
+        default: Some("false"),
+        doc: "certify the end state (Newton on the atoms, Hessian): the flow stops once settled",
+    },
+    ParamSpec {
+        path: "stop.certify_merge",
+        kind: Kind::Float {
+            min: Some(0.0),
+            exclusive: false,
+            max: Some(3.0),
+        },
+        default: None,
+        doc: "merge distance before certifying (default: the cluster radius if clusters are tight)",
+    },
+    ParamSpec {
         path: "measure.cluster_scale",
         kind: float(Some(0.0), true),
         default: Some("0.5"),
@@ -565,14 +581,29 @@ pub fn check(spec: &ParamSpec, setting: &Setting) -> Result<Typed, PlanError> {
 }
 
 /// Reads an `.npy` file of f64 (or f32) as (rows, columns, values).
-fn read_npy(path: &Path, origin: &str, key: &str) -> Result<(usize, usize, Vec<f64>), PlanError> {
-    let fail = |reason: String| PlanError::InvalidValue {
+fn read_npy_for(
+    path: &Path,
+    origin: &str,
+    key: &str,
+) -> Result<(usize, usize, Vec<f64>), PlanError> {
+    read_npy(path).map_err(|reason| PlanError::InvalidValue {
         origin: origin.into(),
         key: key.into(),
-        reason: format!("{}: {reason}", path.display()),
-    };
+        reason,
+    })
+}
+
+/// Reads a 2-d `.npy` array of f64 or f32 as `(rows, columns, values)`, the values row after
+/// row whatever the file's order (C or Fortran).
+///
+/// # Errors
+/// A message that names the file: unreadable, not `.npy`, not 2-d, empty, or shorter than its
+/// header says.
+pub fn read_npy(path: &Path) -> Result<(usize, usize, Vec<f64>), String> {
+    let fail = |reason: String| format!("{}: {reason}", path.display());
     let bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
     let npy = npyz::NpyFile::new(&bytes[..]).map_err(|e| fail(format!("not an .npy file: {e}")))?;
+    let fortran = npy.order() == npyz::Order::Fortran;
     let shape = npy.shape().to_vec();
     if shape.len() != 2 {
         return Err(fail(format!("expected a 2-d array, got shape {shape:?}")));
@@ -603,6 +634,23 @@ fn read_npy(path: &Path, origin: &str, key: &str) -> Result<(usize, usize, Vec<f
             .map(f64::from)
             .collect(),
         _ => npy.into_vec::<f64>().map_err(|e| fail(e.to_string()))?,
+    };
+    if values.len() != rows * cols {
+        return Err(fail(format!(
+            "{} values for shape [{rows}, {cols}]",
+            values.len()
+        )));
+    }
+    let values = if fortran {
+        // Column after column on disk: transpose into rows.
+        let mut by_row = vec![0.0; values.len()];
+        for (index, value) in values.into_iter().enumerate() {
+            let (col, row) = (index / rows, index % rows);
+            by_row[row * cols + col] = value;
+        }
+        by_row
+    } else {
+        values
     };
     Ok((rows, cols, values))
 }
@@ -669,7 +717,7 @@ pub fn resolve(settings: &BTreeMap<String, Setting>) -> Result<Resolved, PlanErr
     if let Some(path) = text("init.positions_file") {
         let setting = &settings["init.positions_file"];
         let (rows, cols, values) =
-            read_npy(Path::new(&path), &setting.origin, "init.positions_file")?;
+            read_npy_for(Path::new(&path), &setting.origin, "init.positions_file")?;
         if cols != dim {
             return Err(invalid(
                 setting,
@@ -692,7 +740,7 @@ pub fn resolve(settings: &BTreeMap<String, Setting>) -> Result<Resolved, PlanErr
     if let Some(path) = text("perceptron.weights_file") {
         let setting = &settings["perceptron.weights_file"];
         let (rows, cols, values) =
-            read_npy(Path::new(&path), &setting.origin, "perceptron.weights_file")?;
+            read_npy_for(Path::new(&path), &setting.origin, "perceptron.weights_file")?;
         if cols != dim + 1 {
             return Err(invalid(
                 setting,
@@ -751,6 +799,8 @@ pub fn resolve(settings: &BTreeMap<String, Setting>) -> Result<Resolved, PlanErr
             drift_tol: float("stop.drift_tol").expect("default"),
             check_every: int("stop.check_every").expect("default") as u64,
             window: int("stop.window").expect("default") as u64,
+            certify: bool_of("stop.certify"),
+            certify_merge: float("stop.certify_merge"),
         },
         measure: MeasureParams {
             cluster_scale: float("measure.cluster_scale").expect("default"),

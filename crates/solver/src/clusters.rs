@@ -312,7 +312,41 @@ pub fn merge_close(state: &mut State, tol: f64) -> bool {
     if tol <= 0.0 || state.len() < 2 {
         return false;
     }
-    let groups = if state.dim == 2 {
+    let groups = linked_components(state, tol);
+    if groups.len() == state.len() {
+        return false;
+    }
+    let dim = state.dim;
+    let mut positions = Vec::with_capacity(groups.len() * dim);
+    let mut masses = Vec::with_capacity(groups.len());
+    for group in &groups {
+        let cluster = summarize(state, group);
+        positions.extend_from_slice(&cluster.centre);
+        masses.push(cluster.mass);
+    }
+    state.positions = positions;
+    state.masses = masses;
+    true
+}
+
+/// The largest spread of the components of single linkage at `tol` (the groups
+/// [`merge_close`] would merge): at most `tol` when the state is a set of tight clusters each
+/// farther than `tol` from the others, about π for a state spread around the circle (a chain
+/// of neighbours closer than `tol` is one component however long). `O(n log n)` on S^1.
+pub fn linked_spread(state: &State, tol: f64) -> f64 {
+    if state.len() < 2 {
+        return 0.0;
+    }
+    linked_components(state, tol)
+        .iter()
+        .map(|g| spread(state, g))
+        .fold(0.0, f64::max)
+}
+
+/// Components of single linkage at `tol`: on S^1 the runs of gaps `<= tol` along the sorted
+/// circle, in one pass; elsewhere [`linkage_groups`].
+fn linked_components(state: &State, tol: f64) -> Vec<Vec<usize>> {
+    if state.dim == 2 {
         // Components of "gap <= tol" along the sorted circle, in one pass.
         let sorted = sorted_from_largest_gap(state);
         let mut groups: Vec<Vec<usize>> = Vec::new();
@@ -330,19 +364,5 @@ pub fn merge_close(state: &mut State, tol: f64) -> bool {
         groups
     } else {
         linkage_groups(state, tol)
-    };
-    if groups.len() == state.len() {
-        return false;
     }
-    let dim = state.dim;
-    let mut positions = Vec::with_capacity(groups.len() * dim);
-    let mut masses = Vec::with_capacity(groups.len());
-    for group in &groups {
-        let cluster = summarize(state, group);
-        positions.extend_from_slice(&cluster.centre);
-        masses.push(cluster.mass);
-    }
-    state.positions = positions;
-    state.masses = masses;
-    true
 }

@@ -39,7 +39,8 @@ pub use params::{
 };
 pub use perceptron::Perceptron;
 pub use run::{
-    simulate, Frame, Frames, Problem, RunResult, SeriesRow, Simulation, StopReason, Summary,
+    certify_options, simulate, simulate_certified, Conclusion, Frame, Frames, Problem, RunResult,
+    SeriesRow, Simulation, StopReason, Summary,
 };
 pub use state::State;
 pub use stationary::{certify, Certificate, CertifyOptions, Classification};

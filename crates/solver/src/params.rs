@@ -217,6 +217,15 @@ pub struct StopParams {
     pub check_every: u64,
     /// Number of consecutive checks with an unchanged cluster count needed to stop.
     pub window: u64,
+    /// Certify the end state (MODEL.md §9): once the cluster count has been stable for `window`
+    /// checks and every cluster is within the radius, the flow stops and Newton's method on the
+    /// atoms takes over; the certificate is part of the result.
+    #[serde(default)]
+    pub certify: bool,
+    /// Particles within this distance merge into one atom before certification (`None`: the
+    /// cluster radius when the state is a set of tight clusters, else only coincident ones).
+    #[serde(default)]
+    pub certify_merge: Option<f64>,
 }
 
 /// `[measure]`: clusters, atoms and merging (MODEL.md §6).
@@ -363,6 +372,12 @@ impl Params {
         }
         if stop.window < 1 {
             return Err(refuse("stop.window", "must be at least 1"));
+        }
+        if let Some(tol) = stop.certify_merge {
+            check_finite("stop.certify_merge", tol)?;
+            if !(0.0..std::f64::consts::PI).contains(&tol) {
+                return Err(refuse("stop.certify_merge", "must be in [0, π)"));
+            }
         }
         let measure = &self.measure;
         check_finite("measure.cluster_scale", measure.cluster_scale)?;

@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
-use crate::clusters::{count_and_spread, merge_close, observe, Observables};
+use crate::clusters::{count_and_spread, linked_spread, merge_close, observe, Observables};
 use crate::error::SolverError;
 use crate::field::Dynamics;
 use crate::integrate::{check_step_size, step, Scratch};
@@ -18,6 +18,7 @@ use crate::params::{Method, Params};
 use crate::perceptron::Perceptron;
 use crate::sphere::norm;
 use crate::state::State;
+use crate::stationary::{certify, Certificate, CertifyOptions, Classification};
 
 /// Default number of snapshots kept along a run (see [`Frames`]).
 pub const DEFAULT_MAX_FRAMES: usize = 64;
@@ -107,6 +108,10 @@ pub enum StopReason {
     MaxSteps,
     /// `stop.t_max` reached.
     TMax,
+    /// `stop.certify`: the cluster count was stable for the window with every cluster within
+    /// the radius, and the certificate found a stationary point there (the flow's remaining
+    /// approach to it was left to Newton's method).
+    Settled,
 }
 
 impl StopReason {
@@ -116,7 +121,14 @@ impl StopReason {
             StopReason::Converged => "converged",
             StopReason::MaxSteps => "max_steps",
             StopReason::TMax => "t_max",
+            StopReason::Settled => "settled",
         }
+    }
+
+    /// Whether the run ended at (a state certified or measured as) a stationary point: it
+    /// converged, or it settled and certified; a capped run did not.
+    pub fn is_stationary(self) -> bool {
+        matches!(self, StopReason::Converged | StopReason::Settled)
     }
 }
 
@@ -236,6 +248,8 @@ pub struct RunResult {
     pub frames: Frames,
     /// The final particles.
     pub final_state: State,
+    /// The certificate of the end state (`stop.certify`).
+    pub certificate: Option<Certificate>,
 }
 
 /// The scalar results of a run (the `--json` summary of `sphereflow simulate`).
@@ -294,6 +308,40 @@ pub struct Simulation {
     pub frames: Frames,
     /// Why it stopped, once it has.
     pub stopped: Option<StopReason>,
+    /// Whether the flow stops once settled (`stop.certify`), to be certified there; cleared when
+    /// a settled state did not certify as stationary, so the flow goes on to its own stop.
+    #[serde(default)]
+    pub settle: bool,
+}
+
+/// What [`Simulation::conclude`] made of a stopped run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Conclusion {
+    /// The end state's certificate: the run is over.
+    Certified(Box<Certificate>),
+    /// The run settled, but no stationary point was found there: it goes on with the flow.
+    Resumed,
+}
+
+/// The certification options of `stop.certify` for a state: merged at `stop.certify_merge`, or
+/// by default at the cluster radius when the state is a set of tight clusters (each component of
+/// single linkage at the radius within it: one atom per cluster), and only where particles
+/// coincide otherwise (a spread state keeps its particles); escapes from saddles on.
+pub fn certify_options(params: &Params, state: &State) -> CertifyOptions {
+    let defaults = CertifyOptions::default();
+    let merge_tol = params.stop.certify_merge.unwrap_or_else(|| {
+        let radius = params.cluster_radius();
+        if linked_spread(state, radius) <= radius {
+            radius
+        } else {
+            defaults.merge_tol
+        }
+    });
+    CertifyOptions {
+        merge_tol,
+        escape: true,
+        ..defaults
+    }
 }
 
 impl Simulation {
@@ -311,6 +359,7 @@ impl Simulation {
             series: Vec::new(),
             frames: Frames::new(max_frames),
             stopped: None,
+            settle: problem.params.stop.certify,
         }
     }
 
@@ -494,7 +543,45 @@ impl Simulation {
             && stable
             && max_spread <= radius
             && max_drift <= params.stop.drift_tol;
-        Ok(converged.then_some(StopReason::Converged))
+        if converged {
+            return Ok(Some(StopReason::Converged));
+        }
+        // Tight clusters, each farther than the radius from the others: on S^1 the greedy arcs
+        // of the count also tile a spread state, which single linkage chains into one piece.
+        let settled = self.settle
+            && stable
+            && max_spread <= radius
+            && (dim > 2 || linked_spread(&self.state, radius) <= radius);
+        Ok(settled.then_some(StopReason::Settled))
+    }
+
+    /// Certifies the state of a stopped run with `options`. A run that stopped because it
+    /// settled and whose certificate is not stationary is resumed (the flow then runs to its own
+    /// stopping rule); any other stop is final, whatever the certificate says.
+    ///
+    /// # Errors
+    /// As [`certify`].
+    ///
+    /// # Panics
+    /// If the run has not stopped.
+    pub fn conclude(
+        &mut self,
+        problem: &Problem,
+        options: &CertifyOptions,
+        par: Par,
+    ) -> Result<Conclusion, SolverError> {
+        let reason = self
+            .stopped
+            .expect("conclude is called on a stopped simulation");
+        let certificate = certify(&problem.dynamics, &self.state, options, par)?;
+        if reason == StopReason::Settled
+            && certificate.classification == Classification::NotStationary
+        {
+            self.stopped = None;
+            self.settle = false;
+            return Ok(Conclusion::Resumed);
+        }
+        Ok(Conclusion::Certified(Box::new(certificate)))
     }
 
     /// Stops at a step that is not a check: record a final series row first. `velocity` is the
@@ -557,6 +644,7 @@ impl Simulation {
             series: self.series,
             frames: self.frames,
             final_state: self.state,
+            certificate: None,
         }
     }
 }
@@ -573,8 +661,44 @@ fn first_non_finite(dim: usize, values: &[f64]) -> Option<usize> {
 /// As [`Simulation::advance`].
 pub fn simulate(problem: &Problem, par: Par) -> Result<RunResult, SolverError> {
     let mut simulation = Simulation::start(problem, DEFAULT_MAX_FRAMES);
-    while simulation.advance(problem, u64::MAX, par)?.is_none() {}
-    Ok(simulation.finish(problem))
+    loop {
+        while simulation.advance(problem, u64::MAX, par)?.is_none() {}
+        if !problem.params.stop.certify {
+            return Ok(simulation.finish(problem));
+        }
+        let options = certify_options(&problem.params, &simulation.state);
+        if let Conclusion::Certified(certificate) = simulation.conclude(problem, &options, par)? {
+            let mut result = simulation.finish(problem);
+            result.certificate = Some(*certificate);
+            return Ok(result);
+        }
+    }
+}
+
+/// Runs a problem until its cluster count settles (or to its own stop), then certifies the end
+/// state: `stop.certify` whatever the parameters say, with escapes from saddles or without.
+///
+/// # Errors
+/// As [`Simulation::advance`] and [`certify`].
+pub fn simulate_certified(
+    problem: &Problem,
+    escape: bool,
+    par: Par,
+) -> Result<RunResult, SolverError> {
+    let mut simulation = Simulation::start(problem, DEFAULT_MAX_FRAMES);
+    simulation.settle = true;
+    loop {
+        while simulation.advance(problem, u64::MAX, par)?.is_none() {}
+        let options = CertifyOptions {
+            escape,
+            ..certify_options(&problem.params, &simulation.state)
+        };
+        if let Conclusion::Certified(certificate) = simulation.conclude(problem, &options, par)? {
+            let mut result = simulation.finish(problem);
+            result.certificate = Some(*certificate);
+            return Ok(result);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -36,6 +36,8 @@ pub fn default_params() -> Params {
             drift_tol: 1e-4,
             check_every: 10,
             window: 5,
+            certify: false,
+            certify_merge: None,
         },
         measure: MeasureParams {
             cluster_scale: 0.5,

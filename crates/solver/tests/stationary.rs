@@ -8,8 +8,9 @@ use common::*;
 use sphereflow_solver::sphere::{dot, norm};
 use sphereflow_solver::stationary::{self, tangent_basis};
 use sphereflow_solver::{
-    certify, reference, simulate, Activation, Attention, CertifyOptions, Classification, Dynamics,
-    Kernel, Par, Perceptron, Problem, Regime, State,
+    certify, certify_options, reference, simulate, simulate_certified, Activation, Attention,
+    CertifyOptions, Classification, Dynamics, Kernel, Par, Perceptron, Problem, Regime, State,
+    StopReason,
 };
 
 const ACTIVATIONS: [Activation; 6] = [
@@ -549,4 +550,118 @@ fn a_whole_run_end_state_certifies() {
         "{escaped:?}"
     );
     assert!(escaped.energy <= cert.energy + 1e-15);
+}
+
+#[test]
+fn a_settled_run_certifies_to_the_atoms_the_flow_converges_to() {
+    // S^1, n = 300, ReLU descent: the flow to the stopping rule against the flow stopped once
+    // its cluster count has settled, the clusters polished as atoms by Newton's method.
+    for beta in [3.0, 10.0] {
+        let mut params = sphereflow_solver::testing::default_params();
+        params.model.particles = 300;
+        params.model.beta = beta;
+        let problem = Problem::new(params.clone(), None, None).unwrap();
+        let flow = simulate(&problem, Par::Rayon).unwrap();
+        assert_eq!(
+            flow.summary.stop_reason,
+            StopReason::Converged,
+            "β = {beta}"
+        );
+        assert!(flow.certificate.is_none());
+        // Without escapes: the critical point the flow was approaching.
+        let polished = simulate_certified(&problem, false, Par::Rayon).unwrap();
+        let cert = polished.certificate.as_ref().unwrap();
+        // Settled, or converged at the check where its count became stable.
+        assert!(polished.summary.stop_reason.is_stationary(), "β = {beta}");
+        assert!(polished.summary.steps <= flow.summary.steps, "β = {beta}");
+        assert!(cert.residual <= 1e-12 * cert.field_scale);
+        // The atoms are the flow's clusters: each atom is within the cluster radius of a
+        // cluster's centre, and each cluster's mass is that of the atoms nearest it, to within
+        // a particle's per atom (a counting arc may hold two atoms closer than the radius).
+        let radius = params.cluster_radius();
+        let distance =
+            |c: &sphereflow_solver::Cluster, x: &[f64]| dot(&c.centre, x).clamp(-1.0, 1.0).acos();
+        let mut held = vec![(0.0, 0usize); flow.clusters.len()];
+        for atom in &cert.atoms {
+            let (nearest, cluster) = flow
+                .clusters
+                .iter()
+                .enumerate()
+                .min_by(|a, b| {
+                    distance(a.1, &atom.position).total_cmp(&distance(b.1, &atom.position))
+                })
+                .unwrap();
+            let gap = distance(cluster, &atom.position);
+            assert!(gap < radius, "β = {beta}: {gap} vs r = {radius}");
+            held[nearest].0 += atom.mass;
+            held[nearest].1 += 1;
+        }
+        // The heaviest cluster is finished when the flow stops: its mass is the atoms' nearest
+        // it, to within a particle's per atom. (Light clusters may still be rearranging at the
+        // flow's stop, towards another critical point than the one Newton finds.)
+        let heaviest = (0..held.len())
+            .max_by(|&a, &b| flow.clusters[a].mass.total_cmp(&flow.clusters[b].mass))
+            .unwrap();
+        let (mass, atoms) = held[heaviest];
+        assert!(
+            (flow.clusters[heaviest].mass - mass).abs() <= atoms as f64 / 300.0 + 1e-12,
+            "β = {beta}: {held:?}"
+        );
+        let gap = (cert.energy - flow.summary.energy_final).abs();
+        eprintln!(
+            "β = {beta}: energy gap {gap:e} of {}",
+            flow.summary.energy_final
+        );
+        assert!(
+            gap <= 1e-3 * flow.summary.energy_final.abs(),
+            "β = {beta}: {gap}"
+        );
+        // `stop.certify`: with escapes the certified state is a minimum, at an energy no
+        // higher than the flow's end (lower when the flow stopped near a saddle).
+        params.stop.certify = true;
+        let certified = simulate(&Problem::new(params, None, None).unwrap(), Par::Rayon).unwrap();
+        let cert = certified
+            .certificate
+            .as_ref()
+            .expect("stop.certify certifies");
+        assert!(cert.classification.is_sopd(), "β = {beta}: {cert:?}");
+        assert!(
+            cert.energy <= flow.summary.energy_final + 1e-9,
+            "β = {beta}"
+        );
+    }
+}
+
+#[test]
+fn certification_merges_tight_clusters_but_not_a_spread_state() {
+    let params = {
+        let mut p = sphereflow_solver::testing::default_params();
+        p.model.beta = 4.0;
+        p
+    };
+    let radius = params.cluster_radius();
+    let on_circle = |angles: &[f64]| State {
+        dim: 2,
+        positions: angles.iter().flat_map(|t| [t.cos(), t.sin()]).collect(),
+        masses: vec![1.0 / angles.len() as f64; angles.len()],
+    };
+    // Forty particles spread evenly: neighbours closer than the radius chain into one piece,
+    // so only coincident particles merge.
+    let spread: Vec<f64> = (0..40)
+        .map(|i| std::f64::consts::TAU * i as f64 / 40.0)
+        .collect();
+    let options = certify_options(&params, &on_circle(&spread));
+    assert_eq!(options.merge_tol, CertifyOptions::default().merge_tol);
+    assert!(options.escape);
+    // Three tight clusters far apart: merged at the cluster radius, one atom each.
+    let clustered: Vec<f64> = [0.0, 2.0, 4.0]
+        .iter()
+        .flat_map(|c| (0..10).map(move |i| c + 1e-3 * i as f64))
+        .collect();
+    let options = certify_options(&params, &on_circle(&clustered));
+    assert_eq!(options.merge_tol, radius);
+    // `stop.certify_merge` decides when set.
+    let mut fixed = params.clone();
+    fixed.stop.certify_merge = Some(0.01);
+    assert_eq!(certify_options(&fixed, &on_circle(&spread)).merge_tol, 0.01);
 }

@@ -41,7 +41,10 @@
 //! - **Escape.** From a saddle (if `escape`), step so that the atom that moves most moves by
 //!   `escape_step` along the eigenvector of the most negative eigenvalue, with the sign that
 //!   lowers the objective more, then run the projected gradient flow of the objective
-//!   (atoms within `merge_tol` merge) and certify again; at most `max_escapes` times.
+//!   (atoms within `merge_tol` merge) until its field is below `flow_tol` of the scale and the
+//!   objective is below the saddle's by a hundred times what the step gained (so a weak negative
+//!   curvature is left behind, not polished back onto), and certify again; at most
+//!   `max_escapes` times.
 
 mod calculus;
 mod linalg;
@@ -128,6 +131,19 @@ pub enum Classification {
 }
 
 impl Classification {
+    /// The name used in certificates, tables and messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Classification::Strict => "strict",
+            Classification::Sopd => "sopd",
+            Classification::Saddle => "saddle",
+            Classification::Kink => "kink",
+            Classification::Undefined => "undefined",
+            Classification::Unresolved => "unresolved",
+            Classification::NotStationary => "not_stationary",
+        }
+    }
+
     /// Strict or SOPD: a local minimum (descent) / maximum (ascent) to second order.
     pub fn is_sopd(self) -> bool {
         matches!(self, Classification::Strict | Classification::Sopd)
@@ -277,12 +293,17 @@ pub fn certify(
                 .expect("a saddle has a negative eigenvalue");
             let energy_before = energy(dynamics, &atoms);
             let atoms_before = atoms.len();
+            let at_saddle = newton::objective(dynamics, &atoms);
             step_off_saddle(dynamics, &mut atoms, &direction, options.escape_step);
+            // Flow on until the objective is below the saddle's by a hundred times what the
+            // step off it gained (ten times the distance along the unstable direction).
+            let gained = (at_saddle - newton::objective(dynamics, &atoms)).max(0.0);
             let flow_steps = newton::flow(
                 dynamics,
                 &mut atoms,
                 options.merge_tol,
                 options.flow_tol,
+                at_saddle - 100.0 * gained,
                 options.max_flow_steps,
             )?;
             escapes.push(Escape {

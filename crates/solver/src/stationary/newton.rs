@@ -319,11 +319,16 @@ pub(crate) fn objective(dynamics: &Dynamics, state: &State) -> f64 {
 /// Projected gradient descent of the objective along `±F`, with backtracking, until
 /// `max_a |F_a| <= tol · scale` or `max_steps`; atoms within `merge_tol` merge. Returns the
 /// number of accepted steps.
+///
+/// The flow stops once the field is below `tol` of its scale and the objective is at most
+/// `target`: off a saddle of weak negative curvature the field starts below `tol` already, and
+/// stopping there would hand Newton a state it polishes straight back onto the saddle.
 pub(crate) fn flow(
     dynamics: &Dynamics,
     state: &mut State,
     merge_tol: f64,
     tol: f64,
+    target: f64,
     max_steps: usize,
 ) -> Result<usize, SolverError> {
     let dim = state.dim;
@@ -338,7 +343,9 @@ pub(crate) fn flow(
                 reason: format!("non-finite field after {steps} steps"),
             });
         }
-        if max_field <= tol * (parts.attention_scale + parts.perceptron_magnitude) {
+        if max_field <= tol * (parts.attention_scale + parts.perceptron_magnitude)
+            && objective(dynamics, state) <= target
+        {
             break;
         }
         let rate: f64 = parts

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Time to a certified state: runs the paper's S^1 β sweep (sweeps/paper/s1_beta.toml) twice from
+# empty stores, as written (the flow to the stopping rule) and with `stop.certify = true` (the
+# flow stops once its cluster count has settled and Newton's method on the atoms takes over),
+# and prints both wall times, their ratio, the certificates' classes and how far the certified
+# atoms are from the flow's final clusters.
+#
+#   bench/certify.sh [PROFILE]        (default: paper; `quick` for the smaller version)
+#
+# Needs python3 with pyarrow. Uses SPHEREFLOW_BIN if set, else builds the release binary.
+set -euo pipefail
+
+profile=${1:-paper}
+root=$(cd "$(dirname "$0")/.." && pwd)
+target=${CARGO_TARGET_DIR:-$root/target}
+if [ -z "${SPHEREFLOW_BIN:-}" ]; then
+    cargo build --quiet --release --manifest-path "$root/Cargo.toml" -p sphereflow --bin sphereflow
+    SPHEREFLOW_BIN=$target/release/sphereflow
+fi
+python3 -c "import pyarrow" 2>/dev/null || { echo "pyarrow is missing: pip install pyarrow" >&2; exit 1; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+cp "$root/sweeps/paper/s1_beta.toml" "$work/flow.toml"
+# The same sweep, certified: `certify = true` in its [stop] section, under another name.
+sed -e 's/^name = "s1_beta"/name = "s1_beta_certified"/' \
+    -e 's/^\[stop\]$/[stop]\ncertify = true/' "$root/sweeps/paper/s1_beta.toml" >"$work/certified.toml"
+grep -q '^certify = true' "$work/certified.toml" || { echo "no [stop] section to certify" >&2; exit 1; }
+
+declare -A seconds
+for sweep in flow certified; do
+    start=$(date +%s.%N)
+    "$SPHEREFLOW_BIN" run "$work/$sweep.toml" --profile "$profile" --store "$work/store-$sweep" \
+        >"$work/$sweep.log" 2>&1 || { cat "$work/$sweep.log" >&2; exit 1; }
+    end=$(date +%s.%N)
+    seconds[$sweep]=$(python3 -c "print(f'{$end - $start:.1f}')")
+    "$SPHEREFLOW_BIN" analyze "$work/$sweep.toml" --profile "$profile" --store "$work/store-$sweep" \
+        --out "$work/tables-$sweep" >/dev/null
+done
+
+python3 - "$work" "${seconds[flow]}" "${seconds[certified]}" "$profile" <<'PY'
+import collections, json, math, pathlib, sys
+import pyarrow.parquet as pq
+
+work, flow_s, cert_s, profile = pathlib.Path(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+flow = pq.read_table(work / "tables-flow" / "tasks.parquet").to_pylist()
+cert = pq.read_table(work / "tables-certified" / "tasks.parquet").to_pylist()
+clusters = collections.defaultdict(list)
+for row in pq.read_table(work / "tables-flow" / "clusters.parquet").to_pylist():
+    clusters[row["task_id"]].append(row)
+
+def summary(store, task_id):
+    path = work / store / "objects" / task_id[:2] / task_id / "summary.json"
+    return json.loads(path.read_text())
+
+def gap(a, b):
+    return abs(math.remainder(a - b, math.tau))
+
+by_key = {(r["beta"], r["activation"]): r for r in flow}
+classes = collections.Counter()
+reasons = collections.Counter()
+steps = [0, 0]
+worst_distance, worst_mass, same_count, compared = 0.0, 0.0, 0, 0
+for row in cert:
+    key = (row["beta"], row["activation"])
+    base = by_key[key]
+    steps[0] += base["steps"]
+    steps[1] += row["steps"]
+    classes[row["classification"]] += 1
+    reasons[row["stop_reason"]] += 1
+    atoms = summary("store-certified", row["task_id"])["certificate"]["atoms"]
+    if row["stop_reason"] != "settled" or base["stop_reason"] != "converged":
+        continue  # only states that both runs reached as clusters are compared
+    compared += 1
+    centres = clusters[base["task_id"]]
+    if len(centres) != len(atoms):
+        print(f"  β = {key[0]}, {key[1]}: {len(centres)} clusters, {len(atoms)} certified atoms")
+        continue
+    same_count += 1
+    for atom in atoms:
+        angle = math.atan2(atom["position"][1], atom["position"][0])
+        nearest = min(centres, key=lambda c: gap(c["angle"], angle))
+        worst_distance = max(worst_distance, gap(nearest["angle"], angle))
+        worst_mass = max(worst_mass, abs(nearest["mass"] - atom["mass"]))
+
+print(f"S^1 β sweep, profile {profile}: {len(flow)} tasks")
+print(f"| run | wall time (s) | steps | stop reasons |")
+print(f"|---|---|---|---|")
+flow_reasons = collections.Counter(r["stop_reason"] for r in flow)
+print(f"| flow to the stopping rule | {flow_s:.1f} | {steps[0]} | {dict(flow_reasons)} |")
+print(f"| stop.certify | {cert_s:.1f} | {steps[1]} | {dict(reasons)} |")
+print(f"speed-up: {flow_s / cert_s:.2f}x in wall time, {steps[0] / max(steps[1], 1):.2f}x in steps")
+print(f"certificates: {dict(classes)}")
+print(f"end states compared (flow converged, certified run settled): {compared}; "
+      f"same atom count: {same_count}; largest distance from an atom to its cluster's centre: "
+      f"{worst_distance:.2e} rad; largest mass difference: {worst_mass:.2e}")
+PY
