@@ -5,12 +5,15 @@
 # and prints both wall times, their ratio, the certificates' classes and how far the certified
 # atoms are from the flow's final clusters.
 #
-#   bench/certify.sh [PROFILE]        (default: paper; `quick` for the smaller version)
+#   bench/certify.sh [PROFILE]        (default: paper, the sweep as written; `quick` for its
+#                                      [profile.quick])
 #
 # Needs python3 with pyarrow. Uses SPHEREFLOW_BIN if set, else builds the release binary.
 set -euo pipefail
 
 profile=${1:-paper}
+profile_args=()
+[ "$profile" = paper ] || profile_args=(--profile "$profile")
 root=$(cd "$(dirname "$0")/.." && pwd)
 target=${CARGO_TARGET_DIR:-$root/target}
 if [ -z "${SPHEREFLOW_BIN:-}" ]; then
@@ -30,11 +33,11 @@ grep -q '^certify = true' "$work/certified.toml" || { echo "no [stop] section to
 declare -A seconds
 for sweep in flow certified; do
     start=$(date +%s.%N)
-    "$SPHEREFLOW_BIN" run "$work/$sweep.toml" --profile "$profile" --store "$work/store-$sweep" \
+    "$SPHEREFLOW_BIN" run "$work/$sweep.toml" "${profile_args[@]}" --store "$work/store-$sweep" \
         >"$work/$sweep.log" 2>&1 || { cat "$work/$sweep.log" >&2; exit 1; }
     end=$(date +%s.%N)
     seconds[$sweep]=$(python3 -c "print(f'{$end - $start:.1f}')")
-    "$SPHEREFLOW_BIN" analyze "$work/$sweep.toml" --profile "$profile" --store "$work/store-$sweep" \
+    "$SPHEREFLOW_BIN" analyze "$work/$sweep.toml" "${profile_args[@]}" --store "$work/store-$sweep" \
         --out "$work/tables-$sweep" >/dev/null
 done
 
@@ -66,11 +69,12 @@ for row in cert:
     base = by_key[key]
     steps[0] += base["steps"]
     steps[1] += row["steps"]
-    classes[row["classification"]] += 1
+    classes[row["classification"] or "none (too many atoms)"] += 1
     reasons[row["stop_reason"]] += 1
-    atoms = summary("store-certified", row["task_id"])["certificate"]["atoms"]
-    if row["stop_reason"] != "settled" or base["stop_reason"] != "converged":
+    certificate = summary("store-certified", row["task_id"]).get("certificate")
+    if certificate is None or row["stop_reason"] != "settled" or base["stop_reason"] != "converged":
         continue  # only states that both runs reached as clusters are compared
+    atoms = certificate["atoms"]
     compared += 1
     centres = clusters[base["task_id"]]
     if len(centres) != len(atoms):

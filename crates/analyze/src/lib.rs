@@ -26,7 +26,8 @@ pub use tables::{write_parquet, Column, Table};
 pub struct AnalyzeOptions {
     /// Fits use the tasks with β at least this.
     pub fit_beta_min: f64,
-    /// The anti-concentration theorem is checked from this β on (and where B(β) < 1).
+    /// The anti-concentration theorem is checked from this β on, never below the theorem's
+    /// own 19 (and only where B(β, C_eff) < 1).
     pub theorem_beta_min: f64,
     /// Bootstrap resamplings per fit.
     pub replicates: usize,
@@ -38,7 +39,7 @@ impl Default for AnalyzeOptions {
     fn default() -> Self {
         AnalyzeOptions {
             fit_beta_min: 1.0,
-            theorem_beta_min: 1.0,
+            theorem_beta_min: theory::THEOREM_BETA_MIN,
             replicates: 1000,
             seed: 2026,
         }
@@ -79,7 +80,9 @@ pub struct BoundRow {
     pub window_mass: f64,
     /// The largest cluster mass.
     pub max_cluster_mass: f64,
-    /// B(β) with the task's perceptron constant.
+    /// The perceptron constant in the theorem's convention (`e^β C` for the shifted kernel).
+    pub c_eff: f64,
+    /// B(β) with `c_eff`.
     pub bound: f64,
     /// Why the theorem does not apply to the task; `None` when every hypothesis holds.
     pub not_applicable: Option<&'static str>,
@@ -125,6 +128,10 @@ pub struct Analysis {
     pub bound_rows: Vec<BoundRow>,
     /// The fits, for the summary.
     pub group_fits: Vec<GroupFit>,
+    /// Power-law fits of the cluster and heavy-atom counts of each perceptron draw (a group
+    /// further split by `perceptron.seed`), when the sweep has several draws: the sqrt β law is
+    /// judged draw by draw as well as pooled.
+    pub draw_fits: Vec<GroupFit>,
     /// Tasks by status.
     pub counts: BTreeMap<&'static str, usize>,
     /// Finished tasks where the theorem applies.
@@ -306,6 +313,9 @@ fn group_label(plan: &Plan, task: &Task, paths: &[&'static str]) -> String {
         .join(" ")
 }
 
+/// A perceptron draw's series: (group label, perceptron seed, quantity).
+type DrawKey = (String, u64, &'static str);
+
 /// Analyzes a sweep against a store (`None`: no store yet, every task pending).
 ///
 /// # Errors
@@ -349,6 +359,7 @@ pub fn analyze(
         ("beta", float()),
         ("window_mass", float()),
         ("max_cluster_mass", float()),
+        ("c_eff", float()),
         ("bound", float()),
         ("bound_limit", float()),
         ("applicable", boolean()),
@@ -370,6 +381,12 @@ pub fn analyze(
     let mut null_runs = (0, 0);
     let mut bound_rows = Vec::new();
     let groups = group_paths(plan);
+    let draws_vary = plan
+        .sweep
+        .axes
+        .iter()
+        .any(|axis| axis.paths.contains(&"perceptron.seed"));
+    let mut draw_points: BTreeMap<DrawKey, Vec<(f64, f64)>> = BTreeMap::new();
     // (group label, quantity) -> points (β, value)
     let mut points: BTreeMap<(String, &'static str), Vec<(f64, f64)>> = BTreeMap::new();
 
@@ -477,12 +494,24 @@ pub fn analyze(
                 source,
             })?;
         let beta = params.model.beta;
-        let c = theory::perceptron_constant(&problem.dynamics.perceptron);
-        let converged = summary.stop_reason.is_stationary();
-        let applies = theory::theorem_applies(&params, c, converged, options.theorem_beta_min);
-        let bound = theory::mass_bound(beta, c);
+        let perceptron = &problem.dynamics.perceptron;
+        let c = theory::perceptron_constant(perceptron);
+        let c_eff = theory::effective_constant(params.model.kernel, beta, c);
+        let end = match &result.summary.certificate {
+            Some(certificate) => theory::EndState::Certified(certificate.classification),
+            None if summary.stop_reason.is_stationary() => theory::EndState::Converged,
+            None => theory::EndState::Capped,
+        };
+        let applies = theory::theorem_applies(
+            &params,
+            perceptron.weights.len(),
+            c_eff,
+            end,
+            options.theorem_beta_min,
+        );
+        let bound = theory::mass_bound(beta, c_eff);
         let holds = summary.max_window_mass <= bound;
-        let corollary = theory::heavy_atom_bound(beta, c, params.measure.heavy_mass);
+        let corollary = theory::heavy_atom_bound(beta, c_eff, params.measure.heavy_mass);
         let null_circle = params.model.dim == 2
             && params.perceptron.activation == sphereflow_solver::Activation::None;
         let k_star = null_circle.then(|| theory::unstable_mode(beta));
@@ -491,6 +520,7 @@ pub fn analyze(
             beta,
             window_mass: summary.max_window_mass,
             max_cluster_mass: summary.max_cluster_mass,
+            c_eff,
             bound,
             not_applicable: applies.err(),
             holds,
@@ -524,6 +554,18 @@ pub fn analyze(
                 .entry((label.clone(), quantity))
                 .or_default()
                 .push((beta, value));
+        }
+        if draws_vary {
+            let seed = params.perceptron.seed;
+            for (quantity, value) in [
+                ("n_clusters", summary.n_clusters as f64),
+                ("n_heavy", summary.n_heavy as f64),
+            ] {
+                draw_points
+                    .entry((label.clone(), seed, quantity))
+                    .or_default()
+                    .push((beta, value));
+            }
         }
     }
 
@@ -595,12 +637,37 @@ pub fn analyze(
             });
         }
     }
+    let mut draw_fits = Vec::new();
+    for ((label, seed, quantity), data) in &draw_points {
+        let Some(fitted) = fit(
+            Law::Power,
+            data,
+            options.fit_beta_min,
+            options.replicates,
+            options.seed,
+        ) else {
+            continue;
+        };
+        let task = representative[label];
+        let mut values: Vec<(&'static str, Typed)> = groups
+            .iter()
+            .filter_map(|path| Some((*path, plan.value(task, path)?)))
+            .collect();
+        values.push(("perceptron.seed", Typed::Int(*seed as i64)));
+        draw_fits.push(GroupFit {
+            group: format!("{label} perceptron_seed={seed}"),
+            values,
+            quantity,
+            fit: fitted,
+        });
+    }
     let mut bounds = Builder::new(bounds_columns);
     for row in &bound_rows {
         bounds.text("task_id", Some(row.task_id.clone()));
         bounds.float("beta", Some(row.beta));
         bounds.float("window_mass", Some(row.window_mass));
         bounds.float("max_cluster_mass", Some(row.max_cluster_mass));
+        bounds.float("c_eff", Some(row.c_eff));
         bounds.float("bound", Some(row.bound));
         bounds.float("bound_limit", Some(theory::bound_limit()));
         bounds.bool("applicable", Some(row.applicable()));
@@ -622,6 +689,7 @@ pub fn analyze(
         bounds: bounds.table,
         bound_rows,
         group_fits,
+        draw_fits,
         counts,
         applicable: applicable_count,
         violations,

@@ -2,7 +2,9 @@
 //! limit, the heavy-atom corollary, the unstable mode k*(β) of pure attention on the circle,
 //! and the kernel's concavity angle θ_c(β).
 
-use sphereflow_solver::{Activation, Params, Perceptron, Regime};
+use sphereflow_solver::{
+    Activation, Attention, Classification, Kernel, Params, Perceptron, Regime,
+};
 
 /// `16 / (16 + 3 e^{11/8})`, the limit of B(β) as β grows.
 pub fn bound_limit() -> f64 {
@@ -46,33 +48,83 @@ pub fn activation_qualifies(activation: Activation, leaky_slope: f64) -> bool {
     }
 }
 
-/// Why the anti-concentration theorem applies to a task, or why not.
+/// The smallest β of the anti-concentration theorem: the concavity lemma with λ = 1/2 holds for
+/// β >= 12/(1 − λ²) + 3 = 19 (MODEL.md §7).
+pub const THEOREM_BETA_MIN: f64 = 19.0;
+
+/// The perceptron constant in the theorem's convention: `C_eff = e^β C` for the `shifted`
+/// kernel (its dynamics are the paper kernel's with the weights multiplied by `e^β`), `C` for
+/// `paper` (MODEL.md §7).
+pub fn effective_constant(kernel: Kernel, beta: f64, c: f64) -> f64 {
+    match kernel {
+        Kernel::Shifted => beta.exp() * c,
+        Kernel::Paper => c,
+    }
+}
+
+/// What is known of a task's end state as a critical point (MODEL.md §9): its certificate's
+/// classification, if it was certified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndState {
+    /// Certified with this classification.
+    Certified(Classification),
+    /// Not certified (`stop.certify` off), having met the stopping rule.
+    Converged,
+    /// Not certified, stopped at the step or time cap.
+    Capped,
+}
+
+/// Why the anti-concentration theorem does not apply to a task, or `Ok` when every hypothesis
+/// of MODEL.md §7 holds (the SOPD one from the certificate). `c_eff` is
+/// [`effective_constant`]; `beta_min` is at least [`THEOREM_BETA_MIN`] (a larger one narrows the
+/// check, a smaller one is raised to it).
 pub fn theorem_applies(
     params: &Params,
-    c: f64,
-    converged: bool,
+    width: usize,
+    c_eff: f64,
+    end: EndState,
     beta_min: f64,
 ) -> Result<(), &'static str> {
     if params.model.dim != 2 {
-        return Err("d != 2");
+        return Err("d ≠ 2");
+    }
+    if params.model.attention != Attention::Usa {
+        return Err("SA (the theorem is for USA)");
     }
     if params.model.regime != Regime::Descent {
         return Err("ascent");
     }
+    if params.perceptron.activation == Activation::None
+        || params.perceptron.scale == 0.0
+        || c_eff == 0.0
+    {
+        return Err("no perceptron");
+    }
     if !activation_qualifies(params.perceptron.activation, params.perceptron.leaky_slope) {
         return Err("σ is not 1-Lipschitz with σ(0) = 0");
     }
-    if params.perceptron.scale == 0.0 || c == 0.0 {
-        return Err("no perceptron");
-    }
-    if !converged {
-        return Err("not converged to a stationary state");
+    if width != 2 {
+        return Err("m ≠ 2 neurons");
     }
     let beta = params.model.beta;
-    if beta < beta_min || mass_bound(beta, c) >= 1.0 {
-        return Err("β too small for the bound");
+    if beta < beta_min.max(THEOREM_BETA_MIN) {
+        return Err("β < 19");
     }
-    Ok(())
+    if mass_bound(beta, c_eff) >= 1.0 {
+        return Err("B ≥ 1 (C_eff = e^β C for the shifted kernel)");
+    }
+    match end {
+        EndState::Capped => Err("not converged (step cap)"),
+        EndState::Converged => Err("not certified (stop.certify off)"),
+        EndState::Certified(class) => match class {
+            Classification::Strict | Classification::Sopd => Ok(()),
+            Classification::Saddle => Err("certified a saddle"),
+            Classification::Kink => Err("an atom on a ReLU kink"),
+            Classification::Unresolved => Err("perceptron below rounding"),
+            Classification::NotStationary => Err("not stationary"),
+            Classification::Undefined => Err("SA (the theorem is for USA)"),
+        },
+    }
 }
 
 /// `e^{-x} I_k(x)` for `k = 0..=k_max` (modified Bessel functions of the first kind, scaled),
@@ -130,6 +182,98 @@ pub fn concavity_angle(beta: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A task that meets every hypothesis of the bound: d = 2, USA, descent, ReLU with two
+    /// neurons, β = 25, the paper kernel with C = 0.04 (B = 0.626).
+    fn qualifying() -> (Params, usize, f64, EndState) {
+        let mut params = sphereflow_solver::testing::default_params();
+        params.model.beta = 25.0;
+        params.model.kernel = Kernel::Paper;
+        (params, 2, 0.04, EndState::Certified(Classification::Sopd))
+    }
+
+    #[test]
+    fn the_bound_applies_only_where_every_hypothesis_holds() {
+        let (params, width, c, end) = qualifying();
+        let applies = |p: &Params, w: usize, c: f64, e: EndState| {
+            theorem_applies(
+                p,
+                w,
+                effective_constant(p.model.kernel, p.model.beta, c),
+                e,
+                1.0,
+            )
+        };
+        assert_eq!(applies(&params, width, c, end), Ok(()));
+        assert_eq!(
+            applies(
+                &params,
+                width,
+                c,
+                EndState::Certified(Classification::Strict)
+            ),
+            Ok(())
+        );
+        // The shifted kernel: C_eff = e^β C, so a perceptron of C = 3 (the authors') gives
+        // B ≈ 4.4 at every β, while C = 0.04 keeps B = 0.626.
+        let mut shifted = params.clone();
+        shifted.model.kernel = Kernel::Shifted;
+        assert_eq!(applies(&shifted, width, c, end), Ok(()));
+        let b = mass_bound(25.0, effective_constant(Kernel::Shifted, 25.0, 0.04));
+        assert!((b - 0.6264).abs() < 1e-3, "{b}");
+        assert_eq!(
+            applies(&shifted, width, 3.0, end),
+            Err("B ≥ 1 (C_eff = e^β C for the shifted kernel)")
+        );
+        // The paper kernel with the same C = 3 at β = 25: e^{-β} makes B < 1.
+        assert_eq!(applies(&params, width, 3.0, end), Ok(()));
+        let mut low = params.clone();
+        low.model.beta = 18.9;
+        assert_eq!(applies(&low, width, c, end), Err("β < 19"));
+        // A smaller --theorem-beta-min never lowers the theorem's own 19.
+        assert_eq!(theorem_applies(&low, width, c, end, 0.0), Err("β < 19"));
+        let mut sa = params.clone();
+        sa.model.attention = Attention::Sa;
+        assert_eq!(
+            applies(&sa, width, c, end),
+            Err("SA (the theorem is for USA)")
+        );
+        assert_eq!(applies(&params, 3, c, end), Err("m ≠ 2 neurons"));
+        let mut ascent = params.clone();
+        ascent.model.regime = Regime::Ascent;
+        assert_eq!(applies(&ascent, width, c, end), Err("ascent"));
+        let mut gelu = params.clone();
+        gelu.perceptron.activation = Activation::Gelu;
+        assert_eq!(
+            applies(&gelu, width, c, end),
+            Err("σ is not 1-Lipschitz with σ(0) = 0")
+        );
+        let mut sphere = params.clone();
+        sphere.model.dim = 3;
+        assert_eq!(applies(&sphere, width, c, end), Err("d ≠ 2"));
+        for (end, reason) in [
+            (
+                EndState::Certified(Classification::Saddle),
+                "certified a saddle",
+            ),
+            (
+                EndState::Certified(Classification::Kink),
+                "an atom on a ReLU kink",
+            ),
+            (
+                EndState::Certified(Classification::NotStationary),
+                "not stationary",
+            ),
+            (
+                EndState::Certified(Classification::Unresolved),
+                "perceptron below rounding",
+            ),
+            (EndState::Converged, "not certified (stop.certify off)"),
+            (EndState::Capped, "not converged (step cap)"),
+        ] {
+            assert_eq!(applies(&params, width, c, end), Err(reason));
+        }
+    }
 
     /// `I_k(x)` by its power series, an independent check for moderate `x`.
     fn series_bessel_i(k: usize, x: f64) -> f64 {

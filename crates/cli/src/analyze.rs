@@ -21,7 +21,7 @@ pub struct Args {
     /// Fit the scaling laws over β at least this.
     #[arg(long, default_value_t = AnalyzeOptions::default().fit_beta_min)]
     beta_min: f64,
-    /// Check the anti-concentration theorem from this β on.
+    /// Check the anti-concentration theorem from this β on (never below the theorem's own 19).
     #[arg(long, default_value_t = AnalyzeOptions::default().theorem_beta_min)]
     theorem_beta_min: f64,
     /// Bootstrap resamplings per fit.

@@ -126,6 +126,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         cached,
         failed,
         elapsed_s: started.elapsed().as_secs_f64(),
+        store: args.store.display().to_string(),
     };
     let markdown = report::markdown(&context, &results, &claims, &figures);
     let html = report::html(&markdown, &|target| {

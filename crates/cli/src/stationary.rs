@@ -8,7 +8,7 @@ use anyhow::anyhow;
 use sphereflow_plan::resolve;
 use sphereflow_solver::{
     certify, certify_options, simulate_certified, Certificate, CertifyOptions, Par, Problem, State,
-    Summary,
+    Summary, MAX_CERTIFIED_ATOMS,
 };
 
 use crate::args::TaskArgs;
@@ -180,9 +180,15 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         }
         None => {
             let result = simulate_certified(&problem, escape, Par::Rayon).map_err(Failure::run)?;
-            let certificate = result
-                .certificate
-                .expect("a certified run has a certificate");
+            let Some(certificate) = result.certificate else {
+                return Err(Failure::Run(anyhow!(
+                    "the end state ({} after {} steps) has more than {MAX_CERTIFIED_ATOMS} atoms \
+                     after merging: too many to certify here; write it with `simulate --out` \
+                     and certify it with --from and a merge distance (stop.certify_merge)",
+                    result.summary.stop_reason.as_str(),
+                    result.summary.steps
+                )));
+            };
             (certificate, Some(result.summary))
         }
     };

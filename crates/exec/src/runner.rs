@@ -460,6 +460,8 @@ impl Shared<'_> {
                             certificate = Some(*found);
                             break;
                         }
+                        // Too many atoms to certify (a spread state): no certificate.
+                        Ok(Conclusion::Uncertified { .. }) => break,
                         // Settled without a stationary point: the flow goes on.
                         Ok(Conclusion::Resumed) => {}
                     }

@@ -31,4 +31,5 @@ pub const PAPER_SWEEPS: &[&str] = &[
     "perceptron_scale",
     "s2_beta",
     "many_seeds",
+    "bound",
 ];

@@ -32,6 +32,8 @@ pub struct Context {
     pub failed: usize,
     /// Wall time of the whole reproduction, seconds.
     pub elapsed_s: f64,
+    /// The store the results are in, as the reader would type it (state files are under it).
+    pub store: String,
 }
 
 /// The report in Markdown; `figures` are referred to as `figures/<name>.png`.
@@ -70,7 +72,7 @@ pub fn markdown(
              (each sweep's `[profile.quick]`); `sphereflow reproduce --profile paper` runs the authors' settings.\n\n",
         );
     }
-    md.push_str(&claims_table(claims));
+    md.push_str(&claims_table(claims, &context.store));
     md.push_str("\n## Fits (power law C β^α and a + b sqrt β, β ≥ 1, 95% bootstrap intervals over seeds)\n\n");
     md.push_str("| sweep | group | quantity | law | exponent | interval | prefactor | r² | runs |\n|---|---|---|---|---|---|---|---|---|\n");
     for (name, sweep) in results {
@@ -113,17 +115,55 @@ pub fn markdown(
     md
 }
 
-/// The claims as a Markdown table under a `## Claims` heading.
-pub fn claims_table(claims: &[Claim]) -> String {
-    let mut md = String::from("## Claims\n\n| claim | measured | holds |\n|---|---|---|\n");
+/// The claims as a Markdown table under a `## Claims` heading: for each, the hypotheses a task
+/// must meet, the tasks tested and not tested (by reason), what was measured and the verdict;
+/// then the tasks behind every "fails", with their state files under `store`.
+pub fn claims_table(claims: &[Claim], store: &str) -> String {
+    let mut md = String::from(
+        "## Claims\n\nA verdict counts only the tasks that meet every hypothesis of the claim \
+         (MODEL.md §7); the others are listed as not tested, by the first hypothesis they miss.\n\n\
+         | claim | hypotheses | tested | not tested | measured | verdict |\n|---|---|---|---|---|---|\n",
+    );
     for claim in claims {
+        let not_tested = if claim.not_tested.is_empty() {
+            "0".to_string()
+        } else {
+            claim
+                .not_tested
+                .iter()
+                .map(|(reason, n)| format!("{n}: {reason}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
         let _ = writeln!(
             md,
-            "| {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} |",
             claim.claim,
+            claim.hypotheses,
+            claim.tested,
+            not_tested,
             claim.measured,
             claim.verdict.as_str()
         );
+    }
+    let failing: Vec<_> = claims.iter().filter(|c| !c.failing.is_empty()).collect();
+    if !failing.is_empty() {
+        md.push_str("\n### Tasks behind each \"fails\"\n\n");
+        for claim in failing {
+            let _ = writeln!(md, "{}:\n", claim.claim);
+            for task in &claim.failing {
+                let id = &task.task_id;
+                let _ = writeln!(
+                    md,
+                    "- `{}` ({}, {}): `{store}/objects/{}/{id}/final.npy`",
+                    &id[..id.len().min(12)],
+                    task.sweep,
+                    task.label,
+                    &id[..id.len().min(2)]
+                );
+            }
+            md.push('\n');
+        }
     }
     md
 }

@@ -12,6 +12,8 @@ use crate::error::PaperError;
 
 /// A finished task.
 pub struct Run {
+    /// Its task id (hex).
+    pub task_id: String,
     /// Its axis values, `beta=10 activation=relu`.
     pub label: String,
     /// Its axis values, typed.
@@ -57,8 +59,12 @@ pub fn finished_runs(plan: &Plan, store: Option<&Store>) -> Result<Vec<Run>, Pap
         })?;
         let params = resolved.params.clone();
         let problem = Problem::new(resolved.params, resolved.initial, resolved.perceptron)
-            .map_err(|source| PaperError::Problem { task: id, source })?;
+            .map_err(|source| PaperError::Problem {
+                task: id.clone(),
+                source,
+            })?;
         out.push(Run {
+            task_id: id,
             label: label(plan, task),
             coordinates: plan.coordinates(task),
             params,

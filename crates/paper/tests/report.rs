@@ -29,6 +29,12 @@ const SWEEPS: &[(&str, &str)] = &[
          model.attention = [\"usa\", \"sa\"]\nperceptron.scale = [0, 1]\n",
     ),
     (
+        "bound",
+        "[model]\nparticles = 24\nkernel = \"shifted\"\n[perceptron]\nwidth = 2\n\
+         scale_mode = \"norm\"\n[stop]\nmax_steps = 400\ncertify = true\n[grid]\n\
+         model.beta = [20]\nperceptron.scale = [0.01, 1]\n",
+    ),
+    (
         "many_seeds",
         "[model]\nparticles = 24\n[stop]\nmax_steps = 400\n[grid]\nmodel.beta = [1, 4, 9]\n\
          perceptron.activation = [\"relu\", \"none\"]\ninit.seed = { range = [1, 4] }\n",
@@ -68,9 +74,32 @@ fn the_claims_and_the_report_of_a_fixed_reproduction() {
     let results = results(&store);
     let claims = claims(&results);
     // Every claim whose sweep ran is there, each with a verdict the report can print.
-    assert_eq!(claims.len(), 7, "{claims:#?}");
+    assert_eq!(claims.len(), 9, "{claims:#?}");
     assert!(claims.iter().any(|c| c.verdict == Verdict::NoVerdict));
-    insta::assert_snapshot!("claims", report::claims_table(&claims));
+    // The bound is tested on the one task that meets every hypothesis (the weak perceptron,
+    // certified SOPD at β = 20), and holds; the strong perceptron's B is above 1 there.
+    let bound = claims.iter().find(|c| c.claim.contains("0.5742")).unwrap();
+    assert_eq!(
+        (bound.tested, bound.verdict),
+        (1, Verdict::Holds),
+        "{bound:#?}"
+    );
+    assert!(bound.failing.is_empty());
+    let reasons: std::collections::BTreeMap<&str, usize> = bound
+        .not_tested
+        .iter()
+        .map(|(r, n)| (r.as_str(), *n))
+        .collect();
+    assert_eq!(
+        reasons.get("B ≥ 1 (C_eff = e^β C for the shifted kernel)"),
+        Some(&1)
+    );
+    assert!(reasons.get("β < 19").is_some_and(|n| *n > 0), "{reasons:?}");
+    // Descent null runs spread: never compared with k*.
+    let k_star = claims.iter().find(|c| c.claim.contains("k*(β)")).unwrap();
+    assert_eq!((k_star.tested, k_star.verdict), (0, Verdict::NotTested));
+    assert!(k_star.not_tested[0].0.starts_with("descent"), "{k_star:#?}");
+    insta::assert_snapshot!("claims", report::claims_table(&claims, "results/store"));
     let figures = paper_figures(&results);
     let names: Vec<&str> = figures.iter().map(|f| f.name.as_str()).collect();
     assert_eq!(
@@ -99,6 +128,7 @@ fn the_claims_and_the_report_of_a_fixed_reproduction() {
         cached: 0,
         failed: 0,
         elapsed_s: 12.0,
+        store: "results/store".into(),
     };
     let markdown = report::markdown(&context, &results, &claims, &figures);
     insta::assert_snapshot!("report", markdown);

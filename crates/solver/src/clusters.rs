@@ -329,20 +329,6 @@ pub fn merge_close(state: &mut State, tol: f64) -> bool {
     true
 }
 
-/// The largest spread of the components of single linkage at `tol` (the groups
-/// [`merge_close`] would merge): at most `tol` when the state is a set of tight clusters each
-/// farther than `tol` from the others, about π for a state spread around the circle (a chain
-/// of neighbours closer than `tol` is one component however long). `O(n log n)` on S^1.
-pub fn linked_spread(state: &State, tol: f64) -> f64 {
-    if state.len() < 2 {
-        return 0.0;
-    }
-    linked_components(state, tol)
-        .iter()
-        .map(|g| spread(state, g))
-        .fold(0.0, f64::max)
-}
-
 /// Components of single linkage at `tol`: on S^1 the runs of gaps `<= tol` along the sorted
 /// circle, in one pass; elsewhere [`linkage_groups`].
 fn linked_components(state: &State, tol: f64) -> Vec<Vec<usize>> {

@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
-use crate::clusters::{count_and_spread, linked_spread, merge_close, observe, Observables};
+use crate::clusters::{count_and_spread, merge_close, observe, Observables};
 use crate::error::SolverError;
 use crate::field::Dynamics;
 use crate::integrate::{check_step_size, step, Scratch};
@@ -321,18 +321,34 @@ pub enum Conclusion {
     Certified(Box<Certificate>),
     /// The run settled, but no stationary point was found there: it goes on with the flow.
     Resumed,
+    /// The end state has more atoms than [`MAX_CERTIFIED_ATOMS`] after merging (a spread state):
+    /// the run is over, without a certificate.
+    Uncertified {
+        /// Atoms after merging.
+        atoms: usize,
+    },
 }
 
+/// A state is a set of tight clusters, for `stop.certify`, when every counted cluster's spread is
+/// at most this fraction of the cluster radius: the clusters of a converging state collapse, while
+/// the counting arcs that tile a spread state each span a good part of the radius.
+pub const SETTLED_SPREAD: f64 = 0.1;
+
+/// `stop.certify` leaves end states of more atoms than this uncertified: the Hessian has
+/// `atoms × (d − 1)` rows and Newton's method factors it densely at every iteration.
+pub const MAX_CERTIFIED_ATOMS: usize = 300;
+
 /// The certification options of `stop.certify` for a state: merged at `stop.certify_merge`, or
-/// by default at the cluster radius when the state is a set of tight clusters (each component of
-/// single linkage at the radius within it: one atom per cluster), and only where particles
-/// coincide otherwise (a spread state keeps its particles); escapes from saddles on.
+/// by default, when the state is a set of tight clusters (every counted cluster's spread within
+/// [`SETTLED_SPREAD`] of the radius), at that distance (one atom per cluster), and only where
+/// particles coincide otherwise (a spread state keeps its particles); escapes from saddles on.
 pub fn certify_options(params: &Params, state: &State) -> CertifyOptions {
     let defaults = CertifyOptions::default();
     let merge_tol = params.stop.certify_merge.unwrap_or_else(|| {
-        let radius = params.cluster_radius();
-        if linked_spread(state, radius) <= radius {
-            radius
+        let tight = SETTLED_SPREAD * params.cluster_radius();
+        let (_, max_spread) = count_and_spread(state, params.cluster_radius());
+        if max_spread <= tight {
+            tight
         } else {
             defaults.merge_tol
         }
@@ -546,12 +562,8 @@ impl Simulation {
         if converged {
             return Ok(Some(StopReason::Converged));
         }
-        // Tight clusters, each farther than the radius from the others: on S^1 the greedy arcs
-        // of the count also tile a spread state, which single linkage chains into one piece.
-        let settled = self.settle
-            && stable
-            && max_spread <= radius
-            && (dim > 2 || linked_spread(&self.state, radius) <= radius);
+        // Tight clusters: the counting arcs also tile a spread state, each within the radius.
+        let settled = self.settle && stable && max_spread <= SETTLED_SPREAD * radius;
         Ok(settled.then_some(StopReason::Settled))
     }
 
@@ -573,6 +585,18 @@ impl Simulation {
         let reason = self
             .stopped
             .expect("conclude is called on a stopped simulation");
+        let mut merged = self.state.clone();
+        merge_close(&mut merged, options.merge_tol);
+        if merged.len() > MAX_CERTIFIED_ATOMS {
+            if reason == StopReason::Settled {
+                self.stopped = None;
+                self.settle = false;
+                return Ok(Conclusion::Resumed);
+            }
+            return Ok(Conclusion::Uncertified {
+                atoms: merged.len(),
+            });
+        }
         let certificate = certify(&problem.dynamics, &self.state, options, par)?;
         if reason == StopReason::Settled
             && certificate.classification == Classification::NotStationary
@@ -667,16 +691,21 @@ pub fn simulate(problem: &Problem, par: Par) -> Result<RunResult, SolverError> {
             return Ok(simulation.finish(problem));
         }
         let options = certify_options(&problem.params, &simulation.state);
-        if let Conclusion::Certified(certificate) = simulation.conclude(problem, &options, par)? {
-            let mut result = simulation.finish(problem);
-            result.certificate = Some(*certificate);
-            return Ok(result);
+        match simulation.conclude(problem, &options, par)? {
+            Conclusion::Certified(certificate) => {
+                let mut result = simulation.finish(problem);
+                result.certificate = Some(*certificate);
+                return Ok(result);
+            }
+            Conclusion::Uncertified { .. } => return Ok(simulation.finish(problem)),
+            Conclusion::Resumed => {}
         }
     }
 }
 
 /// Runs a problem until its cluster count settles (or to its own stop), then certifies the end
-/// state: `stop.certify` whatever the parameters say, with escapes from saddles or without.
+/// state: `stop.certify` whatever the parameters say, with escapes from saddles or without. An
+/// end state of more than [`MAX_CERTIFIED_ATOMS`] atoms is left without a certificate.
 ///
 /// # Errors
 /// As [`Simulation::advance`] and [`certify`].
@@ -693,10 +722,14 @@ pub fn simulate_certified(
             escape,
             ..certify_options(&problem.params, &simulation.state)
         };
-        if let Conclusion::Certified(certificate) = simulation.conclude(problem, &options, par)? {
-            let mut result = simulation.finish(problem);
-            result.certificate = Some(*certificate);
-            return Ok(result);
+        match simulation.conclude(problem, &options, par)? {
+            Conclusion::Certified(certificate) => {
+                let mut result = simulation.finish(problem);
+                result.certificate = Some(*certificate);
+                return Ok(result);
+            }
+            Conclusion::Uncertified { .. } => return Ok(simulation.finish(problem)),
+            Conclusion::Resumed => {}
         }
     }
 }

@@ -10,7 +10,7 @@ use sphereflow_solver::stationary::{self, tangent_basis};
 use sphereflow_solver::{
     certify, certify_options, reference, simulate, simulate_certified, Activation, Attention,
     CertifyOptions, Classification, Dynamics, Kernel, Par, Perceptron, Problem, Regime, State,
-    StopReason,
+    StopReason, SETTLED_SPREAD,
 };
 
 const ACTIVATIONS: [Activation; 6] = [
@@ -653,13 +653,20 @@ fn certification_merges_tight_clusters_but_not_a_spread_state() {
     let options = certify_options(&params, &on_circle(&spread));
     assert_eq!(options.merge_tol, CertifyOptions::default().merge_tol);
     assert!(options.escape);
-    // Three tight clusters far apart: merged at the cluster radius, one atom each.
+    // Three tight clusters far apart: merged at a tenth of the cluster radius, one atom each.
     let clustered: Vec<f64> = [0.0, 2.0, 4.0]
         .iter()
         .flat_map(|c| (0..10).map(move |i| c + 1e-3 * i as f64))
         .collect();
     let options = certify_options(&params, &on_circle(&clustered));
-    assert_eq!(options.merge_tol, radius);
+    assert_eq!(options.merge_tol, SETTLED_SPREAD * radius);
+    // Clusters of a spread within the radius but wider than a tenth of it are not yet tight.
+    let loose: Vec<f64> = [0.0, 2.0, 4.0]
+        .iter()
+        .flat_map(|c| (0..10).map(move |i| c + 0.2 * radius * i as f64 / 9.0))
+        .collect();
+    let options = certify_options(&params, &on_circle(&loose));
+    assert_eq!(options.merge_tol, CertifyOptions::default().merge_tol);
     // `stop.certify_merge` decides when set.
     let mut fixed = params.clone();
     fixed.stop.certify_merge = Some(0.01);
