@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 
 mod common;
 use common::{
-    check, finished_counts, finished_in, results_of, signal, sphereflow, wait_for_finished, TWELVE,
+    check, finished_counts, finished_in, results_of, signal, sphereflow, wait_for_finished,
+    write_npy, TWELVE,
 };
 
 /// Starts the binary in `dir` with its output discarded.
@@ -88,19 +89,6 @@ fn states(sweep: &str, store: &str, dir: &Path) -> BTreeMap<String, (String, Str
             )
         })
         .collect()
-}
-
-fn write_npy(path: &Path, shape: &[u64], values: &[f64]) {
-    use npyz::WriterBuilder;
-    let mut file = std::fs::File::create(path).unwrap();
-    let mut writer = npyz::WriteOptions::<f64>::new()
-        .default_dtype()
-        .shape(shape)
-        .writer(&mut file)
-        .begin_nd()
-        .unwrap();
-    writer.extend(values.iter().copied()).unwrap();
-    writer.finish().unwrap();
 }
 
 /// The `.npy` inputs the bad sweeps point at.

@@ -3,20 +3,7 @@
 use std::path::Path;
 
 mod common;
-use common::check;
-
-fn write_npy(path: &Path, shape: &[u64], values: &[f64]) {
-    use npyz::WriterBuilder;
-    let mut file = std::fs::File::create(path).unwrap();
-    let mut writer = npyz::WriteOptions::<f64>::new()
-        .default_dtype()
-        .shape(shape)
-        .writer(&mut file)
-        .begin_nd()
-        .unwrap();
-    writer.extend(values.iter().copied()).unwrap();
-    writer.finish().unwrap();
-}
+use common::{check, write_npy};
 
 fn read_npy(path: &Path) -> (Vec<u64>, Vec<f64>) {
     let bytes = std::fs::read(path).unwrap();

@@ -679,28 +679,17 @@ fn first_non_finite(dim: usize, values: &[f64]) -> Option<usize> {
         .position(|row| row.iter().any(|v| !v.is_finite()))
 }
 
-/// Runs a problem to its stop.
+/// Runs a problem to its stop (and with `stop.certify`, certifies its end state).
 ///
 /// # Errors
-/// As [`Simulation::advance`].
+/// As [`Simulation::advance`], and [`certify`] with `stop.certify`.
 pub fn simulate(problem: &Problem, par: Par) -> Result<RunResult, SolverError> {
     let mut simulation = Simulation::start(problem, DEFAULT_MAX_FRAMES);
-    loop {
-        while simulation.advance(problem, u64::MAX, par)?.is_none() {}
-        if !problem.params.stop.certify {
-            return Ok(simulation.finish(problem));
-        }
-        let options = certify_options(&problem.params, &simulation.state);
-        match simulation.conclude(problem, &options, par)? {
-            Conclusion::Certified(certificate) => {
-                let mut result = simulation.finish(problem);
-                result.certificate = Some(*certificate);
-                return Ok(result);
-            }
-            Conclusion::Uncertified { .. } => return Ok(simulation.finish(problem)),
-            Conclusion::Resumed => {}
-        }
+    if problem.params.stop.certify {
+        return run_to_certificate(problem, simulation, true, par);
     }
+    while simulation.advance(problem, u64::MAX, par)?.is_none() {}
+    Ok(simulation.finish(problem))
 }
 
 /// Runs a problem until its cluster count settles (or to its own stop), then certifies the end
@@ -716,6 +705,16 @@ pub fn simulate_certified(
 ) -> Result<RunResult, SolverError> {
     let mut simulation = Simulation::start(problem, DEFAULT_MAX_FRAMES);
     simulation.settle = true;
+    run_to_certificate(problem, simulation, escape, par)
+}
+
+/// Advances and concludes until the run is over: certified, or left without a certificate.
+fn run_to_certificate(
+    problem: &Problem,
+    mut simulation: Simulation,
+    escape: bool,
+    par: Par,
+) -> Result<RunResult, SolverError> {
     loop {
         while simulation.advance(problem, u64::MAX, par)?.is_none() {}
         let options = CertifyOptions {

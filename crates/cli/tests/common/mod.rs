@@ -122,3 +122,17 @@ pub const TWELVE: &str = "[sweep]\nname = \"twelve\"\n[model]\nparticles = 200\n
                       [stop]\nmax_steps = 12000\ndrift_tol = 0\n\
                       [grid]\nmodel.beta = [1, 4, 9]\nperceptron.activation = [\"relu\", \"none\"]\n\
                       init.seed = [1, 2]\n";
+
+/// Writes an `.npy` file of f64 values with the given shape (C order).
+pub fn write_npy(path: &Path, shape: &[u64], values: &[f64]) {
+    use npyz::WriterBuilder;
+    let mut file = std::fs::File::create(path).unwrap();
+    let mut writer = npyz::WriteOptions::<f64>::new()
+        .default_dtype()
+        .shape(shape)
+        .writer(&mut file)
+        .begin_nd()
+        .unwrap();
+    writer.extend(values.iter().copied()).unwrap();
+    writer.finish().unwrap();
+}
