@@ -216,7 +216,8 @@ pub fn against_sqrt_beta(groups: &[Group<'_>], title: &str, y_label: &str) -> Ch
     chart
 }
 
-/// The largest cluster mass and window mass against sqrt β, with B(β) and its limit.
+/// The largest cluster mass and window mass against sqrt β, with B(β, C_eff) where it is below
+/// 1 and its limit.
 pub fn masses(runs: &[&Run], title: &str) -> Chart {
     let cluster: Vec<(f64, f64)> = runs
         .iter()
@@ -249,23 +250,34 @@ pub fn masses(runs: &[&Run], title: &str) -> Chart {
         series.errors = stats.iter().map(|&(_, m, sd)| (m - sd, m + sd)).collect();
         chart.series.push(series);
     }
+    // B in the theorem's convention (C_eff = e^β C for the shifted kernel), for the largest C
+    // among the runs; drawn only where it is below 1.05 (above 1 the theorem says nothing).
     let c = runs
         .iter()
         .map(|r| theory::perceptron_constant(&r.perceptron))
         .fold(0.0, f64::max);
+    let kernel = runs.first().map(|r| r.params.model.kernel);
     let betas: Vec<f64> = per_beta(&cluster).iter().map(|p| p.0).collect();
-    if let (Some(&lo), Some(&hi)) = (betas.first(), betas.last()) {
+    if let (Some(&lo), Some(&hi), Some(kernel)) = (betas.first(), betas.last(), kernel) {
         let curve: Vec<(f64, f64)> = (0..=200)
             .map(|k| lo.sqrt() + (hi.sqrt() - lo.sqrt()) * k as f64 / 200.0)
-            .map(|s| (s, theory::mass_bound(s * s, c)))
+            .map(|s| {
+                let beta = s * s;
+                (
+                    s,
+                    theory::mass_bound(beta, theory::effective_constant(kernel, beta, c)),
+                )
+            })
             .filter(|(_, b)| *b <= 1.05)
             .collect();
-        chart.series.push(Series::new(
-            &format!("B(β), C = {c:.2}"),
-            curve,
-            Style::Line,
-            2,
-        ));
+        if !curve.is_empty() {
+            chart.series.push(Series::new(
+                &format!("B(β, C_eff), C = {c:.2}"),
+                curve,
+                Style::Line,
+                2,
+            ));
+        }
     }
     chart.references.push(Reference {
         y: theory::bound_limit(),

@@ -112,6 +112,7 @@ fn the_claims_and_the_report_of_a_fixed_reproduction() {
             "fig1_side_by_side",
             "fig5_clusters",
             "fig6_masses",
+            "fig6_bound",
             "fig7_all_masses",
             "fig8_growth_rates",
             "fig9_convergence",
