@@ -65,13 +65,8 @@ fn parameters_of(
             Some(setting) => Some(check(spec, setting).map_err(plan_error)?),
             None => default_value(spec),
         };
-        let value = match typed {
-            Some(Typed::Int(i)) => serde_json::Value::from(i),
-            Some(Typed::Float(x)) => serde_json::Value::from(x),
-            Some(Typed::Bool(b)) => serde_json::Value::from(b),
-            Some(Typed::Text(s)) => serde_json::Value::from(s),
-            None => serde_json::Value::Null,
-        };
+        // `Typed` serializes as the JSON number, bool or string it holds.
+        let value = serde_json::to_value(typed).expect("plain data");
         parameters.insert(spec.path.into(), value);
     }
     // What the shape of supplied arrays fixed.

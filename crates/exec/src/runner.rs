@@ -128,13 +128,8 @@ fn spec_of(plan: &Plan, task: &Task) -> TaskSpec {
     let identity = plan.identity(task).ok();
     let mut parameters = serde_json::Map::new();
     for spec in sphereflow_plan::SCHEMA {
-        let value = match plan.value(task, spec.path) {
-            Some(Typed::Int(i)) => serde_json::Value::from(i),
-            Some(Typed::Float(x)) => serde_json::Value::from(x),
-            Some(Typed::Bool(b)) => serde_json::Value::from(b),
-            Some(Typed::Text(s)) => serde_json::Value::from(s),
-            None => serde_json::Value::Null,
-        };
+        // `Typed` serializes as the JSON number, bool or string it holds.
+        let value = serde_json::to_value(plan.value(task, spec.path)).expect("plain data");
         parameters.insert(spec.path.into(), value);
     }
     TaskSpec {
