@@ -92,6 +92,22 @@ impl TaskArgs {
         }
         Ok(settings)
     }
+
+    /// As [`TaskArgs::settings`], for commands that run particles: a task with
+    /// `model.solver = "meanfield"` is an input error pointing to `sphereflow meanfield`.
+    pub fn particle_settings(&self, command: &str) -> Result<BTreeMap<String, Setting>, Failure> {
+        let settings = self.settings()?;
+        if let Some(setting) = settings.get("model.solver") {
+            if setting.shown() == "meanfield" {
+                return Err(Failure::Input(anyhow::anyhow!(
+                    "{}: model.solver = \"meanfield\": `sphereflow {command}` runs particles; \
+                     `sphereflow meanfield` runs the density",
+                    setting.origin
+                )));
+            }
+        }
+        Ok(settings)
+    }
 }
 
 /// The default output folder of a sweep: `results/<sweep name>`.

@@ -6,6 +6,7 @@ mod analyze;
 mod args;
 mod failure;
 mod figures;
+mod meanfield;
 mod output;
 mod plan;
 mod progress;
@@ -56,6 +57,9 @@ enum Command {
     /// Polish a state onto a stationary point and certify it: Newton on the atoms, the
     /// Hessian's spectrum, minimum or saddle (a run's end state, or a state file).
     Stationary(stationary::Args),
+    /// Run the mean-field density on S^1 (MODEL.md §10) without the store: snapshots of the
+    /// density, its mass and energy.
+    Meanfield(meanfield::Args),
 }
 
 fn main() {
@@ -83,6 +87,7 @@ fn main() {
         Command::Reproduce(args) => reproduce::run(&args),
         Command::Simulate(args) => simulate::run(&args),
         Command::Stationary(args) => stationary::run(&args),
+        Command::Meanfield(args) => meanfield::run(&args),
     };
     match outcome {
         Ok(()) => {}

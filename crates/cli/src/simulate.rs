@@ -43,7 +43,7 @@ pub fn print_params() {
 
 /// Runs `simulate`.
 pub fn run(args: &Args) -> Result<(), Failure> {
-    let settings = args.task.settings()?;
+    let settings = args.task.particle_settings("simulate")?;
     let resolved = resolve(&settings).map_err(|e| Failure::Input(e.into()))?;
     if let Some(out) = &args.out {
         crate::output::require_npy(out)?;

@@ -146,7 +146,7 @@ fn describe(certificate: &Certificate, flow: Option<&Summary>, runtime_s: f64) -
 
 /// Runs `stationary`.
 pub fn run(args: &Args) -> Result<(), Failure> {
-    let settings = args.task.settings()?;
+    let settings = args.task.particle_settings("stationary")?;
     let resolved = resolve(&settings).map_err(Failure::input)?;
     if let Some(out) = &args.out {
         crate::output::require_npy(out)?;

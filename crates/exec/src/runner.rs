@@ -16,7 +16,11 @@ use std::time::{Duration, Instant, SystemTime};
 use sphereflow_plan::{Plan, Task, TaskId, Typed};
 
 use crate::state::{label, task_state, TaskState};
-use sphereflow_solver::{certify_options, Conclusion, Par, Problem, Simulation, SOLVER_REV};
+use sphereflow_meanfield::{as_run_result, Model};
+use sphereflow_plan::MeanFieldSetup;
+use sphereflow_solver::{
+    certify_options, Certificate, Conclusion, Par, Problem, RunResult, Simulation, SOLVER_REV,
+};
 
 use crate::error::{chain, ExecError};
 use crate::events::{Event, EventLog};
@@ -162,7 +166,13 @@ impl Estimator {
                     Some(Typed::Float(b)) => b.to_bits(),
                     _ => 0,
                 };
-                let key = (int("model.dim"), int("model.particles"), beta);
+                // A mean-field task's cost is tiny beside any particle run's: it counts as none
+                // and never shares a particle run's learned steps.
+                let particles = match plan.value(task, "model.solver") {
+                    Some(Typed::Text(solver)) if solver == "meanfield" => 0,
+                    _ => int("model.particles"),
+                };
+                let key = (int("model.dim"), particles, beta);
                 (key, int("stop.max_steps").max(1) as f64)
             })
             .collect();
@@ -416,10 +426,14 @@ impl Shared<'_> {
             Ok(resolved) => resolved,
             Err(error) => return Outcome::Failed(format!("refused: {error}")),
         };
+        let meanfield = resolved.meanfield.clone();
         let problem = match Problem::new(resolved.params, resolved.initial, resolved.perceptron) {
             Ok(problem) => problem,
             Err(error) => return Outcome::Failed(format!("refused: {error}")),
         };
+        if let Some(setup) = meanfield {
+            return self.run_mean_field(index, &problem, &setup);
+        }
         let session_start = Instant::now();
         let checkpoint = self.store.checkpoint(&id, SOLVER_REV);
         let resumed_from_step = checkpoint.as_ref().map(|c| c.simulation.step);
@@ -505,6 +519,48 @@ impl Shared<'_> {
             }
         }
         let result = simulation.finish(&problem);
+        let runtime_s = runtime(session_start);
+        self.stage_result(index, result, certificate, runtime_s, started)
+    }
+
+    /// A mean-field task (`model.solver = "meanfield"`): the density solver from its initial law
+    /// to `meanfield.t_end`, stored as a run whose states are the snapshot densities
+    /// ([`sphereflow_meanfield::as_run_result`]). These runs take seconds and are not
+    /// checkpointed: an interrupted one starts again.
+    fn run_mean_field(&self, index: usize, problem: &Problem, setup: &MeanFieldSetup) -> Outcome {
+        let task = &self.plan.tasks[index];
+        let started = rfc3339(SystemTime::now());
+        let clock = Instant::now();
+        self.emit(Event::Started {
+            id: task.id.to_hex(),
+            label: label(self.plan, task),
+            resumed_from_step: None,
+        });
+        let model = match Model::from_dynamics(&problem.dynamics) {
+            Ok(model) => model,
+            Err(error) => return Outcome::Failed(format!("refused: {error}")),
+        };
+        let result = sphereflow_meanfield::solve(&model, &setup.numerics, &setup.law, self.par())
+            .and_then(|result| as_run_result(&model, &setup.numerics, &result, &problem.params));
+        match result {
+            Ok(result) => {
+                self.stage_result(index, result, None, clock.elapsed().as_secs_f64(), started)
+            }
+            Err(error) => Outcome::Failed(format!("meanfield: {error}")),
+        }
+    }
+
+    /// Checks a finished run, stages its object and hands it to the committer.
+    fn stage_result(
+        &self,
+        index: usize,
+        result: RunResult,
+        certificate: Option<Certificate>,
+        runtime_s: f64,
+        started: String,
+    ) -> Outcome {
+        let task = &self.plan.tasks[index];
+        let id = task.id;
         let summary = &result.summary;
         let finite = [
             summary.max_cluster_mass,
@@ -523,7 +579,6 @@ impl Shared<'_> {
                 summary.steps, summary.t_final
             ));
         }
-        let runtime_s = runtime(session_start);
         let mut provenance = Provenance::new(
             &self.holder.name,
             self.options.jobs,

@@ -22,6 +22,7 @@
 pub mod error;
 pub mod growth;
 pub mod init;
+pub mod observe;
 pub mod params;
 pub mod quadrature;
 pub mod scheme;
@@ -34,6 +35,7 @@ pub use growth::{
     measure_growth_rate, mode_amplitude, scheme_growth_rate, GrowthMeasurement, GrowthSetup,
 };
 pub use init::{InitialLaw, VonMises};
+pub use observe::{as_run_result, density_atoms, OBSERVED_MASS_FLOOR};
 pub use params::{Limiter, MeanFieldParams, Model};
 pub use scheme::{MeanField, Scratch, StepReport};
 pub use solve::{solve, solve_density, MeanFieldResult};

@@ -28,6 +28,9 @@ pub struct MeanFieldResult {
     pub energy: Vec<f64>,
     /// SSP-RK3 steps taken.
     pub steps: u64,
+    /// Steps taken when each snapshot was kept (0 for the initial density).
+    #[serde(default)]
+    pub snapshot_steps: Vec<u64>,
     /// Wall-clock time of the run in seconds (the only field that is not a function of the
     /// inputs).
     pub runtime_seconds: f64,
@@ -97,6 +100,8 @@ pub fn solve_density(
     let mut energy = Vec::new();
     let mut t = 0.0;
     let mut steps = 0u64;
+    let mut snapshot_steps = Vec::with_capacity(times.len());
+    snapshot_steps.push(0);
     for &target in &times[1..] {
         while t < target {
             if steps >= params.max_steps {
@@ -125,6 +130,7 @@ pub fn solve_density(
             steps += 1;
         }
         densities.extend_from_slice(&density);
+        snapshot_steps.push(steps);
     }
     series_times.push(t);
     mass.push(density.iter().sum::<f64>() * h);
@@ -137,6 +143,7 @@ pub fn solve_density(
         mass,
         energy,
         steps,
+        snapshot_steps,
         runtime_seconds: started.elapsed().as_secs_f64(),
     })
 }

@@ -12,6 +12,9 @@
 //! Defaults that follow another parameter (`perceptron.width` = `model.dim`,
 //! `integrator.retraction` = `exp` if `model.dim` = 2 else `normalize`) are omitted when equal
 //! to the value they follow to. Adding a parameter later with a default keeps every old id.
+//! Parameters the task's solver does not read ([`Solver::reads`]: `meanfield.*` and the initial
+//! laws for particles; the particle count, `init.seed`, `integrator.*` and `stop.*` for
+//! `model.solver = "meanfield"`) are omitted whatever their value.
 //!
 //! The planner encodes each distinct value once ([`Entry`]) and assembles a task's canonical
 //! form from its entries, so planning a million tasks hashes each input file once.
@@ -19,7 +22,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
-use crate::schema::{check, default_value, suggest, Kind, ParamSpec, PlanError, Setting, Typed};
+use crate::schema::{
+    check, default_value, suggest, Kind, ParamSpec, PlanError, Setting, Solver, Typed,
+};
 use crate::SCHEMA;
 
 /// The scheme's name and version, hashed in front of the canonical form.
@@ -173,13 +178,21 @@ pub(crate) fn canonical_of(entries: &mut [&Entry]) -> (String, TaskId) {
             Typed::Int(d) => d,
             _ => unreachable!("model.dim is an integer"),
         });
+    let solver = entries
+        .iter()
+        .find(|e| e.path == "model.solver")
+        .map_or(Solver::Particles, |e| match &e.typed {
+            Typed::Text(name) => Solver::from_name(name).expect("checked"),
+            _ => unreachable!("model.solver is an enum"),
+        });
     let mut canonical = String::with_capacity(entries.len() * 32);
     for entry in entries.iter() {
-        let omitted = match entry.omit {
-            Omit::Always => true,
-            Omit::Never => false,
-            Omit::IfFollowsDim => entry.typed == followed_default(entry.path, dim),
-        };
+        let omitted = !solver.reads(entry.path)
+            || match entry.omit {
+                Omit::Always => true,
+                Omit::Never => false,
+                Omit::IfFollowsDim => entry.typed == followed_default(entry.path, dim),
+            };
         if !omitted {
             canonical.push_str(&entry.line);
         }
@@ -325,6 +338,39 @@ mod tests {
             assert!(seen.insert(id), "{change} collides");
         }
         assert_eq!(seen.len(), changes.len() + 1);
+    }
+
+    #[test]
+    fn a_solver_s_id_ignores_the_parameters_it_does_not_read() {
+        let meanfield = id_of_sets(&["model.solver=meanfield"]).id;
+        assert_ne!(meanfield, id_of_sets(&[]).id);
+        for unread in [
+            "model.particles=10",
+            "init.seed=1",
+            "integrator.dt=0.01",
+            "stop.max_steps=5",
+        ] {
+            assert_eq!(
+                id_of_sets(&["model.solver=meanfield", unread]).id,
+                meanfield,
+                "{unread}"
+            );
+            assert_ne!(id_of_sets(&[unread]).id, id_of_sets(&[]).id, "{unread}");
+        }
+        for read in [
+            "meanfield.cells=1024",
+            "init.law=cosine",
+            "model.beta=3",
+            "measure.heavy_mass=0.1",
+        ] {
+            assert_ne!(
+                id_of_sets(&["model.solver=meanfield", read]).id,
+                meanfield,
+                "{read}"
+            );
+        }
+        // The particle solver's ids are untouched by the mean-field keys.
+        assert_eq!(id_of_sets(&["meanfield.cells=1024"]).id, id_of_sets(&[]).id);
     }
 
     #[test]

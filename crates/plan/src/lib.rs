@@ -18,5 +18,8 @@ pub mod sweep;
 
 pub use identity::{task_id, task_id_in, TaskId, TaskIdentity, TASK_ID_SCHEME};
 pub use plan::{Plan, PlanOptions, Task, MAX_TASKS};
-pub use schema::{read_npy, resolve, Kind, ParamSpec, PlanError, Resolved, Setting, Typed, SCHEMA};
+pub use schema::{
+    read_npy, resolve, Kind, MeanFieldSetup, ParamSpec, PlanError, Resolved, Setting, Solver,
+    Typed, SCHEMA,
+};
 pub use sweep::{Axis, Filter, Sweep};

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use sphereflow_meanfield::{InitialLaw, Limiter, MeanFieldParams, VonMises};
 use sphereflow_solver::{
     Activation, Attention, InitParams, IntegratorParams, Kernel, MeasureParams, Method,
     ModelParams, PairKernel, Params, Perceptron, PerceptronParams, Regime, Retraction, ScaleMode,
@@ -99,6 +100,12 @@ pub const SCHEMA: &[ParamSpec] = &[
         doc: "ẋ = +F (ascent) or -F (descent)",
     },
     ParamSpec {
+        path: "model.solver",
+        kind: Kind::Enum(&["particles", "meanfield"]),
+        default: Some("particles"),
+        doc: "n particles (particles) or the density of infinitely many on S^1 (meanfield, MODEL.md §10)",
+    },
+    ParamSpec {
         path: "perceptron.activation",
         kind: Kind::Enum(&["relu", "gelu", "linear", "tanh", "leaky_relu", "none"]),
         default: Some("relu"),
@@ -151,6 +158,42 @@ pub const SCHEMA: &[ParamSpec] = &[
         kind: Kind::File,
         default: None,
         doc: ".npy file, n × d, unit rows",
+    },
+    ParamSpec {
+        path: "init.law",
+        kind: Kind::Enum(&["uniform", "cosine", "von_mises"]),
+        default: Some("uniform"),
+        doc: "meanfield: initial density (cosine: 1/(2π) + amplitude cos(mode θ); von_mises: components)",
+    },
+    ParamSpec {
+        path: "init.amplitude",
+        kind: float(None, false),
+        default: Some("0.01"),
+        doc: "meanfield, law cosine: ε, at most 1/(2π) in absolute value",
+    },
+    ParamSpec {
+        path: "init.mode",
+        kind: Kind::Int { min: 1 },
+        default: Some("1"),
+        doc: "meanfield, law cosine: the mode k",
+    },
+    ParamSpec {
+        path: "init.components",
+        kind: Kind::Int { min: 1 },
+        default: Some("1"),
+        doc: "meanfield, law von_mises: equal-weight components centred at centre + 2πj/components",
+    },
+    ParamSpec {
+        path: "init.concentration",
+        kind: float(Some(0.0), false),
+        default: Some("1.0"),
+        doc: "meanfield, law von_mises: each component's concentration κ",
+    },
+    ParamSpec {
+        path: "init.centre",
+        kind: float(None, false),
+        default: Some("0.0"),
+        doc: "meanfield, law von_mises: angle of the first component (radians)",
     },
     ParamSpec {
         path: "integrator.method",
@@ -256,6 +299,40 @@ pub const SCHEMA: &[ParamSpec] = &[
         default: Some("0"),
         doc: "merge particles closer than this (0: never)",
     },
+    ParamSpec {
+        path: "meanfield.cells",
+        kind: Kind::Int { min: 8 },
+        default: Some("512"),
+        doc: "meanfield: number of cells M of the circle",
+    },
+    ParamSpec {
+        path: "meanfield.cfl",
+        kind: Kind::Float {
+            min: Some(0.0),
+            exclusive: true,
+            max: Some(1.0),
+        },
+        default: Some("0.5"),
+        doc: "meanfield: Courant number in (0, 1]; positivity is guaranteed up to 0.5",
+    },
+    ParamSpec {
+        path: "meanfield.t_end",
+        kind: float(Some(0.0), true),
+        default: Some("10.0"),
+        doc: "meanfield: final time",
+    },
+    ParamSpec {
+        path: "meanfield.snapshots",
+        kind: Kind::Int { min: 2 },
+        default: Some("11"),
+        doc: "meanfield: densities kept at t_end·j/(snapshots-1), the first and last included",
+    },
+    ParamSpec {
+        path: "meanfield.limiter",
+        kind: Kind::Enum(&["van_leer", "minmod"]),
+        default: Some("van_leer"),
+        doc: "meanfield: MUSCL slope limiter",
+    },
 ];
 
 /// A parameter problem, naming the key and where it was written.
@@ -356,6 +433,62 @@ pub struct Resolved {
     pub initial: Option<State>,
     /// Perceptron read from `perceptron.weights_file`.
     pub perceptron: Option<Perceptron>,
+    /// With `model.solver = "meanfield"`: the density solver's numerics and initial law (the
+    /// model itself is `params`' β, kernel, attention, regime and perceptron on S^1).
+    pub meanfield: Option<MeanFieldSetup>,
+}
+
+/// Which solver a task runs (`model.solver`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Solver {
+    /// n particles (the default).
+    Particles,
+    /// The mean-field density on S^1.
+    MeanField,
+}
+
+impl Solver {
+    /// The solver `model.solver` names.
+    pub fn from_name(name: &str) -> Option<Solver> {
+        match name {
+            "particles" => Some(Solver::Particles),
+            "meanfield" => Some(Solver::MeanField),
+            _ => None,
+        }
+    }
+
+    /// Whether this solver reads the parameter `path`: the particle solver ignores
+    /// `meanfield.*` and the initial laws, the density solver the particle count, the seed of the
+    /// positions, the integrator and the stopping rule. A parameter a solver does not read never
+    /// enters its tasks' identity.
+    pub fn reads(self, path: &str) -> bool {
+        let meanfield_only = path.starts_with("meanfield.")
+            || matches!(
+                path,
+                "init.law"
+                    | "init.amplitude"
+                    | "init.mode"
+                    | "init.components"
+                    | "init.concentration"
+                    | "init.centre"
+            );
+        let particles_only = matches!(path, "model.particles" | "init.seed")
+            || path.starts_with("integrator.")
+            || path.starts_with("stop.");
+        match self {
+            Solver::Particles => !meanfield_only,
+            Solver::MeanField => !particles_only,
+        }
+    }
+}
+
+/// A mean-field task's inputs beyond the model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeanFieldSetup {
+    /// `meanfield.*`.
+    pub numerics: MeanFieldParams,
+    /// The initial density: `init.law`, or the particles of `init.positions_file`.
+    pub law: InitialLaw,
 }
 
 fn spec(path: &str) -> Option<&'static ParamSpec> {
@@ -838,11 +971,138 @@ pub fn resolve(settings: &BTreeMap<String, Setting>) -> Result<Resolved, PlanErr
         ),
         None => None,
     };
+    let solver = Solver::from_name(&text("model.solver").expect("default")).expect("checked");
+    let law = text("init.law").expect("default");
+    let meanfield = match solver {
+        Solver::Particles => {
+            if law != "uniform" {
+                return Err(invalid(
+                    &settings["init.law"],
+                    "init.law",
+                    format!(
+                        "`{law}` is a law of the mean-field solver (model.solver = \"meanfield\"); \
+                         particles start uniform (init.seed) or from init.positions_file"
+                    ),
+                ));
+            }
+            None
+        }
+        Solver::MeanField => {
+            let setup = meanfield_setup(settings, &typed, initial.as_ref())?;
+            if dim != 2 {
+                let setting = settings.get("model.dim").expect("dim 2 is the default");
+                return Err(invalid(
+                    setting,
+                    "model.dim",
+                    format!("the mean-field solver is on S^1 (model.dim = 2), got {dim}"),
+                ));
+            }
+            Some(setup)
+        }
+    };
     Ok(Resolved {
         params,
         initial,
         perceptron,
+        meanfield,
     })
+}
+
+/// The mean-field numerics and initial law of a task, checked with the keys they come from.
+fn meanfield_setup(
+    settings: &BTreeMap<String, Setting>,
+    typed: &BTreeMap<&'static str, Typed>,
+    initial: Option<&State>,
+) -> Result<MeanFieldSetup, PlanError> {
+    let int = |k: &str| match typed.get(k) {
+        Some(Typed::Int(i)) => *i,
+        _ => unreachable!("{k} has a default"),
+    };
+    let float = |k: &str| match typed.get(k) {
+        Some(Typed::Float(f)) => *f,
+        _ => unreachable!("{k} has a default"),
+    };
+    let text = |k: &str| match typed.get(k) {
+        Some(Typed::Text(t)) => t.clone(),
+        _ => unreachable!("{k} has a default"),
+    };
+    let refuse = |key: &str, reason: String| match settings.get(key) {
+        Some(setting) => invalid(setting, key, reason),
+        None => PlanError::InvalidValue {
+            origin: "defaults".into(),
+            key: key.into(),
+            reason,
+        },
+    };
+    let mut numerics = MeanFieldParams::new(
+        int("meanfield.cells") as usize,
+        float("meanfield.cfl"),
+        float("meanfield.t_end"),
+        int("meanfield.snapshots") as usize,
+    );
+    numerics.limiter = match text("meanfield.limiter").as_str() {
+        "minmod" => Limiter::Minmod,
+        _ => Limiter::VanLeer,
+    };
+    if let Err(sphereflow_meanfield::MeanFieldError::InvalidParameter { key, reason }) =
+        numerics.validate()
+    {
+        return Err(refuse(key, reason));
+    }
+    let law_name = text("init.law");
+    let law = match (initial, law_name.as_str()) {
+        (Some(state), "uniform") => InitialLaw::Particles {
+            angles: state
+                .positions
+                .chunks_exact(2)
+                .map(|p| p[1].atan2(p[0]))
+                .collect(),
+            masses: state.masses.clone(),
+        },
+        (Some(_), other) => {
+            return Err(refuse(
+                "init.law",
+                format!("`{other}` and init.positions_file both give the initial density"),
+            ))
+        }
+        (None, "cosine") => {
+            let amplitude = float("init.amplitude");
+            if amplitude.abs() > 1.0 / std::f64::consts::TAU {
+                return Err(refuse(
+                    "init.amplitude",
+                    format!(
+                        "makes the density negative: |ε| must be at most 1/(2π) = {:.6}, got {amplitude}",
+                        1.0 / std::f64::consts::TAU
+                    ),
+                ));
+            }
+            InitialLaw::Cosine {
+                amplitude,
+                mode: int("init.mode") as usize,
+            }
+        }
+        (None, "von_mises") => {
+            let components = int("init.components") as usize;
+            if components > 1 << 16 {
+                return Err(refuse(
+                    "init.components",
+                    format!("must be at most 65536, got {components}"),
+                ));
+            }
+            let centre = float("init.centre");
+            InitialLaw::VonMises(
+                (0..components)
+                    .map(|j| VonMises {
+                        weight: 1.0,
+                        centre: centre + std::f64::consts::TAU * j as f64 / components as f64,
+                        concentration: float("init.concentration"),
+                    })
+                    .collect(),
+            )
+        }
+        _ => InitialLaw::Uniform,
+    };
+    Ok(MeanFieldSetup { numerics, law })
 }
 
 #[cfg(test)]
@@ -856,6 +1116,86 @@ mod tests {
             resolved.params,
             sphereflow_solver::testing::default_params()
         );
+    }
+
+    fn resolve_sets(sets: &[&str]) -> Result<Resolved, PlanError> {
+        resolve(&sets.iter().map(|s| parse_set(s).unwrap()).collect())
+    }
+
+    #[test]
+    fn mean_field_tasks_resolve_their_numerics_and_law() {
+        let resolved = resolve_sets(&[
+            "model.solver=meanfield",
+            "meanfield.cells=64",
+            "meanfield.limiter=minmod",
+            "init.law=cosine",
+            "init.amplitude=0.1",
+            "init.mode=3",
+        ])
+        .unwrap();
+        let setup = resolved.meanfield.expect("a mean-field task");
+        assert_eq!(setup.numerics.cells, 64);
+        assert_eq!(setup.numerics.limiter, Limiter::Minmod);
+        assert_eq!((setup.numerics.cfl, setup.numerics.t_end), (0.5, 10.0));
+        assert_eq!(
+            setup.law,
+            InitialLaw::Cosine {
+                amplitude: 0.1,
+                mode: 3
+            }
+        );
+        let mixture = resolve_sets(&[
+            "model.solver=meanfield",
+            "init.law=von_mises",
+            "init.components=4",
+            "init.concentration=8",
+        ])
+        .unwrap()
+        .meanfield
+        .unwrap()
+        .law;
+        let InitialLaw::VonMises(components) = mixture else {
+            panic!("{mixture:?}")
+        };
+        assert_eq!(components.len(), 4);
+        assert!((components[1].centre - std::f64::consts::FRAC_PI_2).abs() < 1e-15);
+        assert!(resolve_sets(&[]).unwrap().meanfield.is_none());
+    }
+
+    #[test]
+    fn bad_mean_field_parameters_name_their_key() {
+        let cases: [(&[&str], &str); 6] = [
+            (
+                &["meanfield.cells=4"],
+                "`meanfield.cells`: must be at least 8, got 4",
+            ),
+            (
+                &["meanfield.cfl=1.5"],
+                "`meanfield.cfl`: must be <= 1, got 1.5",
+            ),
+            (&["meanfield.cfl=0"], "`meanfield.cfl`: must be > 0, got 0"),
+            (
+                &[
+                    "model.solver=meanfield",
+                    "init.law=cosine",
+                    "init.amplitude=0.5",
+                ],
+                "`init.amplitude`: makes the density negative",
+            ),
+            (
+                &["model.solver=meanfield", "model.dim=3"],
+                "`model.dim`: the mean-field solver is on S^1",
+            ),
+            (
+                &["init.law=cosine"],
+                "`init.law`: `cosine` is a law of the mean-field solver",
+            ),
+        ];
+        for (sets, expected) in cases {
+            let error = resolve_sets(sets).unwrap_err().to_string();
+            assert!(error.contains(expected), "{sets:?}: {error}");
+            assert!(error.starts_with("--set "), "{error}");
+        }
     }
 
     #[test]
