@@ -109,7 +109,7 @@ fn mean_field_tasks_are_planned_cached_and_analyzed_beside_particles() {
     assert_eq!(code, 0, "{stderr}");
     assert!(dir.path().join("results/limit/tasks.parquet").exists());
     // The stored mean-field task: its final state is the density's cells, of total mass 1.
-    let store = common::results_of(&dir.path().join(".sphereflow"));
+    let store = common::results_of(&dir.path().join("results/store"));
     let summaries: Vec<serde_json::Value> = store
         .iter()
         .filter(|(path, _)| path.ends_with("summary.json"))

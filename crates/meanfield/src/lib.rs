@@ -35,7 +35,7 @@ pub use growth::{
     measure_growth_rate, mode_amplitude, scheme_growth_rate, GrowthMeasurement, GrowthSetup,
 };
 pub use init::{InitialLaw, VonMises};
-pub use observe::{as_run_result, density_atoms, OBSERVED_MASS_FLOOR};
+pub use observe::{as_run_result, density_atoms, COUNTED_CLUSTER_MASS, OBSERVED_MASS_FLOOR};
 pub use params::{Limiter, MeanFieldParams, Model};
 pub use scheme::{MeanField, Scratch, StepReport};
 pub use solve::{solve, solve_density, MeanFieldResult};

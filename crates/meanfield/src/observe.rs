@@ -4,6 +4,7 @@
 //! atoms and window mass are measured by the particle solver's own rules (MODEL.md §6).
 
 use sphereflow_solver::clusters::observe;
+use sphereflow_solver::Observables;
 use sphereflow_solver::{Frame, Frames, Params, RunResult, SeriesRow, State, StopReason, Summary};
 
 use crate::error::MeanFieldError;
@@ -15,6 +16,24 @@ use crate::solve::MeanFieldResult;
 /// a density only approaches atoms exponentially in time, and a vanishing tail of mass would
 /// otherwise link every atom into one cluster around the circle.
 pub const OBSERVED_MASS_FLOOR: f64 = 1e-6;
+
+/// Clusters of cells lighter than this in total are not counted: the fragments of a tail that
+/// crosses [`OBSERVED_MASS_FLOOR`] more than once.
+pub const COUNTED_CLUSTER_MASS: f64 = 1e-4;
+
+/// The particle solver's measures of a density's cells, without the tail's fragments.
+fn observe_density(density: &[f64], radius: f64, window: f64, heavy: f64) -> Observables {
+    let mut observed = observe(
+        &density_atoms(density, OBSERVED_MASS_FLOOR),
+        radius,
+        window,
+        heavy,
+    );
+    observed.clusters.retain(|c| c.mass >= COUNTED_CLUSTER_MASS);
+    observed.n_clusters = observed.clusters.len();
+    observed.max_spread = observed.clusters.iter().map(|c| c.spread).fold(0.0, f64::max);
+    observed
+}
 
 /// The density `density` (cell averages on `density.len()` cells) as atoms: one per cell with
 /// positive mass, at the cell's centre `(i + 1/2) h`, of mass `h ρ_i`. With `floor`, cells
@@ -64,12 +83,7 @@ pub fn as_run_result(
     let mut last = None;
     for (j, &t) in result.times.iter().enumerate() {
         let density = result.density(j);
-        let observed = observe(
-            &density_atoms(density, OBSERVED_MASS_FLOOR),
-            radius,
-            window,
-            heavy,
-        );
+        let observed = observe_density(density, radius, window, heavy);
         scheme.velocity(density, &mut speeds, &mut scratch);
         // Face f lies between cells f - 1 and f: its speed matters where either holds mass.
         let h = scheme.cell_width();

@@ -37,6 +37,7 @@ pub const SECTIONS: &[&str] = &[
     "integrator",
     "stop",
     "measure",
+    "meanfield",
 ];
 
 /// Largest number of values one generator may produce.
@@ -158,7 +159,7 @@ fn unknown_section(key: &str) -> String {
         .filter(|(d, _)| *d <= 3)
         .min();
     let sections = "sections are [sweep], [model], [perceptron], [init], [integrator], [stop], \
-                    [measure], [grid] and [profile.<name>]";
+                    [measure], [meanfield], [grid] and [profile.<name>]";
     match nearest {
         Some((_, near)) => format!("unknown section; did you mean `[{near}]`? ({sections})"),
         None => format!("unknown section ({sections})"),
