@@ -100,6 +100,9 @@ pub struct BoundRow {
     pub n_clusters: usize,
     /// k*(β), for null runs on S^1.
     pub k_star: Option<usize>,
+    /// For null runs on S^1: the cluster count on the first plateau of the count
+    /// ([`theory::first_plateau`]), `None` if the run ended before clusters formed.
+    pub first_plateau: Option<usize>,
     /// The kernel's concavity angle θ_c(β).
     pub theta_c: f64,
 }
@@ -371,6 +374,7 @@ pub fn analyze(
         ("corollary_holds", boolean()),
         ("n_clusters", int()),
         ("k_star", int()),
+        ("first_plateau", int()),
         ("theta_c", float()),
     ];
     let mut counts: BTreeMap<&'static str, usize> = [("ok", 0), ("failed", 0), ("pending", 0)]
@@ -530,6 +534,13 @@ pub fn analyze(
             corollary_holds: summary.n_heavy as f64 <= corollary,
             n_clusters: summary.n_clusters,
             k_star,
+            first_plateau: if null_circle {
+                let counts: Vec<(f64, usize)> =
+                    result.series.iter().map(|r| (r.t, r.n_clusters)).collect();
+                theory::first_plateau(&counts, summary.stop_reason.is_stationary()).map(|p| p.count)
+            } else {
+                None
+            },
             theta_c: theory::concavity_angle(beta),
         });
         if applies.is_ok() {
@@ -679,6 +690,7 @@ pub fn analyze(
         bounds.bool("corollary_holds", Some(row.corollary_holds));
         bounds.int("n_clusters", Some(row.n_clusters as i64));
         bounds.int("k_star", row.k_star.map(|k| k as i64));
+        bounds.int("first_plateau", row.first_plateau.map(|k| k as i64));
         bounds.float("theta_c", Some(row.theta_c));
     }
     Ok(Analysis {

@@ -179,6 +179,44 @@ pub fn concavity_angle(beta: f64) -> f64 {
     (((1.0 + 4.0 * beta * beta).sqrt() - 1.0) / (2.0 * beta)).acos()
 }
 
+/// A plateau of a run's cluster count: the count and the times it was first and last seen.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Plateau {
+    /// The cluster count.
+    pub count: usize,
+    /// The time of the first check with that count.
+    pub start: f64,
+    /// The time of the last check with that count before it changed (or the end of the run).
+    pub end: f64,
+}
+
+/// The first plateau of a cluster count series `(t, count)` (MODEL.md §7): the first run of
+/// equal counts, at most half the initial count, that lasts at least as long as it took to
+/// form (`end - start >= start`), or that lasts to the end of a run that stopped because it
+/// had settled (`settled_at_end`). Clusters that first form from a near-uniform start hold for
+/// a time that grows like `e^{c β}` before they merge, far longer than their formation, while
+/// the counts crossed on the way down last a fraction of it. `None` if no run of equal counts
+/// qualifies (the run ended before its clusters formed).
+pub fn first_plateau(series: &[(f64, usize)], settled_at_end: bool) -> Option<Plateau> {
+    let &(_, initial) = series.first()?;
+    let mut i = 0;
+    while i < series.len() {
+        let (start, count) = series[i];
+        let mut j = i;
+        while j + 1 < series.len() && series[j + 1].1 == count {
+            j += 1;
+        }
+        let end = series[j].0;
+        let last = j + 1 == series.len();
+        if start > 0.0 && 2 * count <= initial && (end - start >= start || (last && settled_at_end))
+        {
+            return Some(Plateau { count, start, end });
+        }
+        i = j + 1;
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -352,5 +390,35 @@ mod tests {
             );
         }
         assert!((concavity_angle(1.0) - ((5f64.sqrt() - 1.0) / 2.0).acos()).abs() < 1e-15);
+    }
+
+    #[test]
+    fn the_first_plateau_is_the_first_count_that_outlasts_its_formation() {
+        let at =
+            |rows: &[(f64, usize)]| first_plateau(rows, false).map(|p| (p.count, p.start, p.end));
+        // Spread (40 arcs), a quick fall through 20 and 9, then 7 clusters from t = 10 to 30,
+        // then merging to 6.
+        let series = [
+            (0.0, 40),
+            (2.0, 40),
+            (6.0, 20),
+            (8.0, 9),
+            (9.0, 9),
+            (10.0, 7),
+            (20.0, 7),
+            (30.0, 7),
+            (32.0, 6),
+            (90.0, 6),
+        ];
+        assert_eq!(at(&series), Some((7, 10.0, 30.0)));
+        // The initial spread state never counts, however long it lasts.
+        assert_eq!(at(&[(0.0, 40), (50.0, 40), (60.0, 30)]), None);
+        // Counts above half the initial count are not clusters yet.
+        assert_eq!(at(&[(0.0, 40), (5.0, 25), (50.0, 25)]), None);
+        // A run that ended settled on its count: that count, even if it held briefly.
+        let settled = [(0.0, 40), (10.0, 5), (12.0, 5)];
+        assert_eq!(at(&settled), None);
+        assert_eq!(first_plateau(&settled, true).map(|p| p.count), Some(5));
+        assert_eq!(first_plateau(&[], true), None);
     }
 }

@@ -34,7 +34,7 @@ pub enum MeanFieldError {
     /// A cell went negative: the step broke the positivity condition (possible only for
     /// `meanfield.cfl > 1/2`, where the reconstruction may put twice a cell's average on a face).
     #[error(
-        "negative density {value:e} at step {step} (t = {t}) in cell {cell}; reduce meanfield.cfl to 0.5 or less"
+        "negative density {value:e} at step {step} (t = {t}) in cell {cell}: positivity is guaranteed only for meanfield.cfl <= 0.5"
     )]
     NegativeDensity {
         /// The step being taken.

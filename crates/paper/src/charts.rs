@@ -13,7 +13,9 @@ use sphereflow_figures::trajectories::Trajectories;
 use sphereflow_figures::AnyFigure;
 use sphereflow_solver::Activation;
 
+use crate::limit::{heaviest_cells, Limit};
 use crate::runs::Run;
+use sphereflow_meanfield::GrowthMeasurement;
 
 /// How the report names an activation.
 pub fn name_of(activation: Activation) -> &'static str {
@@ -308,8 +310,14 @@ pub fn all_masses(groups: &[(String, Vec<&Run>)], title: &str) -> Chart {
     chart
 }
 
-/// γ_k = k² I_k(β)/β against k, normalized per β, with k* marked.
-pub fn growth_rates(betas: &[f64]) -> Chart {
+/// γ_k = k² I_k(β)/β against k, normalized per β, with k* marked; the rates `measured` on the
+/// mean-field density as small dots and the first-plateau cluster counts of particle runs
+/// (`counts`: β and the counts of its runs) as large dots on their β's curve.
+pub fn growth_rates(
+    betas: &[f64],
+    measured: &[GrowthMeasurement],
+    counts: &[(f64, Vec<usize>)],
+) -> Chart {
     let mut chart = Chart::new(
         "Figure 8. Growth rates of pure attention near uniform on S^1",
         "mode k",
@@ -335,6 +343,51 @@ pub fn growth_rates(betas: &[f64]) -> Chart {
         let mut marker = Series::new("", vec![(k_star as f64, 1.0)], Style::Points, i);
         marker.size = 9;
         chart.series.push(marker);
+        // The particle runs' first-plateau counts, on the curve at their mode.
+        let on_curve: Vec<(f64, f64)> = counts
+            .iter()
+            .filter(|(b, _)| *b == beta)
+            .flat_map(|(_, c)| c.iter())
+            .filter(|&&k| (1..=k_max).contains(&k))
+            .map(|&k| (k as f64, rates[k - 1] / top))
+            .collect();
+        if !on_curve.is_empty() {
+            let mut series = Series::new("", on_curve, Style::Points, i);
+            series.size = 7;
+            chart.series.push(series);
+        }
+        // The rates measured on the mean-field solution, on the same scale.
+        let dots: Vec<(f64, f64)> = measured
+            .iter()
+            .filter(|m| m.beta == beta)
+            .map(|m| (m.mode as f64, m.measured / top))
+            .collect();
+        if !dots.is_empty() {
+            let mut series = Series::new("", dots, Style::Points, i);
+            series.size = 5;
+            chart.series.push(series);
+        }
+    }
+    if !counts.is_empty() {
+        let mut legend = Series::new(
+            "large dots: first-plateau cluster counts of ascent null runs",
+            Vec::new(),
+            Style::Points,
+            0,
+        );
+        legend.size = 7;
+        chart.series.push(legend);
+    }
+    if !measured.is_empty() {
+        // One legend entry for every measured dot (drawn in its β's colour).
+        let mut legend = Series::new(
+            "small dots: rates measured on the mean-field density",
+            Vec::new(),
+            Style::Points,
+            0,
+        );
+        legend.size = 5;
+        chart.series.push(legend);
     }
     chart.y_range = Some((0.0, 1.1));
     chart
@@ -388,5 +441,133 @@ pub fn convergence(runs: &[&Run], title: &str) -> Chart {
         .map(|r| r.result.summary.summary.t_final)
         .fold(0.0, f64::max);
     chart.y_range = Some((0.0, 1.45 * top.max(1e-9)));
+    chart
+}
+
+/// W1 between the particles and the mean-field density against n (log-log): every run, the
+/// mean per n, the fitted `C n^α` with its bootstrap band, and the line `n^{-1/2}` through the
+/// mean at the smallest n.
+pub fn limit_distance(limit: &Limit, title: &str) -> Chart {
+    let mut chart = Chart::new(
+        title,
+        "particles n",
+        &format!(
+            "W1(μ_n(t), ρ(t)) at t = {} ({} cells)",
+            limit.t, limit.cells
+        ),
+    );
+    chart.log_x = true;
+    chart.log_y = true;
+    chart.legend_left = false;
+    let points: Vec<(f64, f64)> = limit
+        .points
+        .iter()
+        .map(|p| (p.particles as f64, p.w1))
+        .collect();
+    let stats = per_beta(&points);
+    if let Some(fit) = &limit.fit {
+        let xs: Vec<f64> = stats.iter().map(|p| p.0).collect();
+        let band = fit.band(&xs);
+        if !band.is_empty() {
+            chart.bands.push(Band {
+                label: String::new(),
+                points: band,
+                colour: 1,
+            });
+        }
+        chart.series.push(Series::new(
+            &format!(
+                "fit C n^α: α = {:.3} {}",
+                fit.exponent,
+                fit.interval_text(3)
+            ),
+            xs.iter().map(|&n| (n, predict(fit, n))).collect(),
+            Style::Line,
+            1,
+        ));
+    }
+    chart
+        .series
+        .push(Series::new("each run", points, Style::Points, 0));
+    let mut means = Series::new(
+        "mean over seeds",
+        stats.iter().map(|&(n, m, _)| (n, m)).collect(),
+        Style::Points,
+        0,
+    );
+    means.size = 6;
+    chart.series.push(means);
+    if let (Some(&(n0, m0, _)), Some(&(n1, _, _))) = (stats.first(), stats.last()) {
+        chart.series.push(Series::new(
+            "n^(-1/2)",
+            [n0, n1]
+                .iter()
+                .map(|&n| (n, m0 * (n0 / n).sqrt()))
+                .collect(),
+            Style::Dashed,
+            2,
+        ));
+    }
+    chart
+}
+
+/// The mass of the density's heaviest cell and of its heaviest cluster of cells against the
+/// number of cells M (log x), with the particles' largest cluster mass (mean over their runs) as
+/// a reference: a density that has formed atoms keeps its heaviest cell's mass as M grows.
+pub fn heaviest_cells_chart(densities: &[&Run], particles: &[&Run], title: &str) -> Chart {
+    let mut chart = Chart::new(title, "cells M", "mass (fraction of the total)");
+    chart.log_x = true;
+    chart.legend_left = false;
+    let mut rows: Vec<(f64, f64, f64)> = densities
+        .iter()
+        .filter_map(|r| {
+            let cells = r
+                .result
+                .summary
+                .spec
+                .parameters
+                .get("meanfield.cells")?
+                .as_f64()?;
+            let heaviest = *heaviest_cells(r, 1).first()?;
+            Some((cells, heaviest, r.result.summary.summary.max_cluster_mass))
+        })
+        .collect();
+    rows.sort_by(|a, b| a.0.total_cmp(&b.0));
+    chart.series.push(Series::new(
+        "heaviest cell of the density",
+        rows.iter().map(|r| (r.0, r.1)).collect(),
+        Style::LinePoints,
+        0,
+    ));
+    chart.series.push(Series::new(
+        "heaviest cluster of cells",
+        rows.iter().map(|r| (r.0, r.2)).collect(),
+        Style::LinePoints,
+        1,
+    ));
+    if let Some(&(first, heaviest, _)) = rows.first() {
+        chart.series.push(Series::new(
+            "a smooth density's heaviest cell (∝ 1/M)",
+            rows.iter().map(|r| (r.0, heaviest * first / r.0)).collect(),
+            Style::Dashed,
+            3,
+        ));
+    }
+    if !particles.is_empty() {
+        let mean = particles
+            .iter()
+            .map(|r| r.result.summary.summary.max_cluster_mass)
+            .sum::<f64>()
+            / particles.len() as f64;
+        chart.references.push(Reference {
+            y: mean,
+            label: format!(
+                "particles' largest cluster (mean of {} runs, n = {})",
+                particles.len(),
+                particles[0].params.model.particles
+            ),
+            colour: 2,
+        });
+    }
     chart
 }

@@ -10,6 +10,8 @@ use sphereflow_plan::Typed;
 use sphereflow_solver::Activation;
 
 use crate::charts::{self, name_of, Group};
+use crate::claims;
+use crate::limit;
 use crate::runs::{Results, Run, SweepResults};
 
 /// A figure to save: `<name>.png` and `<name>.svg`, with the caption the report gives it.
@@ -238,10 +240,15 @@ pub fn paper_figures(results: &Results) -> Vec<PaperFigure> {
     }
     add(
         "fig8_growth_rates",
-        Some(AnyFigure::Chart(charts::growth_rates(&[
-            1.0, 3.0, 5.0, 10.0, 25.0, 50.0,
-        ]))),
-        "γ_k = k² I_k(β)/β against k; the large dot marks the most unstable mode k*.",
+        Some(AnyFigure::Chart(charts::growth_rates(
+            &[1.0, 3.0, 5.0, 10.0, 25.0, 50.0],
+            limit::growth_measurements(),
+            &claims::k_star_counts(results)
+                .into_iter()
+                .map(|(beta, _, runs)| (beta, runs.into_iter().map(|(count, _)| count).collect()))
+                .collect::<Vec<_>>(),
+        ))),
+        "γ_k = k² I_k(β)/β (shifted kernel: times e^{-β}) against k, each β's curve divided by its largest rate; the large dot marks the most unstable mode k*. The large dots are the cluster counts on the first plateau of the ascent null runs (pure attention, n = 2000 from a uniform draw), one per run, on their β's curve at the mode they count. The small dots at β = 1, 5, 10 and 25 are the rates measured on the mean-field density (pure attention, USA ascent, from 1/(2π) + 10^-4 cos kθ, modes 1 to 10): the slope of log |ρ̂_k(t)| over the first e-foldings.",
     );
     if let Some(scale) = results.get("perceptron_scale") {
         let runs: Vec<&Run> = scale.runs.iter().collect();
@@ -253,6 +260,43 @@ pub fn paper_figures(results: &Results) -> Vec<PaperFigure> {
             ))),
             "Time until the stopping rule holds, for USA and SA, against the perceptron's scale.",
         );
+    }
+    if let Some(sweep) = results.get("meanfield_limit") {
+        if let Some(found) = limit::particles_against_limit(sweep) {
+            add(
+                "fig10_limit",
+                Some(AnyFigure::Chart(charts::limit_distance(
+                    &found,
+                    &format!(
+                        "Figure 10. Particles against the mean-field limit (β = {}, ReLU, S^1)",
+                        found.beta
+                    ),
+                ))),
+                &format!(
+                    "The W1 distance on the circle between n particles and the mean-field density at t = {} (both from the uniform law, same model; the density on {} cells), against n, log–log: every run, the mean over seeds, the fit C n^α with its 95% bootstrap band, and the line n^(-1/2).",
+                    found.t, found.cells
+                ),
+            );
+        }
+    }
+    if let Some(sweep) = results.get("meanfield_atoms") {
+        let (densities, particles): (Vec<&Run>, Vec<&Run>) =
+            sweep.runs.iter().partition(|r| limit::is_mean_field(r));
+        if !densities.is_empty() {
+            let beta = densities[0].beta();
+            add(
+                "fig11_heaviest_cells",
+                Some(AnyFigure::Chart(charts::heaviest_cells_chart(
+                    &densities,
+                    &particles,
+                    &format!("Figure 11. The density piles into atoms (β = {beta}, ReLU, descent)"),
+                ))),
+                &format!(
+                    "The mean-field density with the perceptron in descent (S^1, USA, β = {beta}), from the uniform law to t = {}: the mass of its heaviest cell and of its heaviest cluster of cells against the number of cells M, beside the largest cluster of the particle runs of the same model. A smooth density's heaviest cell would fall like 1/M (dashed).",
+                    densities[0].result.summary.summary.t_final
+                ),
+            );
+        }
     }
     figures
 }

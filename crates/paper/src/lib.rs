@@ -16,6 +16,7 @@ pub mod charts;
 pub mod claims;
 pub mod error;
 pub mod figure_set;
+pub mod limit;
 pub mod report;
 pub mod runs;
 
@@ -32,4 +33,6 @@ pub const PAPER_SWEEPS: &[&str] = &[
     "s2_beta",
     "many_seeds",
     "bound",
+    "meanfield_limit",
+    "meanfield_atoms",
 ];

@@ -35,6 +35,21 @@ const SWEEPS: &[(&str, &str)] = &[
          model.beta = [20]\nperceptron.scale = [0.01, 1]\n",
     ),
     (
+        "null_ascent",
+        "[model]\nparticles = 2000\nregime = \"ascent\"\nkernel = \"shifted\"\n[perceptron]\n\
+         activation = \"none\"\n[stop]\nmax_steps = 2000\n[grid]\nmodel.beta = [5]\n",
+    ),
+    (
+        "meanfield_limit",
+        "[model]\nbeta = 5\nkernel = \"shifted\"\n[perceptron]\nseed = 777\n\
+         [integrator]\nmethod = \"rk4\"\ndt = 0.05\n[stop]\nt_max = 2\ndrift_tol = 0\n\
+         max_steps = 1000\ncheck_every = 1000\n[meanfield]\ncells = 512\nt_end = 2\n\
+         snapshots = 3\n[grid]\nmodel.solver = [\"particles\", \"meanfield\"]\n\
+         model.particles = [100, 1000, 10000]\ninit.seed = { range = [0, 2] }\n\
+         [[grid.exclude]]\nmodel.solver = \"meanfield\"\nmodel.particles = [1000, 10000]\n\
+         [[grid.exclude]]\nmodel.solver = \"meanfield\"\ninit.seed = [1]\n",
+    ),
+    (
         "many_seeds",
         "[model]\nparticles = 24\n[stop]\nmax_steps = 400\n[grid]\nmodel.beta = [1, 4, 9]\n\
          perceptron.activation = [\"relu\", \"none\"]\ninit.seed = { range = [1, 4] }\n",
@@ -74,7 +89,7 @@ fn the_claims_and_the_report_of_a_fixed_reproduction() {
     let results = results(&store);
     let claims = claims(&results);
     // Every claim whose sweep ran is there, each with a verdict the report can print.
-    assert_eq!(claims.len(), 9, "{claims:#?}");
+    assert_eq!(claims.len(), 11, "{claims:#?}");
     assert!(claims.iter().any(|c| c.verdict == Verdict::NoVerdict));
     // The bound is tested on the one task that meets every hypothesis (the weak perceptron,
     // certified SOPD at β = 20), and holds; the strong perceptron's B is above 1 there.
@@ -95,10 +110,38 @@ fn the_claims_and_the_report_of_a_fixed_reproduction() {
         Some(&1)
     );
     assert!(reasons.get("β < 19").is_some_and(|n| *n > 0), "{reasons:?}");
-    // Descent null runs spread: never compared with k*.
+    // Descent null runs spread: never compared with k*; the ascent null run (n = 2000) is,
+    // on the first plateau of its count.
     let k_star = claims.iter().find(|c| c.claim.contains("k*(β)")).unwrap();
-    assert_eq!((k_star.tested, k_star.verdict), (0, Verdict::NotTested));
-    assert!(k_star.not_tested[0].0.starts_with("descent"), "{k_star:#?}");
+    assert_eq!(k_star.tested, 1, "{k_star:#?}");
+    assert_ne!(k_star.verdict, Verdict::NotTested);
+    assert!(k_star.measured.contains("β = 5: k* = 3"), "{k_star:#?}");
+    assert!(
+        k_star
+            .not_tested
+            .iter()
+            .all(|(reason, _)| !reason.starts_with("no plateau")),
+        "{k_star:#?}"
+    );
+    assert!(
+        k_star
+            .not_tested
+            .iter()
+            .any(|(r, _)| r.starts_with("descent")),
+        "{k_star:#?}"
+    );
+    // Particles against the density: the W1 rate fitted over n = 100 to 10^4, 2 seeds each.
+    let limit = claims
+        .iter()
+        .find(|c| c.claim.contains("mean-field density like"))
+        .unwrap();
+    assert_eq!(limit.tested, 6, "{limit:#?}");
+    assert!(limit.measured.contains("n = 100 to 10000"), "{limit:#?}");
+    let growth = claims
+        .iter()
+        .find(|c| c.claim.contains("grows at γ_k"))
+        .unwrap();
+    assert_eq!((growth.tested, growth.verdict), (40, Verdict::Holds));
     insta::assert_snapshot!("claims", report::claims_table(&claims, "results/store"));
     let figures = paper_figures(&results);
     let names: Vec<&str> = figures.iter().map(|f| f.name.as_str()).collect();
@@ -116,6 +159,7 @@ fn the_claims_and_the_report_of_a_fixed_reproduction() {
             "fig7_all_masses",
             "fig8_growth_rates",
             "fig9_convergence",
+            "fig10_limit",
         ]
     );
     let context = Context {
@@ -125,7 +169,7 @@ fn the_claims_and_the_report_of_a_fixed_reproduction() {
         commit: Some("0123456789abcdef".into()),
         threads: 2,
         host: "testhost".into(),
-        computed: 29,
+        computed: 39,
         cached: 0,
         failed: 0,
         elapsed_s: 12.0,
