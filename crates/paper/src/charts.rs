@@ -553,6 +553,9 @@ pub fn heaviest_cells_chart(densities: &[&Run], particles: &[&Run], title: &str)
             3,
         ));
     }
+    // Room above the lines for the legend.
+    let top = rows.iter().map(|r| r.1.max(r.2)).fold(0.0f64, f64::max);
+    chart.y_range = Some((0.0, 1.5 * top.max(1e-9)));
     if !particles.is_empty() {
         let mean = particles
             .iter()

@@ -786,3 +786,33 @@ pub fn circle_shares(perceptron: &sphereflow_solver::Perceptron) -> Option<(f64,
         wells as f64 / SAMPLES as f64,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sphereflow_solver::perceptron::{Perceptron, Sigma};
+
+    /// Two ReLU neurons at angle φ are active on two half circles that overlap on π - φ: the
+    /// union is (π + φ) / 2π of the circle; with negative output weights the potential is
+    /// negative on all of it, with positive ones nowhere.
+    #[test]
+    fn the_shares_of_two_neurons_are_those_of_their_half_circles() {
+        let phi: f64 = 1.0;
+        let perceptron = |weights: Vec<f64>| Perceptron {
+            dim: 2,
+            directions: vec![1.0, 0.0, phi.cos(), phi.sin()],
+            weights,
+            sigma: Sigma {
+                activation: Activation::Relu,
+                leaky_slope: 0.01,
+            },
+        };
+        let (active, wells) = circle_shares(&perceptron(vec![-1.0, -1.0])).unwrap();
+        let expected = (std::f64::consts::PI + phi) / std::f64::consts::TAU;
+        assert!((active - expected).abs() < 1e-3, "{active} {expected}");
+        assert!((wells - expected).abs() < 1e-3, "{wells} {expected}");
+        // Positive weights: no wells at all.
+        let (_, wells) = circle_shares(&perceptron(vec![1.0, 1.0])).unwrap();
+        assert_eq!(wells, 0.0);
+    }
+}

@@ -248,7 +248,7 @@ pub fn paper_figures(results: &Results) -> Vec<PaperFigure> {
                 .map(|(beta, _, runs)| (beta, runs.into_iter().map(|(count, _)| count).collect()))
                 .collect::<Vec<_>>(),
         ))),
-        "γ_k = k² I_k(β)/β (shifted kernel: times e^{-β}) against k, each β's curve divided by its largest rate; the large dot marks the most unstable mode k*. The large dots are the cluster counts on the first plateau of the ascent null runs (pure attention, n = 2000 from a uniform draw), one per run, on their β's curve at the mode they count. The small dots at β = 1, 5, 10 and 25 are the rates measured on the mean-field density (pure attention, USA ascent, from 1/(2π) + 10^-4 cos kθ, modes 1 to 10): the slope of log |ρ̂_k(t)| over the first e-foldings.",
+        "γ_k = k² I_k(β)/β (shifted kernel: times e^{-β}) against k, each β's curve divided by its largest rate; the dot at the top of each curve (largest) marks the most unstable mode k*. The mid-size dots are the cluster counts on the first plateau of the ascent null runs (pure attention, n = 2000 from a uniform draw), one per run, on their β's curve at the mode they count. The small dots at β = 1, 5, 10 and 25 are the rates measured on the mean-field density (pure attention, USA ascent, from 1/(2π) + 10^-4 cos kθ, modes 1 to 10): the slope of log |ρ̂_k(t)| over the first e-foldings.",
     );
     if let Some(scale) = results.get("perceptron_scale") {
         let runs: Vec<&Run> = scale.runs.iter().collect();

@@ -33,6 +33,7 @@ pub const PAPER_SWEEPS: &[&str] = &[
     "s2_beta",
     "many_seeds",
     "bound",
+    "null_ascent",
     "meanfield_limit",
     "meanfield_atoms",
 ];
