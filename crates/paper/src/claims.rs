@@ -479,9 +479,11 @@ fn k_star_reason(run: &Run, plateau: Option<Option<usize>>) -> Option<&'static s
     }
 }
 
-/// The ascent null runs compared with k*(β), by β: `(β, k*, first-plateau counts with their
-/// tasks)`.
-pub fn k_star_counts(results: &Results) -> Vec<(f64, usize, Vec<(usize, TaskRef)>)> {
+/// The ascent null runs at one β: `(β, k*(β), each run's first-plateau count with its task)`.
+pub type KStarCounts = (f64, usize, Vec<(usize, TaskRef)>);
+
+/// The ascent null runs compared with k*(β), by β.
+pub fn k_star_counts(results: &Results) -> Vec<KStarCounts> {
     let plateaus = first_plateaus(results);
     let mut seen = BTreeSet::new();
     let mut by_beta: BTreeMap<u64, Vec<(usize, TaskRef)>> = BTreeMap::new();
