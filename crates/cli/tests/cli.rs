@@ -440,6 +440,9 @@ fn reproduce_runs_analyzes_draws_and_reports() {
         "perceptron_scale",
         "many_seeds",
         "bound",
+        "null_ascent",
+        "meanfield_limit",
+        "meanfield_atoms",
     ] {
         let text =
             std::fs::read_to_string(root().join(format!("sweeps/paper/{name}.toml"))).unwrap();
@@ -451,6 +454,15 @@ fn reproduce_runs_analyzes_draws_and_reports() {
         }
         if name == "bound" {
             quick.push_str("init.seed = [42]\nperceptron.seed = [777]\n");
+        }
+        if name == "null_ascent" {
+            quick.push_str("model.beta = [5]\ninit.seed = [0]\n");
+        }
+        if name.starts_with("meanfield") {
+            quick = String::from(
+                "[profile.quick]\nmodel.particles = [100, 1000]\ninit.seed = [0, 1]\n\
+                 meanfield.cells = 256\nmeanfield.t_end = 2\nstop.t_max = 2\n",
+            );
         }
         std::fs::write(
             sweeps.join(format!("{name}.toml")),
