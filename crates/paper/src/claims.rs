@@ -1,5 +1,8 @@
 //! The paper's claims against the runs: each a typed function of the sweeps' analyses (their
 //! fits and theorem rows) and finished runs, with the measured value and a verdict.
+//!
+//! Long file: one function per claim of the paper, each with its hypotheses and reasons spelled
+//! out beside the shared counting helpers (`by_reason`, task references) they all use.
 
 use std::collections::{BTreeMap, BTreeSet};
 
