@@ -91,11 +91,14 @@ impl ArrayJob {
 
     /// Checks every option; the first bad one is an [`ExecError::Option`] naming it.
     pub fn check(&self) -> Result<(), ExecError> {
-        if !(1..=MAX_ELEMENTS).contains(&self.elements) {
+        if self.elements == 0 {
+            return Err(bad("--array", "must be at least 1 element".into()));
+        }
+        if self.elements > MAX_ELEMENTS {
             return Err(bad(
                 "--array",
                 format!(
-                    "must be between 1 and {MAX_ELEMENTS} elements, got {}",
+                    "must be at most {MAX_ELEMENTS} elements, got {}",
                     self.elements
                 ),
             ));
