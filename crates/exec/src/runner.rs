@@ -6,6 +6,9 @@
 //! β, dimension and size), so long tasks start first. While other tasks wait, a task runs on
 //! its runner's thread; once nothing waits, a task's field is computed with the whole pool
 //! (the solver's results do not depend on the thread count, so this never changes a bit).
+//!
+//! Long file: the runners, the group committer and the heartbeats share one `Shared` state, and
+//! a task's way from claim to commit (resume checks, retries, failures) reads best in one place.
 
 use std::collections::{HashMap, HashSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};

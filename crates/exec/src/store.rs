@@ -15,6 +15,9 @@
 //! A result is committed by writing every file in a private directory under `tmp/`, syncing
 //! them and the directory, and renaming the directory into `objects/`. A rename is atomic, so a
 //! reader sees a whole object or none; a killed writer leaves only a temporary that `gc` removes.
+//!
+//! Long file: the store's layout in one place: objects, commits, checkpoints, failure records,
+//! and the entries every command must read the same way.
 
 use std::fs::{self, File};
 use std::io::{self, Write};

@@ -41,8 +41,8 @@ pub const SECTIONS: &[&str] = &[
 ];
 
 /// Largest number of values one generator may produce: an axis this long is alone a grid at
-/// the task limit. Checked from the generator's count, before any value is made.
-const MAX_AXIS_VALUES: i64 = crate::plan::MAX_TASKS as i64;
+/// the task limit (the planner's `MAX_TASKS`; the two files do not import each other). Checked from the generator's count, before any value is made.
+const MAX_AXIS_VALUES: i64 = 1_000_000;
 
 /// Longest sweep name: the name is a folder and a file prefix (`results/<name>/`, Slurm
 /// scripts `<name>-...sbatch`), well under a file name's 255 bytes.
