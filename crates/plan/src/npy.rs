@@ -372,7 +372,7 @@ mod tests {
     /// An `.npy` file's bytes: version 1, the given header dict, then `data`.
     pub(crate) fn npy_file(dict: &str, data: &[u8]) -> Vec<u8> {
         let mut header = dict.to_string();
-        while (10 + header.len() + 1) % 64 != 0 {
+        while !(10 + header.len() + 1).is_multiple_of(64) {
             header.push(' ');
         }
         header.push('\n');
@@ -453,7 +453,7 @@ mod tests {
                         .flat_map(|&v| i16::from(v).to_le_bytes())
                         .collect(),
                 ),
-                ("|i1".into(), order.iter().map(|&v| v).collect()),
+                ("|i1".into(), order.to_vec()),
                 ("|u1".into(), order.to_vec()),
                 (
                     "<u8".into(),

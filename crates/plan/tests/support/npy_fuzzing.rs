@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 /// An `.npy` file's bytes: version 1, the header dict padded as numpy pads it, then `data`.
 pub fn npy_file(dict: &str, data: &[u8]) -> Vec<u8> {
     let mut header = dict.to_string();
-    while (10 + header.len() + 1) % 64 != 0 {
+    while !(10 + header.len() + 1).is_multiple_of(64) {
         header.push(' ');
     }
     header.push('\n');
