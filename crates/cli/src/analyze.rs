@@ -4,7 +4,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::anyhow;
 use sphereflow_analyze::{analyze, write_tables, Analysis, AnalyzeOptions, Law};
-use sphereflow_exec::Store;
 use sphereflow_plan::Plan;
 
 use crate::args::{default_out, SweepArgs};
@@ -24,10 +23,13 @@ pub struct Args {
     /// Check the anti-concentration theorem from this β on (never below the theorem's own 19).
     #[arg(long, default_value_t = AnalyzeOptions::default().theorem_beta_min)]
     theorem_beta_min: f64,
-    /// Bootstrap resamplings per fit.
+    /// Bootstrap resamplings per fit (1 to 100000).
     #[arg(long, default_value_t = AnalyzeOptions::default().replicates)]
     replicates: usize,
 }
+
+/// Most bootstrap resamplings per fit: beyond this the intervals no longer change, only the time.
+const MAX_REPLICATES: usize = 100_000;
 
 /// The human summary of an analysis.
 fn summary(plan: &Plan, analysis: &Analysis, out: &Path, beta_min: f64) -> String {
@@ -96,16 +98,33 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             return Err(Failure::Input(anyhow!("{flag}: must be a positive number")));
         }
     }
+    if !(1..=MAX_REPLICATES).contains(&args.replicates) {
+        return Err(Failure::Input(anyhow!(
+            "--replicates: must be between 1 and {MAX_REPLICATES}, got {}",
+            args.replicates
+        )));
+    }
     let plan = args.target.plan(true)?;
     let out = args.out.clone().unwrap_or_else(|| default_out(&plan));
+    crate::output::check_folder_target("--out", &out)?;
     let options = AnalyzeOptions {
         fit_beta_min: args.beta_min,
         theorem_beta_min: args.theorem_beta_min,
-        replicates: args.replicates.max(1),
+        replicates: args.replicates,
         ..AnalyzeOptions::default()
     };
-    let store = Store::open_existing(&args.target.store).map_err(Failure::input)?;
-    let analysis = analyze(&plan, store.as_ref(), &options).map_err(Failure::run)?;
+    let store = crate::args::existing_store(&args.target.store)?;
+    let analysis = analyze(&plan, Some(&store), &options).map_err(Failure::run)?;
+    // A mistyped --store (or another sweep's store) would give tables of pending tasks only,
+    // written over good ones: refused while no task of the sweep is in the store.
+    if analysis.counts["ok"] + analysis.counts["failed"] == 0 {
+        return Err(Failure::Input(anyhow!(
+            "--store {}: no task of sweep {} is in this store (none finished or failed); \
+             nothing written (is it the store the sweep ran on?)",
+            args.target.store.display(),
+            plan.sweep.name
+        )));
+    }
     write_tables(&analysis, &out).map_err(Failure::run)?;
     print!("{}", summary(&plan, &analysis, &out, args.beta_min));
     Ok(())

@@ -86,8 +86,16 @@ impl TaskArgs {
             }
             settings.extend(sweep.fixed);
         }
+        let mut given: BTreeMap<String, &str> = BTreeMap::new();
         for set in &self.sets {
             let (key, setting) = parse_set(set).map_err(Failure::input)?;
+            // A `--set` overrides the file, but two `--set`s of one key are a mistake: which
+            // one was meant is not ours to guess.
+            if let Some(first) = given.insert(key.clone(), set) {
+                return Err(Failure::Input(anyhow::anyhow!(
+                    "--set {set}: `{key}` is already set by --set {first}; give each parameter once"
+                )));
+            }
             settings.insert(key, setting);
         }
         Ok(settings)
@@ -110,18 +118,57 @@ impl TaskArgs {
     }
 }
 
+/// The store that read-only commands (`analyze`, `figures`) read: an input error when `--store`
+/// names no store, rather than results read as all pending.
+pub fn existing_store(path: &Path) -> Result<sphereflow_exec::Store, Failure> {
+    match sphereflow_exec::Store::open_existing(path).map_err(Failure::input)? {
+        Some(store) => Ok(store),
+        None => Err(Failure::Input(anyhow::anyhow!(
+            "--store {}: no store there (no {}/layout); run the sweep first, or name its store",
+            path.display(),
+            path.display()
+        ))),
+    }
+}
+
+/// An input error when one task's particles cannot fit in this machine's memory (checked
+/// before they are drawn: an allocation that fails aborts the process).
+pub fn check_memory(params: &sphereflow_solver::Params) -> Result<(), Failure> {
+    let model = &params.model;
+    match sphereflow_exec::resume::memory_problem(
+        model.particles,
+        model.dim,
+        params.perceptron.width,
+    ) {
+        Some(reason) => Err(Failure::Input(anyhow::anyhow!("model.particles: {reason}"))),
+        None => Ok(()),
+    }
+}
+
 /// The default output folder of a sweep: `results/<sweep name>`.
 pub fn default_out(plan: &Plan) -> PathBuf {
     Path::new("results").join(&plan.sweep.name)
 }
 
+/// The number of tasks run at once (`-j`), checked: 1 to [`sphereflow_exec::MAX_JOBS`].
+pub fn check_jobs(jobs: usize) -> Result<usize, Failure> {
+    if (1..=sphereflow_exec::MAX_JOBS).contains(&jobs) {
+        Ok(jobs)
+    } else {
+        Err(Failure::Input(anyhow::anyhow!(
+            "-j: must be between 1 and {}, got {jobs}",
+            sphereflow_exec::MAX_JOBS
+        )))
+    }
+}
+
 /// How runners checkpoint and hold their tasks (`run`, `worker`, and the workers of `slurm`).
 #[derive(clap::Args)]
 pub struct LeaseArgs {
-    /// Seconds between checkpoints of a running task.
+    /// Seconds between checkpoints of a running task (0.001 to 86400).
     #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
     pub checkpoint_every: f64,
-    /// Seconds without a heartbeat after which another runner takes a task over.
+    /// Seconds without a heartbeat after which another runner takes a task over (1 to 604800).
     #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
     pub lease_ttl: f64,
 }
@@ -183,6 +230,9 @@ mod tests {
             (1.0, -1.0, "--lease-ttl"),
             (f64::NAN, 60.0, "--checkpoint-every"),
             (1.0, f64::INFINITY, "--lease-ttl"),
+            (1e300, 60.0, "--checkpoint-every"),
+            (1.0, 1e300, "--lease-ttl"),
+            (1.0, 1e-9, "--lease-ttl"),
         ] {
             let bad = LeaseArgs {
                 checkpoint_every,

@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 
 use sphereflow_analyze::{analyze, AnalyzeOptions};
-use sphereflow_exec::Store;
 use sphereflow_paper::{finished_runs, sweep_figures};
 
 use crate::args::{default_out, SweepArgs};
@@ -28,7 +27,9 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         .out
         .clone()
         .unwrap_or_else(|| default_out(&plan).join("figures"));
-    let store = Store::open_existing(&args.target.store).map_err(Failure::input)?;
+    crate::output::check_folder_target("--out", &out)?;
+    let store = crate::args::existing_store(&args.target.store)?;
+    let store = Some(store);
     let runs = finished_runs(&plan, store.as_ref()).map_err(Failure::run)?;
     if runs.is_empty() {
         println!(

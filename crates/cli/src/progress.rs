@@ -163,6 +163,15 @@ impl Display {
                     println!("{} is held by {holder}: waiting for it", &id[..8]);
                 }
             }
+            Event::CheckpointDiscarded { id, reason } => {
+                self.println(&format!(
+                    "warning: {}: checkpoint discarded, starting from the beginning: {reason}",
+                    &id[..8]
+                ));
+            }
+            Event::Blocked { id, reason } => {
+                self.println(&format!("blocked: {}: {reason}", &id[..8]));
+            }
             Event::Interrupted { .. } => {}
         }
         if let Some((_, overall)) = &self.bars {

@@ -35,7 +35,7 @@ pub struct Args {
     /// Where tables, figures and the report go.
     #[arg(long, default_value = DEFAULT_OUT)]
     out: PathBuf,
-    /// Tasks in parallel (default: the number of cores).
+    /// Tasks in parallel, 1 to 1024 (default: the number of cores).
     #[arg(short = 'j', long = "jobs")]
     jobs: Option<usize>,
 }
@@ -65,6 +65,7 @@ fn resume_command(args: &Args) -> String {
 /// Runs `reproduce`.
 pub fn run(args: &Args) -> Result<(), Failure> {
     let started = Instant::now();
+    let jobs = args.jobs.map(crate::args::check_jobs).transpose()?;
     let profile = (args.profile == "quick").then_some("quick");
     let mut plans = Vec::new();
     for name in PAPER_SWEEPS {
@@ -79,8 +80,8 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     }
     let store = Store::open(&args.store).map_err(Failure::run)?;
     let mut options = RunOptions::default();
-    if let Some(jobs) = args.jobs {
-        options.jobs = jobs.max(1);
+    if let Some(jobs) = jobs {
+        options.jobs = jobs;
     }
     let (mut computed, mut cached, mut failed) = (0, 0, 0);
     for plan in &plans {

@@ -15,7 +15,7 @@ use crate::progress::run_drawn;
 pub struct Args {
     #[command(flatten)]
     target: SweepArgs,
-    /// Tasks in parallel (default: the number of cores).
+    /// Tasks in parallel, 1 to 1024 (default: the number of cores).
     #[arg(short = 'j', long = "jobs")]
     jobs: Option<usize>,
     /// Run only part I of N of the sweep (a deterministic split by task id), e.g. `2/4`.
@@ -24,7 +24,7 @@ pub struct Args {
     /// Run again the tasks that failed before.
     #[arg(long)]
     retry_failed: bool,
-    /// Stop starting tasks after this many failures.
+    /// Stop starting tasks after this many failures (at least 1).
     #[arg(long, value_name = "N")]
     max_failures: Option<usize>,
     #[command(flatten)]
@@ -37,10 +37,12 @@ pub struct Args {
 fn options(args: &Args) -> Result<RunOptions, Failure> {
     let mut options = RunOptions::default();
     if let Some(jobs) = args.jobs {
-        if jobs == 0 {
-            return Err(Failure::Input(anyhow!("-j: must be at least 1")));
-        }
-        options.jobs = jobs;
+        options.jobs = crate::args::check_jobs(jobs)?;
+    }
+    if args.max_failures == Some(0) {
+        return Err(Failure::Input(anyhow!(
+            "--max-failures: must be at least 1, got 0"
+        )));
     }
     if let Some(shard) = &args.shard {
         options.shard = Some(Shard::parse(shard).map_err(|error| match error {
@@ -54,14 +56,23 @@ fn options(args: &Args) -> Result<RunOptions, Failure> {
     Ok(options)
 }
 
+/// A store that cannot be opened: one in a state no command works on (another layout, its
+/// layout file lost) is bad input; anything else (a full disk, permissions) a failed run.
+pub fn store_failure(error: ExecError) -> Failure {
+    match error {
+        ExecError::Layout { .. } | ExecError::Damaged { .. } => Failure::Input(error.into()),
+        other => Failure::Run(other.into()),
+    }
+}
+
 /// Runs a sweep; `plain` forces periodic lines (the worker's output).
 pub fn execute(args: &Args, plain: bool) -> Result<(), Failure> {
-    let plan = args.target.plan(args.yes)?;
     let options = options(args)?;
+    let plan = args.target.plan(args.yes)?;
     for warning in &plan.warnings {
         eprintln!("warning: {warning}");
     }
-    let store = Store::open(&args.target.store).map_err(|e| Failure::Run(e.into()))?;
+    let store = Store::open(&args.target.store).map_err(store_failure)?;
     let started = Instant::now();
     let report = run_drawn(&plan, &store, &options, plain)?;
     summarize(args, &report, started.elapsed())
@@ -95,6 +106,9 @@ fn summarize(args: &Args, report: &Report, elapsed: Duration) -> Result<(), Fail
     }
     for (id, reason) in &report.failed {
         eprintln!("failed {}: {reason}", &id[..12]);
+    }
+    for (id, reason) in &report.blocked {
+        eprintln!("blocked {}: {reason}", &id[..12]);
     }
     if report.failure_budget_spent {
         eprintln!("stopped starting tasks: the failure budget (--max-failures) is spent");

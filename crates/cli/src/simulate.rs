@@ -48,6 +48,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     if let Some(out) = &args.out {
         crate::output::require_npy(out)?;
     }
+    crate::args::check_memory(&resolved.params)?;
     let problem = Problem::new(resolved.params, resolved.initial, resolved.perceptron)
         .map_err(|e| Failure::Input(e.into()))?;
     let started = Instant::now();
@@ -75,12 +76,17 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             serde_json::to_string_pretty(&summary).expect("plain JSON")
         );
     } else {
+        // Exponent form past the usual range: 1e300, not three hundred digits.
+        let t_final = if s.t_final.abs() < 1e15 {
+            format!("{:.1}", s.t_final)
+        } else {
+            format!("{:.3e}", s.t_final)
+        };
         println!(
-            "{} after {} steps (t = {:.1}, {:.2} s): {} clusters, {} heavy, largest mass {:.4}, \
-             largest window mass {:.4}, energy {:.6} -> {:.6}, max drift {:.2e}",
+            "{} after {} steps (t = {t_final}, {:.2} s): {} clusters, {} heavy, largest mass \
+             {:.4}, largest window mass {:.4}, energy {:.6} -> {:.6}, max drift {:.2e}",
             s.stop_reason.as_str(),
             s.steps,
-            s.t_final,
             runtime_s,
             s.n_clusters,
             s.n_heavy,

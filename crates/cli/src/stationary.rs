@@ -160,6 +160,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     let atoms_given = from.as_ref().is_some_and(|(_, with_masses)| *with_masses);
     let from = from.map(|(state, _)| state);
     let escape = !args.no_escape;
+    crate::args::check_memory(&resolved.params)?;
     let problem = Problem::new(resolved.params, resolved.initial, resolved.perceptron)
         .map_err(Failure::input)?;
     let started = Instant::now();

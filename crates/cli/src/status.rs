@@ -123,5 +123,8 @@ pub fn run_gc(args: &GcArgs) -> Result<(), Failure> {
         "removed {} orphaned temporaries, {} expired leases, {} unneeded checkpoints",
         report.temporaries, report.leases, report.checkpoints
     );
+    for entry in &report.wrong_kind {
+        println!("left alone: {entry}");
+    }
     Ok(())
 }

@@ -33,6 +33,15 @@ pub enum ExecError {
         /// The layout this sphereflow writes.
         expected: &'static str,
     },
+    /// A store in a state no command may work on (its layout file missing from a folder that
+    /// holds results, an entry of the wrong kind), naming the entry.
+    #[error("{}: {reason}", path.display())]
+    Damaged {
+        /// The entry.
+        path: PathBuf,
+        /// What is wrong, and what to do.
+        reason: String,
+    },
     /// A bad option.
     #[error("{option}: {reason}")]
     Option {

@@ -100,6 +100,23 @@ pub enum Event {
         /// The other holder.
         holder: String,
     },
+    /// A task's checkpoint was not used: unreadable, of another task or revision, or not a
+    /// state of this task (its dimension, masses, step, ...; docs/store.md says what is checked).
+    /// It is removed and the task starts from the beginning.
+    CheckpointDiscarded {
+        /// Task id.
+        id: String,
+        /// Why.
+        reason: String,
+    },
+    /// A task cannot run here because an entry of the store has the wrong kind (a folder where
+    /// its lease or failure record goes); it is reported, not waited on, and not recorded.
+    Blocked {
+        /// Task id.
+        id: String,
+        /// Which entry, and what it is.
+        reason: String,
+    },
     /// The run was interrupted: running tasks checkpointed, leases released.
     Interrupted {
         /// Tasks committed by this run before the interruption.
@@ -120,7 +137,9 @@ impl Event {
             | Event::Checkpointed { id, .. }
             | Event::Finished { id, .. }
             | Event::Failed { id, .. }
-            | Event::HeldElsewhere { id, .. } => Some(id),
+            | Event::HeldElsewhere { id, .. }
+            | Event::CheckpointDiscarded { id, .. }
+            | Event::Blocked { id, .. } => Some(id),
             Event::Planned { .. } | Event::Interrupted { .. } => None,
         }
     }

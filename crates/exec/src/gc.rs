@@ -30,6 +30,32 @@ pub struct GcReport {
     pub leases: usize,
     /// Checkpoints no longer needed.
     pub checkpoints: usize,
+    /// Entries of the wrong kind where a lease, checkpoint or failure record goes (a folder,
+    /// a link), left alone and listed: `leases/<id>.lease is a folder`. Such an entry blocks
+    /// its task (`status` and `run` say so) until it is removed by hand.
+    pub wrong_kind: Vec<String>,
+}
+
+/// Whether an entry is a regular file; otherwise it is listed in the report and left alone.
+fn plain_file(path: &Path, root: &Path, report: &mut GcReport) -> bool {
+    match fs::symlink_metadata(path) {
+        Ok(metadata) if metadata.file_type().is_file() => true,
+        Ok(metadata) => {
+            let what = if metadata.is_dir() {
+                "a folder"
+            } else if metadata.file_type().is_symlink() {
+                "a symbolic link"
+            } else {
+                "not a file"
+            };
+            let shown = path.strip_prefix(root).unwrap_or(path);
+            report
+                .wrong_kind
+                .push(format!("{} is {what}, not a file", shown.display()));
+            false
+        }
+        Err(_) => false,
+    }
 }
 
 fn orphaned(path: &Path, name: &str) -> bool {
@@ -95,6 +121,9 @@ pub fn gc(store: &Store) -> Result<GcReport, ExecError> {
         }
     }
     for (path, name) in entries(&root.join("leases"))? {
+        if name.starts_with('.') || !plain_file(&path, root, &mut report) {
+            continue;
+        }
         if let Some(hex) = name.strip_suffix(".lease.takeover") {
             if TaskId::from_hex(hex).is_some()
                 && lease::read(store, &TaskId::from_hex(hex).expect("checked"))
@@ -125,11 +154,19 @@ pub fn gc(store: &Store) -> Result<GcReport, ExecError> {
         let Some(id) = name.strip_suffix(".json").and_then(TaskId::from_hex) else {
             continue;
         };
+        if !plain_file(&path, root, &mut report) {
+            continue;
+        }
         let committed = matches!(store.inspect(&id), ObjectState::Ok { solver_rev } if solver_rev == SOLVER_REV);
         let other_revision = store.checkpoint(&id, SOLVER_REV).is_none();
         let running = lease::read(store, &id).is_some_and(|l| !l.is_expired(lease::now_ms()));
         if (committed || other_revision) && !running && remove(&path) {
             report.checkpoints += 1;
+        }
+    }
+    for (path, name) in entries(&root.join("failed"))? {
+        if name.ends_with(".json") && !name.starts_with('.') {
+            plain_file(&path, root, &mut report);
         }
     }
     Ok(report)

@@ -103,6 +103,9 @@ pub enum Claim {
     Acquired,
     /// Someone else holds it (the lease, if it could be read).
     HeldBy(Option<Lease>),
+    /// An entry of the wrong kind is where the lease (or the task's checkpoint or failure
+    /// record) goes: nobody can hold the task until it is removed ([`Store::wrong_kind`]).
+    Blocked(String),
 }
 
 /// Reads a task's lease.
@@ -127,6 +130,9 @@ fn file_age_ms(path: &Path) -> Option<u64> {
 /// IO errors other than the lease being held.
 pub fn claim(store: &Store, id: &TaskId, holder: &Holder) -> Result<Claim, ExecError> {
     let path = store.lease_path(id);
+    if let Some(reason) = store.wrong_kind(id) {
+        return Ok(Claim::Blocked(reason));
+    }
     let io = |e| ExecError::Io {
         path: path.clone(),
         source: e,
@@ -243,15 +249,30 @@ pub const CHECKPOINT_EVERY: &str = "checkpoint interval";
 /// The name [`timings`] gives the lease time-to-live in its errors.
 pub const LEASE_TTL: &str = "lease time-to-live";
 
+/// Shortest and longest checkpoint interval, in seconds: a checkpoint costs a write of the
+/// whole state, and an interval longer than a day loses a day's work on a kill.
+pub const CHECKPOINT_EVERY_RANGE: (f64, f64) = (0.001, 86_400.0);
+
+/// Shortest and longest lease time-to-live, in seconds: heartbeats come every quarter of it, so
+/// under a second a busy holder could miss one and two runners compute the same task; over a
+/// week a dead runner's tasks wait that long.
+pub const LEASE_TTL_RANGE: (f64, f64) = (1.0, 604_800.0);
+
 /// The checkpoint interval and the lease time-to-live of runners, from seconds; an
-/// [`ExecError::Option`] naming [`CHECKPOINT_EVERY`] or [`LEASE_TTL`] unless both are positive
-/// and finite.
+/// [`ExecError::Option`] naming [`CHECKPOINT_EVERY`] or [`LEASE_TTL`] unless each is a number
+/// of seconds in its range ([`CHECKPOINT_EVERY_RANGE`], [`LEASE_TTL_RANGE`]).
 pub fn timings(checkpoint_every: f64, lease_ttl: f64) -> Result<(Duration, Duration), ExecError> {
-    for (option, value) in [(CHECKPOINT_EVERY, checkpoint_every), (LEASE_TTL, lease_ttl)] {
-        if !(value.is_finite() && value > 0.0) {
+    for (option, value, (min, max)) in [
+        (CHECKPOINT_EVERY, checkpoint_every, CHECKPOINT_EVERY_RANGE),
+        (LEASE_TTL, lease_ttl, LEASE_TTL_RANGE),
+    ] {
+        if !(min..=max).contains(&value) {
             return Err(ExecError::Option {
                 option,
-                reason: "must be a positive number of seconds".into(),
+                reason: format!(
+                    "must be between {min} and {max} seconds, got {}",
+                    sphereflow_plan::schema::float_text(value)
+                ),
             });
         }
     }

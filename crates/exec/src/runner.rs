@@ -29,13 +29,13 @@ use crate::error::{chain, ExecError};
 use crate::events::{Event, EventLog};
 use crate::lease::{self, Claim, Holder};
 use crate::provenance::{rfc3339, Provenance};
+use crate::resume::{checkpoint_problem, memory_problem};
 use crate::store::{
-    Checkpoint, Committed, FailureRecord, FrameIndex, ObjectContent, ObjectState, Staged, Store,
-    StoredSummary, TaskSpec,
+    Checkpoint, CheckpointRead, Committed, FailureRecord, FrameIndex, ObjectContent, ObjectState,
+    Staged, Store, StoredSummary, TaskSpec,
 };
 
-/// Evenly spaced snapshots kept per task, besides the early ones and the final state (`Frames`).
-pub const FRAMES_PER_TASK: usize = 24;
+pub use crate::resume::FRAMES_PER_TASK;
 
 /// A static split of a sweep: this process runs the tasks whose id falls in part `index` of
 /// `count` (1-based).
@@ -74,10 +74,14 @@ impl Shard {
     }
 }
 
+/// Most tasks in parallel (`jobs`): each is a thread of the pool; more than this only costs
+/// memory and start-up time, never speed.
+pub const MAX_JOBS: usize = 1024;
+
 /// How to run.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
-    /// Tasks in parallel (and threads in the pool).
+    /// Tasks in parallel (and threads in the pool), 1 to [`MAX_JOBS`].
     pub jobs: usize,
     /// Only this part of the sweep.
     pub shard: Option<Shard>,
@@ -122,6 +126,9 @@ pub struct Report {
     pub failed: Vec<(String, String)>,
     /// Failed in an earlier run and not retried: `(id, reason)`.
     pub failed_before: Vec<(String, String)>,
+    /// Kept from running by a store entry of the wrong kind (counted in `remaining`):
+    /// `(id, reason)`.
+    pub blocked: Vec<(String, String)>,
     /// Interrupted (Ctrl-C or a signal): running tasks were checkpointed.
     pub interrupted: bool,
     /// Stopped starting tasks because the failure budget was spent.
@@ -315,6 +322,7 @@ impl Shared<'_> {
             match task_state(self.store, id) {
                 TaskState::Cached => self.report.lock().expect("report").done_elsewhere += 1,
                 TaskState::Running(_) => still_held.push(index),
+                TaskState::Blocked { reason } => self.block(id, reason),
                 TaskState::Failed { reason } if !self.options.retry_failed => {
                     self.report
                         .lock()
@@ -359,8 +367,12 @@ impl Shared<'_> {
                 self.queue.lock().expect("queue").held.push(index);
                 return;
             }
+            Ok(Claim::Blocked(reason)) => {
+                self.block(&id, reason);
+                return;
+            }
             Err(error) => {
-                self.fail(task, "error", &format!("%s: {}", chain(&error)));
+                self.fail(task, "error", &chain(&error));
                 return;
             }
         }
@@ -370,15 +382,7 @@ impl Shared<'_> {
         {
             self.report.lock().expect("report").done_elsewhere += 1;
         } else {
-            let outcome =
-                catch_unwind(AssertUnwindSafe(|| self.run_task(index))).unwrap_or_else(|payload| {
-                    let message = payload
-                        .downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| payload.downcast_ref::<String>().cloned())
-                        .unwrap_or_else(|| "unknown panic".into());
-                    Outcome::Failed(format!("panic: {message}"))
-                });
+            let outcome = guarded(|| self.run_task(index));
             match outcome {
                 // The committer releases the lease once the result is durable.
                 Outcome::Staged => return,
@@ -397,6 +401,53 @@ impl Shared<'_> {
         lease::release(self.store, &id, &self.holder);
     }
 
+    /// Reports a task kept from running by a store entry of the wrong kind: not waited on, not
+    /// recorded (the record's own place may be the entry).
+    fn block(&self, id: &TaskId, reason: String) {
+        self.report
+            .lock()
+            .expect("report")
+            .blocked
+            .push((id.to_hex(), reason.clone()));
+        self.emit(Event::Blocked {
+            id: id.to_hex(),
+            reason,
+        });
+    }
+
+    /// Removes a checkpoint that cannot be resumed from, with a warning event.
+    fn discard_checkpoint(&self, id: &TaskId, reason: String) {
+        self.store.remove_checkpoint(id);
+        self.emit(Event::CheckpointDiscarded {
+            id: id.to_hex(),
+            reason,
+        });
+    }
+
+    /// The task's checkpoint if it is one of this task's runs ([`checkpoint_problem`]); one
+    /// that is not is discarded.
+    fn usable_checkpoint(&self, id: &TaskId, problem: &Problem) -> Option<Checkpoint> {
+        let checkpoint = match self.store.read_checkpoint(id, SOLVER_REV) {
+            CheckpointRead::Missing => return None,
+            CheckpointRead::Unusable { reason } => {
+                self.discard_checkpoint(id, reason);
+                return None;
+            }
+            CheckpointRead::Found(checkpoint) => *checkpoint,
+        };
+        let problem = checkpoint_problem(&checkpoint.simulation, problem).or_else(|| {
+            (!(checkpoint.runtime_s.is_finite() && checkpoint.runtime_s >= 0.0))
+                .then(|| format!("its runtime {} is not a duration", checkpoint.runtime_s))
+        });
+        match problem {
+            Some(reason) => {
+                self.discard_checkpoint(id, format!("not a run of this task: {reason}"));
+                None
+            }
+            None => Some(checkpoint),
+        }
+    }
+
     fn fail(&self, task: &Task, kind: &str, reason: &str) {
         let now = SystemTime::now();
         let record = FailureRecord {
@@ -407,7 +458,10 @@ impl Shared<'_> {
         };
         let reason = match self.store.record_failure(&task.id, &record) {
             Ok(()) => reason.to_string(),
-            Err(error) => format!("{reason} (and the failure could not be recorded: {error})"),
+            Err(error) => format!(
+                "{reason} (and the failure could not be recorded: {})",
+                chain(&error)
+            ),
         };
         self.store.remove_checkpoint(&task.id);
         self.failures.fetch_add(1, Ordering::SeqCst);
@@ -430,6 +484,14 @@ impl Shared<'_> {
             Err(error) => return Outcome::Failed(format!("refused: {error}")),
         };
         let meanfield = resolved.meanfield.clone();
+        if meanfield.is_none() {
+            // Before the state is drawn: a task larger than the machine would abort the process.
+            let model = &resolved.params.model;
+            let width = resolved.params.perceptron.width;
+            if let Some(reason) = memory_problem(model.particles, model.dim, width) {
+                return Outcome::Failed(format!("refused: {reason}"));
+            }
+        }
         let problem = match Problem::new(resolved.params, resolved.initial, resolved.perceptron) {
             Ok(problem) => problem,
             Err(error) => return Outcome::Failed(format!("refused: {error}")),
@@ -437,13 +499,38 @@ impl Shared<'_> {
         if let Some(setup) = meanfield {
             return self.run_mean_field(index, &problem, &setup);
         }
+        let checkpoint = self.usable_checkpoint(&id, &problem);
+        if checkpoint.is_none() {
+            return self.run_particles(index, &problem, None);
+        }
+        // A run resumed from a checkpoint that then fails may have failed because of the
+        // checkpoint: it is discarded and the task run once more from the beginning, so that
+        // a checkpoint never fails a task for good.
+        match guarded(|| self.run_particles(index, &problem, checkpoint)) {
+            Outcome::Failed(reason) => {
+                self.discard_checkpoint(&id, format!("the run resumed from it failed ({reason})"));
+                self.run_particles(index, &problem, None)
+            }
+            outcome => outcome,
+        }
+    }
+
+    /// Runs a particle task from its beginning or from a checkpoint (checked already), with
+    /// checkpoints on the way, and stages its result.
+    fn run_particles(
+        &self,
+        index: usize,
+        problem: &Problem,
+        checkpoint: Option<Checkpoint>,
+    ) -> Outcome {
+        let task = &self.plan.tasks[index];
+        let id = task.id;
         let session_start = Instant::now();
-        let checkpoint = self.store.checkpoint(&id, SOLVER_REV);
         let resumed_from_step = checkpoint.as_ref().map(|c| c.simulation.step);
         let (mut simulation, prior_runtime, started) = match checkpoint {
             Some(c) => (c.simulation, c.runtime_s, c.started),
             None => (
-                Simulation::start(&problem, FRAMES_PER_TASK),
+                Simulation::start(problem, FRAMES_PER_TASK),
                 0.0,
                 rfc3339(SystemTime::now()),
             ),
@@ -461,12 +548,12 @@ impl Shared<'_> {
         let mut certificate = None;
         loop {
             let clock = Instant::now();
-            match simulation.advance(&problem, chunk, self.par()) {
+            match simulation.advance(problem, chunk, self.par()) {
                 Err(error) => return Outcome::Failed(error.to_string()),
                 Ok(Some(_)) if !stop.certify => break,
                 Ok(Some(_)) => {
                     let options = certify_options(&problem.params, &simulation.state);
-                    match simulation.conclude(&problem, &options, self.par()) {
+                    match simulation.conclude(problem, &options, self.par()) {
                         Err(error) => return Outcome::Failed(format!("certify: {error}")),
                         Ok(Conclusion::Certified(found)) => {
                             certificate = Some(*found);
@@ -509,7 +596,7 @@ impl Shared<'_> {
                     if interrupted {
                         return Outcome::Interrupted;
                     }
-                    return Outcome::Failed(format!("%s: {}", chain(&error)));
+                    return Outcome::Failed(chain(&error));
                 }
                 self.emit(Event::Checkpointed {
                     id: id.to_hex(),
@@ -521,7 +608,7 @@ impl Shared<'_> {
                 }
             }
         }
-        let result = simulation.finish(&problem);
+        let result = simulation.finish(problem);
         let runtime_s = runtime(session_start);
         self.stage_result(index, result, certificate, runtime_s, started)
     }
@@ -576,6 +663,12 @@ impl Shared<'_> {
         .iter()
         .chain(&result.final_state.positions)
         .all(|x| x.is_finite());
+        if result.final_state.masses.is_empty() {
+            return Outcome::Failed(format!(
+                "the run ended with no atoms after {} steps",
+                summary.steps
+            ));
+        }
         if !finite {
             return Outcome::Failed(format!(
                 "non-finite result after {} steps (t = {})",
@@ -612,7 +705,7 @@ impl Shared<'_> {
             ObjectContent::new(&stored, &result.final_state, &result.series, &result.frames);
         let staged = match self.store.stage(&id, &content) {
             Ok(staged) => staged,
-            Err(error) => return Outcome::Failed(format!("%s: {}", chain(&error))),
+            Err(error) => return Outcome::Failed(chain(&error)),
         };
         self.to_commit.lock().expect("commits").push(Finished {
             index,
@@ -681,7 +774,7 @@ impl Shared<'_> {
                             runtime_s,
                         });
                     }
-                    Err(error) => self.fail(task, "error", &format!("%s: {}", chain(&error))),
+                    Err(error) => self.fail(task, "error", &chain(&error)),
                 }
                 self.leases.lock().expect("leases").remove(&id);
                 lease::release(self.store, &id, &self.holder);
@@ -712,6 +805,18 @@ impl Shared<'_> {
     }
 }
 
+/// Runs a task's work, turning a panic into a failure with its message.
+fn guarded(work: impl FnOnce() -> Outcome) -> Outcome {
+    catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        Outcome::Failed(format!("panic: {message}"))
+    })
+}
+
 /// Runs a plan's tasks against a store: cached ones are skipped, the others computed in
 /// parallel and committed. Events go to `sink` and to the store's event log. Setting
 /// `interrupt` makes running tasks checkpoint and the run return.
@@ -726,10 +831,10 @@ pub fn run(
     sink: &(dyn Fn(&Event) + Sync),
     interrupt: &AtomicBool,
 ) -> Result<Report, ExecError> {
-    if options.jobs == 0 {
+    if !(1..=MAX_JOBS).contains(&options.jobs) {
         return Err(ExecError::Option {
             option: "jobs",
-            reason: "must be at least 1".into(),
+            reason: format!("must be between 1 and {MAX_JOBS}, got {}", options.jobs),
         });
     }
     let holder = Holder::new(options.lease_ttl);
@@ -755,6 +860,7 @@ pub fn run(
             TaskState::Failed { reason } if !options.retry_failed => {
                 report.failed_before.push((id.to_hex(), reason));
             }
+            TaskState::Blocked { reason } => report.blocked.push((id.to_hex(), reason)),
             _ => pending.push(index),
         }
     }
@@ -768,6 +874,12 @@ pub fn run(
     for &index in &cache_hits {
         shared_log_events(Event::CacheHit {
             id: plan.tasks[index].id.to_hex(),
+        });
+    }
+    for (id, reason) in &report.blocked {
+        shared_log_events(Event::Blocked {
+            id: id.clone(),
+            reason: reason.clone(),
         });
     }
     for &index in &pending {

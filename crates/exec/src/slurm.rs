@@ -21,6 +21,10 @@ pub const DEFAULT_MAX_ARRAY_SIZE: usize = 1001;
 /// The largest lead time `--signal` accepts.
 pub const MAX_SIGNAL_LEAD_S: u64 = 65535;
 
+/// Most elements of a job (over all its scripts): more workers than this cannot find work in
+/// any sweep the planner accepts without confirmation.
+pub const MAX_ELEMENTS: usize = 1_000_000;
+
 /// A job array of workers on one sweep: everything its scripts say. Paths are absolute.
 #[derive(Debug, Clone)]
 pub struct ArrayJob {
@@ -90,8 +94,24 @@ impl ArrayJob {
         if self.elements == 0 {
             return Err(bad("--array", "must be at least 1 element".into()));
         }
-        if self.cpus_per_task == 0 {
-            return Err(bad("--cpus-per-task", "must be at least 1".into()));
+        if self.elements > MAX_ELEMENTS {
+            return Err(bad(
+                "--array",
+                format!(
+                    "must be at most {MAX_ELEMENTS} elements, got {}",
+                    self.elements
+                ),
+            ));
+        }
+        if !(1..=crate::runner::MAX_JOBS).contains(&self.cpus_per_task) {
+            return Err(bad(
+                "--cpus-per-task",
+                format!(
+                    "must be between 1 and {}, got {}",
+                    crate::runner::MAX_JOBS,
+                    self.cpus_per_task
+                ),
+            ));
         }
         if self.array_limit == Some(0) {
             return Err(bad("--array-limit", "must be at least 1".into()));

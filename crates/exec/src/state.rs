@@ -11,7 +11,9 @@ use crate::lease::{self, Lease};
 use crate::store::{ObjectState, Store};
 
 /// Every state name, in the order counts list them.
-pub const STATE_NAMES: &[&str] = &["cached", "stale", "corrupt", "failed", "running", "pending"];
+pub const STATE_NAMES: &[&str] = &[
+    "cached", "stale", "corrupt", "blocked", "failed", "running", "pending",
+];
 
 /// A task's state in a store.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,6 +28,12 @@ pub enum TaskState {
     /// An object that fails verification: will be recomputed.
     Corrupt {
         /// What is wrong.
+        reason: String,
+    },
+    /// Kept from running by an entry of the wrong kind in the store (a folder where its lease
+    /// goes): reported by every command, waited on by none.
+    Blocked {
+        /// Which entry, and what it is.
         reason: String,
     },
     /// Failed (recorded reason).
@@ -46,6 +54,7 @@ impl TaskState {
             TaskState::Cached => "cached",
             TaskState::Stale { .. } => "stale",
             TaskState::Corrupt { .. } => "corrupt",
+            TaskState::Blocked { .. } => "blocked",
             TaskState::Failed { .. } => "failed",
             TaskState::Running(_) => "running",
             TaskState::Pending => "pending",
@@ -53,13 +62,17 @@ impl TaskState {
     }
 }
 
-/// A task's state: its object first, then a live lease, then a recorded failure.
+/// A task's state: its object first, then an entry of the wrong kind, then a live lease, then a
+/// recorded failure.
 pub fn task_state(store: &Store, id: &TaskId) -> TaskState {
     match store.inspect(id) {
         ObjectState::Ok { solver_rev } if solver_rev == SOLVER_REV => return TaskState::Cached,
         ObjectState::Ok { solver_rev } => return TaskState::Stale { solver_rev },
         ObjectState::Corrupt { reason } => return TaskState::Corrupt { reason },
         ObjectState::Missing => {}
+    }
+    if let Some(reason) = store.wrong_kind(id) {
+        return TaskState::Blocked { reason };
     }
     if let Some(lease) = lease::read(store, id).filter(|l| !l.is_expired(lease::now_ms())) {
         return TaskState::Running(lease);
@@ -113,7 +126,7 @@ impl TaskState {
             TaskState::Stale { solver_rev } => Some(format!(
                 "computed by solver revision {solver_rev}, now {SOLVER_REV}"
             )),
-            TaskState::Corrupt { reason } => Some(reason.clone()),
+            TaskState::Corrupt { reason } | TaskState::Blocked { reason } => Some(reason.clone()),
             TaskState::Failed { reason } => Some(reason.clone()),
             TaskState::Running(lease) => Some(format!(
                 "held by {}, heartbeat {:.0} s ago (runner {})",

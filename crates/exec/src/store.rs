@@ -15,6 +15,9 @@
 //! A result is committed by writing every file in a private directory under `tmp/`, syncing
 //! them and the directory, and renaming the directory into `objects/`. A rename is atomic, so a
 //! reader sees a whole object or none; a killed writer leaves only a temporary that `gc` removes.
+//!
+//! Long file: the store's layout in one place: objects, commits, checkpoints, failure records,
+//! and the entries every command must read the same way.
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -141,10 +144,65 @@ pub struct Checkpoint {
     pub simulation: Simulation,
 }
 
+/// A task's checkpoint as the store holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CheckpointRead {
+    /// No checkpoint.
+    Missing,
+    /// A checkpoint of this task and revision (still to be checked against the task).
+    Found(Box<Checkpoint>),
+    /// A checkpoint that cannot be used: unreadable, another task's or another revision's.
+    Unusable {
+        /// Why.
+        reason: String,
+    },
+}
+
 /// A store on disk.
 #[derive(Debug, Clone)]
 pub struct Store {
     root: PathBuf,
+}
+
+/// The folders of a store; a folder holding any of them with entries is a store.
+const STORE_FOLDERS: &[&str] = &["objects", "leases", "checkpoints", "failed", "tmp"];
+
+/// What a path is, for messages: `a folder`, `a symbolic link`, ...
+fn kind_of(metadata: &fs::Metadata) -> &'static str {
+    let kind = metadata.file_type();
+    if kind.is_dir() {
+        "a folder"
+    } else if kind.is_symlink() {
+        "a symbolic link"
+    } else if kind.is_file() {
+        "a file"
+    } else {
+        "a device, pipe or socket"
+    }
+}
+
+/// An error unless a folder without a layout file is new (no results, leases, checkpoints or
+/// failure records in it): a store whose layout file is lost is not silently made a new one.
+fn check_unmarked(root: &Path, layout: &Path) -> Result<(), ExecError> {
+    let used: Vec<&str> = STORE_FOLDERS
+        .iter()
+        .copied()
+        .filter(|dir| *dir != "tmp")
+        .filter(|dir| {
+            fs::read_dir(root.join(dir)).is_ok_and(|mut entries| entries.next().is_some())
+        })
+        .collect();
+    if used.is_empty() {
+        return Ok(());
+    }
+    Err(ExecError::Damaged {
+        path: layout.to_path_buf(),
+        reason: format!(
+            "missing, but the folder holds a store ({}/ not empty); if it is a sphereflow store, \
+             write the line {STORE_LAYOUT} into it",
+            used.join("/, ")
+        ),
+    })
 }
 
 fn io_error(path: &Path, error: io::Error) -> ExecError {
@@ -375,13 +433,9 @@ impl Store {
         let store = Store {
             root: root.to_path_buf(),
         };
-        for dir in ["objects", "leases", "checkpoints", "failed", "tmp"] {
-            let path = root.join(dir);
-            fs::create_dir_all(&path).map_err(|e| io_error(&path, e))?;
-        }
         let layout = root.join("layout");
-        match fs::read_to_string(&layout) {
-            Ok(text) if text.trim() == STORE_LAYOUT => {}
+        let marked = match fs::read_to_string(&layout) {
+            Ok(text) if text.trim() == STORE_LAYOUT => true,
             Ok(text) => {
                 return Err(ExecError::Layout {
                     path: layout,
@@ -390,9 +444,17 @@ impl Store {
                 })
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                write_atomic(&layout, format!("{STORE_LAYOUT}\n").as_bytes())?
+                check_unmarked(root, &layout)?;
+                false
             }
             Err(e) => return Err(io_error(&layout, e)),
+        };
+        for dir in STORE_FOLDERS {
+            let path = root.join(dir);
+            fs::create_dir_all(&path).map_err(|e| io_error(&path, e))?;
+        }
+        if !marked {
+            write_atomic(&layout, format!("{STORE_LAYOUT}\n").as_bytes())?;
         }
         Ok(store)
     }
@@ -400,7 +462,9 @@ impl Store {
     /// Opens a store only if it exists (for read-only commands: nothing is created).
     ///
     /// # Errors
-    /// A folder that holds another layout.
+    /// A folder that holds another layout, a layout file that cannot be read (a folder in its
+    /// place), and a folder that holds a store's results without its layout file: the same
+    /// store states [`Store::open`] refuses.
     pub fn open_existing(root: &Path) -> Result<Option<Store>, ExecError> {
         let layout = root.join("layout");
         match fs::read_to_string(&layout) {
@@ -412,8 +476,39 @@ impl Store {
                 found: text.trim().to_string(),
                 expected: STORE_LAYOUT,
             }),
-            Err(_) => Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                check_unmarked(root, &layout)?;
+                Ok(None)
+            }
+            Err(e) => Err(io_error(&layout, e)),
         }
+    }
+
+    /// The first of a task's own entries (lease, takeover guard, checkpoint, failure record)
+    /// that exists but is not a regular file, as `leases/<id>.lease is a folder, not a file`;
+    /// such an entry cannot be replaced by a rename, so the task cannot run until it is removed.
+    pub fn wrong_kind(&self, id: &TaskId) -> Option<String> {
+        let lease = self.lease_path(id);
+        let entries = [
+            lease.clone(),
+            lease.with_extension("lease.takeover"),
+            self.checkpoint_path(id),
+            self.failure_path(id),
+        ];
+        for path in entries {
+            let Ok(metadata) = fs::symlink_metadata(&path) else {
+                continue;
+            };
+            if !metadata.file_type().is_file() {
+                let shown = path.strip_prefix(&self.root).unwrap_or(&path);
+                return Some(format!(
+                    "{} is {}, not a file: remove it to let the task run",
+                    shown.display(),
+                    kind_of(&metadata)
+                ));
+            }
+        }
+        None
     }
 
     /// The store's folder.
@@ -673,9 +768,51 @@ impl Store {
 
     /// The task's checkpoint, if one of this revision exists and is readable.
     pub fn checkpoint(&self, id: &TaskId, solver_rev: u32) -> Option<Checkpoint> {
-        let checkpoint: Checkpoint = read_json(&self.checkpoint_path(id)).ok()?;
-        (checkpoint.task_id == id.to_hex() && checkpoint.solver_rev == solver_rev)
-            .then_some(checkpoint)
+        match self.read_checkpoint(id, solver_rev) {
+            CheckpointRead::Found(checkpoint) => Some(*checkpoint),
+            _ => None,
+        }
+    }
+
+    /// The task's checkpoint, or why the one there cannot be used (unreadable, of another task,
+    /// of another solver revision). Whether its state fits the task is checked by the runner.
+    pub fn read_checkpoint(&self, id: &TaskId, solver_rev: u32) -> CheckpointRead {
+        let path = self.checkpoint_path(id);
+        let checkpoint: Checkpoint = match read_json(&path) {
+            Ok(checkpoint) => checkpoint,
+            Err(ExecError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+                return CheckpointRead::Missing
+            }
+            Err(ExecError::Io { source, .. }) => {
+                return CheckpointRead::Unusable {
+                    reason: format!("unreadable: {source}"),
+                }
+            }
+            Err(ExecError::Corrupt { reason, .. }) => {
+                return CheckpointRead::Unusable {
+                    reason: format!("not a checkpoint: {reason}"),
+                }
+            }
+            Err(error) => {
+                return CheckpointRead::Unusable {
+                    reason: crate::error::chain(&error),
+                }
+            }
+        };
+        if checkpoint.task_id != id.to_hex() {
+            return CheckpointRead::Unusable {
+                reason: format!("the checkpoint of task {}", checkpoint.task_id),
+            };
+        }
+        if checkpoint.solver_rev != solver_rev {
+            return CheckpointRead::Unusable {
+                reason: format!(
+                    "written by solver revision {}, now {solver_rev}",
+                    checkpoint.solver_rev
+                ),
+            };
+        }
+        CheckpointRead::Found(Box::new(checkpoint))
     }
 
     pub(crate) fn save_checkpoint(

@@ -122,12 +122,14 @@ impl Entry {
                 if let Some(hash) = files.get(path) {
                     format!("blake3:{hash}")
                 } else {
-                    let bytes = std::fs::read(path).map_err(|e| PlanError::InvalidValue {
-                        origin: setting.origin.clone(),
-                        key: spec.path.into(),
-                        reason: format!("{path}: {e}"),
+                    // In a stream, from a regular file only: `/dev/zero` is refused, not read.
+                    let hash = crate::npy::hash_file(std::path::Path::new(path)).map_err(|e| {
+                        PlanError::InvalidValue {
+                            origin: setting.origin.clone(),
+                            key: spec.path.into(),
+                            reason: format!("{path}: {e}"),
+                        }
                     })?;
-                    let hash = blake3::hash(&bytes).to_hex().to_string();
                     files.insert(path.clone(), hash.clone());
                     format!("blake3:{hash}")
                 }

@@ -12,14 +12,15 @@
 //! ```
 
 pub mod identity;
+pub mod npy;
 pub mod plan;
 pub mod schema;
 pub mod sweep;
 
 pub use identity::{task_id, task_id_in, TaskId, TaskIdentity, TASK_ID_SCHEME};
+pub use npy::read_npy;
 pub use plan::{Plan, PlanOptions, Task, MAX_TASKS};
 pub use schema::{
-    read_npy, resolve, Kind, MeanFieldSetup, ParamSpec, PlanError, Resolved, Setting, Solver,
-    Typed, SCHEMA,
+    resolve, Kind, MeanFieldSetup, ParamSpec, PlanError, Resolved, Setting, Solver, Typed, SCHEMA,
 };
 pub use sweep::{Axis, Filter, Sweep};

@@ -595,7 +595,7 @@ impl std::fmt::Display for Typed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Typed::Int(i) => write!(f, "{i}"),
-            Typed::Float(x) => write!(f, "{x}"),
+            Typed::Float(x) => f.write_str(&float_text(*x)),
             Typed::Bool(b) => write!(f, "{b}"),
             Typed::Text(s) => f.write_str(s),
         }
@@ -613,9 +613,21 @@ impl serde::Serialize for Typed {
     }
 }
 
+/// A float as a reader wants it: plainly in the usual range, in exponent form when huge or
+/// tiny (`1e300`, not three hundred digits).
+pub fn float_text(x: f64) -> String {
+    if x != 0.0 && x.is_finite() && !(1e-6..1e15).contains(&x.abs()) {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
+    }
+}
+
 /// A value as it would be written in TOML, for messages.
 fn shown(value: &Value) -> String {
     match value {
+        // As written (`2.0`), unless huge or tiny.
+        Value::Float(x) if float_text(*x).contains('e') => float_text(*x),
         Value::Datetime(d) => format!("the date-time {d}"),
         Value::Array(_) => format!("the list {value}"),
         Value::Table(_) => format!("the table {value}"),
@@ -665,6 +677,7 @@ pub fn check(spec: &ParamSpec, setting: &Setting) -> Result<Typed, PlanError> {
                 }
             };
             if !x.is_finite() {
+                let x = float_text(x);
                 return Err(invalid(setting, key, format!("must be finite, got {x}")));
             }
             if let Some(min) = min {
@@ -673,12 +686,13 @@ pub fn check(spec: &ParamSpec, setting: &Setting) -> Result<Typed, PlanError> {
                     return Err(invalid(
                         setting,
                         key,
-                        format!("must be {op} {min}, got {x}"),
+                        format!("must be {op} {}, got {}", float_text(min), float_text(x)),
                     ));
                 }
             }
             if let Some(max) = max {
                 if x > max {
+                    let (max, x) = (float_text(max), float_text(x));
                     return Err(invalid(setting, key, format!("must be <= {max}, got {x}")));
                 }
             }
@@ -713,79 +727,17 @@ pub fn check(spec: &ParamSpec, setting: &Setting) -> Result<Typed, PlanError> {
     }
 }
 
-/// Reads an `.npy` file of f64 (or f32) as (rows, columns, values).
+/// Reads an `.npy` input as (rows, columns, values) ([`crate::npy::read_npy`]).
 fn read_npy_for(
     path: &Path,
     origin: &str,
     key: &str,
 ) -> Result<(usize, usize, Vec<f64>), PlanError> {
-    read_npy(path).map_err(|reason| PlanError::InvalidValue {
+    crate::npy::read_npy(path).map_err(|reason| PlanError::InvalidValue {
         origin: origin.into(),
         key: key.into(),
         reason,
     })
-}
-
-/// Reads a 2-d `.npy` array of f64 or f32 as `(rows, columns, values)`, the values row after
-/// row whatever the file's order (C or Fortran).
-///
-/// # Errors
-/// A message that names the file: unreadable, not `.npy`, not 2-d, empty, or shorter than its
-/// header says.
-pub fn read_npy(path: &Path) -> Result<(usize, usize, Vec<f64>), String> {
-    let fail = |reason: String| format!("{}: {reason}", path.display());
-    let bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
-    let npy = npyz::NpyFile::new(&bytes[..]).map_err(|e| fail(format!("not an .npy file: {e}")))?;
-    let fortran = npy.order() == npyz::Order::Fortran;
-    let shape = npy.shape().to_vec();
-    if shape.len() != 2 {
-        return Err(fail(format!("expected a 2-d array, got shape {shape:?}")));
-    }
-    let (rows, cols) = (shape[0] as usize, shape[1] as usize);
-    if rows == 0 || cols == 0 {
-        return Err(fail(format!("the array is empty (shape {shape:?})")));
-    }
-    // A header may claim any shape: check it against the data before reading it in.
-    let item_size = match npy.dtype() {
-        npyz::DType::Plain(t) => t.size_field().max(1),
-        _ => 8,
-    };
-    let needed = shape[0]
-        .checked_mul(shape[1])
-        .and_then(|n| n.checked_mul(item_size));
-    if needed.is_none_or(|n| n > bytes.len() as u64) {
-        return Err(fail(format!(
-            "shape {shape:?} needs more data than the file's {} bytes",
-            bytes.len()
-        )));
-    }
-    let values: Vec<f64> = match npy.dtype() {
-        npyz::DType::Plain(t) if t.size_field() == 4 => npy
-            .into_vec::<f32>()
-            .map_err(|e| fail(e.to_string()))?
-            .into_iter()
-            .map(f64::from)
-            .collect(),
-        _ => npy.into_vec::<f64>().map_err(|e| fail(e.to_string()))?,
-    };
-    if values.len() != rows * cols {
-        return Err(fail(format!(
-            "{} values for shape [{rows}, {cols}]",
-            values.len()
-        )));
-    }
-    let values = if fortran {
-        // Column after column on disk: transpose into rows.
-        let mut by_row = vec![0.0; values.len()];
-        for (index, value) in values.into_iter().enumerate() {
-            let (col, row) = (index / rows, index % rows);
-            by_row[row * cols + col] = value;
-        }
-        by_row
-    } else {
-        values
-    };
-    Ok((rows, cols, values))
 }
 
 fn parse_default(spec: &ParamSpec) -> Option<Typed> {

@@ -40,8 +40,35 @@ pub const SECTIONS: &[&str] = &[
     "meanfield",
 ];
 
-/// Largest number of values one generator may produce.
-const MAX_AXIS_VALUES: i64 = 100_000_000;
+/// Largest number of values one generator may produce: an axis this long is alone a grid at
+/// the task limit (the planner's `MAX_TASKS`; the two files do not import each other). Checked from the generator's count, before any value is made.
+const MAX_AXIS_VALUES: i64 = 1_000_000;
+
+/// Longest sweep name: the name is a folder and a file prefix (`results/<name>/`, Slurm
+/// scripts `<name>-...sbatch`), well under a file name's 255 bytes.
+pub const MAX_NAME_CHARS: usize = 100;
+
+/// Why a sweep name cannot name a results folder and Slurm jobs, if it cannot.
+fn name_problem(name: &str) -> Option<String> {
+    let rule = format!(
+        "use letters, digits, '-', '_' and '.', not starting with '.', at most {MAX_NAME_CHARS} \
+         characters"
+    );
+    if name.is_empty() {
+        return Some(format!("an empty name: {rule}"));
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Some(format!(
+            "a name of {} characters: {rule}",
+            name.chars().count()
+        ));
+    }
+    let valid = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        && !name.starts_with('.');
+    (!valid).then_some(rule)
+}
 
 /// A parsed, checked sweep file: what to vary and what to hold fixed.
 #[derive(Debug, Clone)]
@@ -348,9 +375,10 @@ impl Sweep {
         };
         let mut grid = None;
         let mut profiles = None;
+        let mut named = false;
         for (key, key_span, item) in table_entries(document.as_table()) {
             match key {
-                "sweep" => sweep.read_header(&source, &item, key_span)?,
+                "sweep" => sweep.read_header(&source, &item, key_span, &mut named)?,
                 "grid" => grid = Some((item, key_span)),
                 "profile" => profiles = Some((item, key_span)),
                 section if SECTIONS.contains(&section) => {
@@ -359,6 +387,20 @@ impl Sweep {
                 other => {
                     return Err(source.error(key_span, other, unknown_section(other)));
                 }
+            }
+        }
+        // The file's stem names the sweep when `[sweep] name` does not: it must be a name too
+        // (`...toml` would write into the parent of `results/`, a space break Slurm scripts).
+        if !named {
+            if let Some(problem) = name_problem(default_name) {
+                return Err(PlanError::File {
+                    origin: origin.into(),
+                    reason: format!(
+                        "the sweep is named after the file ({default_name:?}), and a sweep's name \
+                         names a results folder and Slurm jobs: {problem}; rename the file or \
+                         set `[sweep] name`"
+                    ),
+                });
             }
         }
         if let Some((item, span)) = grid {
@@ -473,6 +515,7 @@ impl Sweep {
         source: &Source,
         item: &Item,
         span: Option<Range<usize>>,
+        named: &mut bool,
     ) -> Result<(), PlanError> {
         let Some(fields) = entries(item) else {
             return Err(source.error(span, "sweep", "expected a table `[sweep]`"));
@@ -481,22 +524,21 @@ impl Sweep {
             let text = value.as_str();
             match (key, text) {
                 ("name", Some(name)) => {
-                    let valid = !name.is_empty()
-                        && name
-                            .chars()
-                            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-                        && !name.starts_with('.');
-                    if !valid {
+                    if let Some(problem) = name_problem(name) {
+                        let shown: String = name.chars().take(40).collect();
+                        let shown = if shown.len() < name.len() {
+                            format!("{shown:?}...")
+                        } else {
+                            format!("{shown:?}")
+                        };
                         return Err(source.error(
                             item_span(&value, key_span),
                             "sweep.name",
-                            format!(
-                                "{name:?} names a results folder: use letters, digits, '-', '_' \
-                                 and '.', not starting with '.'"
-                            ),
+                            format!("{shown} names a results folder and Slurm jobs: {problem}"),
                         ));
                     }
                     self.name = name.into();
+                    *named = true;
                 }
                 ("description", Some(text)) => self.description = Some(text.into()),
                 ("name" | "description", None) => {
@@ -804,7 +846,8 @@ fn generate(name: &str, args: &[toml::Value], kind: Kind) -> Result<Vec<toml::Va
             };
             if count > i128::from(MAX_AXIS_VALUES) {
                 return Err(format!(
-                    "`range` gives {count} values, more than {MAX_AXIS_VALUES}"
+                    "`range` gives {count} values, more than {MAX_AXIS_VALUES} (the task limit); \
+                     split the sweep"
                 ));
             }
             Ok((0..count)
@@ -826,7 +869,8 @@ fn generate(name: &str, args: &[toml::Value], kind: Kind) -> Result<Vec<toml::Va
             };
             if !(1..=MAX_AXIS_VALUES).contains(&count) {
                 return Err(format!(
-                    "`{name}`: the count must be between 1 and {MAX_AXIS_VALUES}, got {count}"
+                    "`{name}`: the count must be between 1 and {MAX_AXIS_VALUES} (the task \
+                     limit), got {count}"
                 ));
             }
             if !start.is_finite() || !stop.is_finite() {

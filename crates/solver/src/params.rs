@@ -311,7 +311,12 @@ impl Params {
                 format!(
                     "the paper kernel exp(β<x,y>) overflows for β = {} > {PAPER_KERNEL_BETA_MAX}; \
                      use model.kernel = \"shifted\" (the same dynamics on a rescaled time axis)",
-                    model.beta
+                    // Exponent form past the usual range: 1e300, not three hundred digits.
+                    if model.beta < 1e15 {
+                        model.beta.to_string()
+                    } else {
+                        format!("{:e}", model.beta)
+                    }
                 ),
             ));
         }
