@@ -14,6 +14,7 @@
 //! assert_eq!(result.summary.steps, 50);
 //! ```
 
+pub mod cells;
 pub mod clusters;
 pub mod error;
 pub mod field;
