@@ -55,7 +55,9 @@ fn the_density_is_written_per_radian_and_its_series_reported() {
         assert!((snapshot.iter().sum::<f64>() * h - 1.0).abs() < 1e-13);
     }
     // The uniform start: the first snapshot is 1/(2π) in every cell.
-    assert!(rho[..256].iter().all(|r| (r - 1.0 / std::f64::consts::TAU).abs() < 1e-15));
+    assert!(rho[..256]
+        .iter()
+        .all(|r| (r - 1.0 / std::f64::consts::TAU).abs() < 1e-15));
 }
 
 #[test]
@@ -77,10 +79,7 @@ fn bad_parameters_exit_2_name_the_key_and_write_nothing() {
         assert!(stderr.contains(key), "{sets:?}: {stderr}");
         assert!(!dir.path().join("rho.npy").exists(), "{sets:?}");
     }
-    let (code, _, stderr) = check(
-        &["simulate", "--set", "model.solver=meanfield"],
-        dir.path(),
-    );
+    let (code, _, stderr) = check(&["simulate", "--set", "model.solver=meanfield"], dir.path());
     assert_eq!(code, 2);
     assert!(stderr.contains("sphereflow meanfield"), "{stderr}");
 }

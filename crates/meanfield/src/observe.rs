@@ -31,7 +31,11 @@ fn observe_density(density: &[f64], radius: f64, window: f64, heavy: f64) -> Obs
     );
     observed.clusters.retain(|c| c.mass >= COUNTED_CLUSTER_MASS);
     observed.n_clusters = observed.clusters.len();
-    observed.max_spread = observed.clusters.iter().map(|c| c.spread).fold(0.0, f64::max);
+    observed.max_spread = observed
+        .clusters
+        .iter()
+        .map(|c| c.spread)
+        .fold(0.0, f64::max);
     observed
 }
 
