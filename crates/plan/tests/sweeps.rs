@@ -367,7 +367,16 @@ proptest! {
         which in any::<proptest::sample::Index>(),
         pick in any::<u32>(),
     ) {
-        let specs: Vec<&ParamSpec> = SCHEMA.iter().filter(|s| !matches!(s.kind, Kind::File)).collect();
+        // Parameters the task's solver reads (the others never enter its id).
+        let solver = if settings.iter().any(|(p, v)| *p == "model.solver" && v.contains("meanfield")) {
+            sphereflow_plan::Solver::MeanField
+        } else {
+            sphereflow_plan::Solver::Particles
+        };
+        let specs: Vec<&ParamSpec> = SCHEMA
+            .iter()
+            .filter(|s| !matches!(s.kind, Kind::File) && (s.path == "model.solver" || solver.reads(s.path)))
+            .collect();
         let spec = specs[which.index(specs.len())];
         let base: Vec<(&str, String)> =
             settings.into_iter().filter(|(p, _)| *p != spec.path).collect();
