@@ -93,7 +93,7 @@ proptest! {
         n in 1usize..700,
         groups in 0usize..6,
         width in prop::sample::select(vec![1e-6, 1e-3, 0.05, 0.3, 1.0]),
-        radius in prop::sample::select(vec![0.0, 1e-9, 0.02, 0.1, 0.3, 0.5236, 1.5, 3.2]),
+        radius in prop::sample::select(vec![0.0, 1e-9, 0.02, 0.1, 0.3, std::f64::consts::FRAC_PI_6, 1.5, 3.2]),
         seed in 0u64..10_000,
     ) {
         check(&grouped_state(dim, n, groups, width, seed), radius);
@@ -123,7 +123,7 @@ fn large_spread_and_collapsed_states_match_all_pairs() {
         (8, 2000, 2, 1e-3),
     ] {
         let state = grouped_state(dim, n, groups, width, 7 + n as u64);
-        for radius in [0.01, 0.1, 0.5236 / (dim as f64 / 3.0)] {
+        for radius in [0.01, 0.1, std::f64::consts::FRAC_PI_6 / (dim as f64 / 3.0)] {
             check(&state, radius);
         }
     }
