@@ -272,6 +272,17 @@ pub const SCHEMA: &[ParamSpec] = &[
         doc: "merge distance before certifying (default: the cluster radius if clusters are tight)",
     },
     ParamSpec {
+        path: "stop.spread_tol",
+        kind: Kind::Float {
+            min: Some(0.0),
+            exclusive: false,
+            max: Some(0.5),
+        },
+        default: Some("1e-3"),
+        doc: "a null descent run in a spread state (spread > r) stops once, over the window, max_i |F_i| <= drift_tol \
+              and the energy changed by <= this fraction of its change since the start (0: never)",
+    },
+    ParamSpec {
         path: "measure.cluster_scale",
         kind: float(Some(0.0), true),
         default: Some("0.5"),
@@ -886,6 +897,7 @@ pub fn resolve(settings: &BTreeMap<String, Setting>) -> Result<Resolved, PlanErr
             window: int("stop.window").expect("default") as u64,
             certify: bool_of("stop.certify"),
             certify_merge: float("stop.certify_merge"),
+            spread_tol: float("stop.spread_tol").expect("default"),
         },
         measure: MeasureParams {
             cluster_scale: float("measure.cluster_scale").expect("default"),

@@ -3,9 +3,25 @@
 //! On S^1 clusters are greedy arcs: sort the angles, start after the largest gap, and open a new
 //! cluster when an angle exceeds the current cluster's first angle by more than `r` (so every
 //! cluster has diameter at most `r`). On `S^{d-1}`, `d >= 3`, they are the connected components of
-//! the graph "geodesic distance <= r" (single linkage), found by a sweep along the first
-//! coordinate: only pairs whose first coordinates differ by at most the chord `2 sin(r/2)` can be
-//! linked, so only those are compared.
+//! the graph "geodesic distance <= r" (single linkage).
+//!
+//! # Cost
+//!
+//! Every measurement a check takes is O(n) expected, never all pairs:
+//! - single linkage sorts the particles into cells of side the chord `2 sin(r/2)` ([`Cells`]) and
+//!   compares only particles of the same or adjacent cells; two adjacent cells already wholly in
+//!   one component are not compared at all (so a dense spread state costs O(n), not O(n · its
+//!   neighbours));
+//! - a cluster's spread (its largest pairwise distance) is bounded through its centre: pairs
+//!   whose distances to the centre cannot add up to the widest pair found so far are skipped, and
+//!   a cluster wider than a quarter circle is searched from the other side, the farthest point
+//!   from `x` being the nearest to `-x` (`|x - y|² + |x + y|² = 4`), in cells of the width that
+//!   can still beat the widest pair.
+//!
+//! Both give exactly the all-pairs results (`reference::linkage_groups`,
+//! `reference::widest_chord_sq`): the same pairs are linked (only pairs that cannot be, or that are
+//! already connected, are skipped), and the spread is the same largest chord computed by the same
+//! formula; the property tests of `tests/clusters.rs` check it.
 //!
 //! # Merging into atoms
 //!
@@ -35,6 +51,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::cells::{shifted, CellKey, Cells};
 use crate::sphere::{angle, dot};
 use crate::state::State;
 
@@ -74,8 +91,9 @@ fn chord_sq_to_geodesic(chord_sq: f64) -> f64 {
     2.0 * (0.5 * chord_sq.sqrt()).min(1.0).asin()
 }
 
+/// `|a - b|²`, summed in coordinate order (the oracle of `reference` uses the same formula).
 #[inline]
-fn chord_sq(a: &[f64], b: &[f64]) -> f64 {
+pub fn chord_sq(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
 }
 
@@ -143,13 +161,130 @@ fn spread(state: &State, members: &[usize]) -> f64 {
         let last = angle(state.position(members[members.len() - 1]));
         return (last - first).rem_euclid(std::f64::consts::TAU);
     }
+    chord_sq_to_geodesic(widest_chord_sq(state, members))
+}
+
+/// Clusters up to this size take all their pairs.
+const ALL_PAIRS_SIZE: usize = 48;
+
+/// Relative slack of the bounds that skip pairs: far above the rounding of the distances, so no
+/// pair that could be the widest is ever skipped.
+const BOUND_SLACK: f64 = 1e-9;
+
+/// The largest squared chord `|x_i - x_j|²` between two members (0 for one), equal to the
+/// all-pairs maximum.
+pub fn widest_chord_sq(state: &State, members: &[usize]) -> f64 {
+    if members.len() <= ALL_PAIRS_SIZE {
+        return all_pairs_widest(state, members);
+    }
+    let dim = state.dim;
+    let mut centre = vec![0.0; dim];
+    for &i in members {
+        centre
+            .iter_mut()
+            .zip(state.position(i))
+            .for_each(|(c, x)| *c += x);
+    }
+    let length = dot(&centre, &centre).sqrt();
+    if length > 1e-300 {
+        centre.iter_mut().for_each(|c| *c /= length);
+    } else {
+        centre.copy_from_slice(state.position(members[0]));
+    }
+    // |x_i - x_j| <= |x_i - c| + |c - x_j| for any point c.
+    let reach: Vec<f64> = members
+        .iter()
+        .map(|&i| chord_sq(state.position(i), &centre).sqrt())
+        .collect();
+    let farthest_out = (0..members.len())
+        .max_by(|&a, &b| reach[a].total_cmp(&reach[b]))
+        .expect("a cluster has members");
+    // A widest pair to start from: the farthest member from the one farthest out, and the
+    // farthest from that one.
+    let (first, across) = farthest_from(state, members, members[farthest_out]);
+    let (second, _) = farthest_from(state, members, across);
+    let widest = first.max(second);
+    let max_reach = reach[farthest_out];
+    if may_exceed(max_reach, max_reach, widest) {
+        if widest > 2.0 {
+            return antipodal_widest(state, members, widest);
+        }
+        return bounded_widest(state, members, &reach, widest);
+    }
+    widest
+}
+
+/// Whether a pair at distances `a` and `b` from the centre can be farther apart than
+/// `sqrt(widest)`.
+#[inline]
+fn may_exceed(a: f64, b: f64, widest: f64) -> bool {
+    (a + b) * (a + b) * (1.0 + BOUND_SLACK) >= widest
+}
+
+fn all_pairs_widest(state: &State, members: &[usize]) -> f64 {
     let mut widest = 0.0f64;
     for (a, &i) in members.iter().enumerate() {
         for &j in &members[a + 1..] {
             widest = widest.max(chord_sq(state.position(i), state.position(j)));
         }
     }
-    chord_sq_to_geodesic(widest)
+    widest
+}
+
+/// The largest squared chord from `members` to `i`, and the member reaching it.
+fn farthest_from(state: &State, members: &[usize], i: usize) -> (f64, usize) {
+    let xi = state.position(i);
+    members
+        .iter()
+        .map(|&j| (chord_sq(xi, state.position(j)), j))
+        .fold((0.0, i), |best, candidate| {
+            if candidate.0 > best.0 {
+                candidate
+            } else {
+                best
+            }
+        })
+}
+
+/// Pairs in decreasing order of their distances to the centre, skipping those whose distances
+/// cannot add up to the widest so far.
+fn bounded_widest(state: &State, members: &[usize], reach: &[f64], mut widest: f64) -> f64 {
+    let mut outward: Vec<(f64, usize)> =
+        reach.iter().copied().zip(members.iter().copied()).collect();
+    outward.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    for a in 1..outward.len() {
+        let (reach_a, i) = outward[a];
+        if !may_exceed(reach_a, outward[0].0, widest) {
+            break;
+        }
+        let xi = state.position(i);
+        for &(reach_b, j) in &outward[..a] {
+            if !may_exceed(reach_a, reach_b, widest) {
+                break;
+            }
+            widest = widest.max(chord_sq(xi, state.position(j)));
+        }
+    }
+    widest
+}
+
+/// For a cluster wider than a quarter circle: the farthest member from `x` is the nearest to
+/// `-x`, and one farther than `sqrt(widest)` from `x` lies within `sqrt(4 - widest)` of `-x`.
+fn antipodal_widest(state: &State, members: &[usize], mut widest: f64) -> f64 {
+    let dim = state.dim;
+    // The slack covers the rounding of `|x|² = 1` in the identity `|x-y|² + |x+y|² = 4`.
+    let side = ((4.0 - widest).max(0.0) + BOUND_SLACK).sqrt();
+    let cells = Cells::new(dim, members.len(), side, |k| state.position(members[k]));
+    let offsets = cells.neighbour_offsets();
+    let mut antipode = vec![0.0; dim];
+    for &i in members {
+        let xi = state.position(i);
+        antipode.iter_mut().zip(xi).for_each(|(a, x)| *a = -x);
+        cells.for_each_near(&antipode, &offsets, |k| {
+            widest = widest.max(chord_sq(xi, state.position(members[k])));
+        });
+    }
+    widest
 }
 
 /// Particle indices sorted by angle, rotated to start right after the largest gap, with their
@@ -236,27 +371,72 @@ impl DisjointSets {
     }
 }
 
-/// Single-linkage components at geodesic distance `<= radius` (any dimension).
-fn linkage_groups(state: &State, radius: f64) -> Vec<Vec<usize>> {
+/// Single-linkage components at geodesic distance `<= radius` (any dimension), each in
+/// increasing index order, ordered by their smallest index.
+pub fn linkage_groups(state: &State, radius: f64) -> Vec<Vec<usize>> {
     let n = state.len();
     let mut sets = DisjointSets((0..n).collect());
     // Geodesic distance <= r  ⇔  chord² <= (2 sin(r/2))².
     let chord = 2.0 * (0.5 * radius.min(std::f64::consts::PI)).sin();
     let threshold = chord * chord;
-    // Sweep along the first coordinate: |x_0 - y_0| <= |x - y|, so a pair farther apart than
-    // the chord along it cannot be linked.
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| state.position(a)[0].total_cmp(&state.position(b)[0]));
-    for (k, &i) in order.iter().enumerate() {
-        let xi = state.position(i);
-        for &j in &order[k + 1..] {
-            let xj = state.position(j);
-            if xj[0] - xi[0] > chord {
-                break;
+    // Cells a little wider than the chord, so that rounding cannot put two linked particles
+    // two cells apart.
+    let cells = Cells::new(state.dim, n, chord * (1.0 + BOUND_SLACK), |i| {
+        state.position(i)
+    });
+    let link = |sets: &mut DisjointSets, from: &[usize], to: &[usize]| {
+        for &i in from {
+            let xi = state.position(i);
+            for &j in to {
+                if chord_sq(xi, state.position(j)) <= threshold {
+                    sets.union(i, j);
+                }
             }
-            if chord_sq(xi, xj) <= threshold {
-                sets.union(i, j);
+        }
+    };
+    // Within each cell first, so that most cells are whole components before their
+    // neighbours are compared.
+    for &(_, begin, end) in &cells.cells {
+        let members = &cells.order[begin..end];
+        for a in 0..members.len() {
+            link(&mut sets, &members[a..=a], &members[a + 1..]);
+        }
+    }
+    let forward: Vec<CellKey> = cells
+        .neighbour_offsets()
+        .into_iter()
+        .filter(|offset| *offset > [0; 3])
+        .collect();
+    let mut whole = vec![false; cells.cells.len()];
+    let is_whole = |sets: &mut DisjointSets, whole: &mut [bool], cell: usize| {
+        if !whole[cell] {
+            let (_, begin, end) = cells.cells[cell];
+            let root = sets.find(cells.order[begin]);
+            whole[cell] = cells.order[begin + 1..end]
+                .iter()
+                .all(|&i| sets.find(i) == root);
+        }
+        whole[cell]
+    };
+    for (a, &(key, begin, end)) in cells.cells.iter().enumerate() {
+        for offset in &forward {
+            let neighbour = shifted(&key, offset);
+            let Ok(b) = cells.cells.binary_search_by(|(k, _, _)| k.cmp(&neighbour)) else {
+                continue;
+            };
+            let (_, other_begin, other_end) = cells.cells[b];
+            // Two cells each wholly in one component, the same: nothing to link.
+            if is_whole(&mut sets, &mut whole, a)
+                && is_whole(&mut sets, &mut whole, b)
+                && sets.find(cells.order[begin]) == sets.find(cells.order[other_begin])
+            {
+                continue;
             }
+            link(
+                &mut sets,
+                &cells.order[begin..end],
+                &cells.order[other_begin..other_end],
+            );
         }
     }
     sets.groups()

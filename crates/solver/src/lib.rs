@@ -14,6 +14,7 @@
 //! assert_eq!(result.summary.steps, 50);
 //! ```
 
+pub mod cells;
 pub mod clusters;
 pub mod error;
 pub mod field;
@@ -49,5 +50,6 @@ pub use stationary::{certify, Certificate, CertifyOptions, Classification};
 /// alter any result's bits: results of another revision are stale. Revision 3: the direct
 /// kernel's exponential in base 2, and unit masses scaled once when all masses are equal.
 /// Revision 4: snapshots (`Frames`) add an early tier of checks 0, 1, 2, 3, 4, 6, 9, ... to the
-/// evenly spaced ones.
-pub const SOLVER_REV: u32 = 4;
+/// evenly spaced ones. Revision 5: `stop.spread_tol` stops null descent runs in a spread state
+/// whose drift and energy stopped changing (`stationary_spread`) instead of running to the cap.
+pub const SOLVER_REV: u32 = 5;

@@ -226,6 +226,13 @@ pub struct StopParams {
     /// cluster radius when the state is a set of tight clusters, else only coincident ones).
     #[serde(default)]
     pub certify_merge: Option<f64>,
+    /// A pure-attention descent run (no perceptron) in a spread state (largest cluster spread
+    /// above the radius, which the authors' rule cannot stop) stops as [`StopReason::StationarySpread`](crate::StopReason) once, over the last
+    /// `window` checks, the largest drift has stayed within `drift_tol` and the energy has changed
+    /// by at most this fraction of its change since the start; 0 disables it (the default of parameters serialized before it existed), and so
+    /// does `drift_tol = 0`.
+    #[serde(default)]
+    pub spread_tol: f64,
 }
 
 /// `[measure]`: clusters, atoms and merging (MODEL.md §6).
@@ -377,6 +384,10 @@ impl Params {
         }
         if stop.window < 1 {
             return Err(refuse("stop.window", "must be at least 1"));
+        }
+        check_finite("stop.spread_tol", stop.spread_tol)?;
+        if !(0.0..1.0).contains(&stop.spread_tol) {
+            return Err(refuse("stop.spread_tol", "must be in [0, 1)"));
         }
         if let Some(tol) = stop.certify_merge {
             check_finite("stop.certify_merge", tol)?;

@@ -1,6 +1,35 @@
 //! One simulation from start to stop: the stepping loop, the authors' stopping rule, the time
 //! series, snapshots and the final measurements (MODEL.md §5–6).
 //!
+//! # Stationary spread states
+//!
+//! The authors' rule stops a run once it is a set of tight clusters (largest spread `<= r`) that
+//! no longer moves. A spread state (a null descent run tends to the uniform law, MODEL.md §4)
+//! has clusters wider than `r` at every check, so that rule never fires, although the state
+//! stops changing. `stop.spread_tol = τ` stops it, as [`StopReason::StationarySpread`], at a
+//! check where, over the last `w = stop.window` checks (rows `k - w + 1, ..., k` of the series,
+//! at least two):
+//! - the largest spread at check `k` is above `r` (otherwise the authors' rule applies);
+//! - the largest drift `D = max_i |F_i|` is at most `drift_tol` at every row of the window (the
+//!   authors' drift condition, held for the whole window rather than at one check);
+//! - the energy has stopped changing: `|E_k - E_{k-w+1}| <= τ |E_k - E_0|`, its change over the
+//!   window at most the fraction `τ` of its change since the start (scale-free, so the same `τ`
+//!   serves every β, n and kernel).
+//!
+//! It applies only where MODEL.md §4 allows a spread stationary state: pure attention (no
+//! perceptron, or one whose weights are all 0) in descent, whose minimizer is the uniform law.
+//! With a perceptron the stationary states are atomic, so a spread state is still on its way:
+//! perceptron runs at small β pass through spread metastable states whose drift falls to
+//! 3·10^-5 and whose energy changes by 10^-9 of its total over a window before they collapse
+//! into atoms, and must stop as before.
+//!
+//! It is the authors' rule with "a stable cluster count, every cluster within `r`" replaced by
+//! "wider than `r`, a steady energy". `drift_tol = 0` (a run to the cap) disables both. A
+//! steady *relative* drift is not enough: perceptron runs at small β pass through spread
+//! metastable states whose largest drift stays near 10^-3 for hundreds of time units before they
+//! collapse into atoms, and must not stop there. The rule is checked after the authors' one and
+//! never on a state whose clusters are all within `r`.
+//!
 //! A [`Simulation`] is plain data: it can be serialized at any step boundary and resumed, and the
 //! resumed run ends bit-identical to an uninterrupted one (the field at a state is a pure
 //! function of it, so nothing else needs saving).
@@ -14,7 +43,7 @@ use crate::error::SolverError;
 use crate::field::Dynamics;
 use crate::integrate::{check_step_size, step, Scratch};
 use crate::par::Par;
-use crate::params::{Method, Params};
+use crate::params::{Activation, Method, Params, Regime};
 use crate::perceptron::Perceptron;
 use crate::sphere::norm;
 use crate::state::State;
@@ -112,6 +141,9 @@ pub enum StopReason {
     /// the radius, and the certificate found a stationary point there (the flow's remaining
     /// approach to it was left to Newton's method).
     Settled,
+    /// `stop.spread_tol`: a spread state (clusters wider than the radius) whose drift and energy
+    /// stopped changing over the window (see the module doc).
+    StationarySpread,
 }
 
 impl StopReason {
@@ -122,11 +154,14 @@ impl StopReason {
             StopReason::MaxSteps => "max_steps",
             StopReason::TMax => "t_max",
             StopReason::Settled => "settled",
+            StopReason::StationarySpread => "stationary_spread",
         }
     }
 
     /// Whether the run ended at (a state certified or measured as) a stationary point: it
-    /// converged, or it settled and certified; a capped run did not.
+    /// converged, or it settled and certified; a capped run did not. A stationary spread state
+    /// is not counted: it is reported as spread, never as clusters (MODEL.md §7), and the
+    /// theorems' hypotheses ask for a measured stationary point.
     pub fn is_stationary(self) -> bool {
         matches!(self, StopReason::Converged | StopReason::Settled)
     }
@@ -564,7 +599,26 @@ impl Simulation {
         }
         // Tight clusters: the counting arcs also tile a spread state, each within the radius.
         let settled = self.settle && stable && max_spread <= SETTLED_SPREAD * radius;
-        Ok(settled.then_some(StopReason::Settled))
+        if settled {
+            return Ok(Some(StopReason::Settled));
+        }
+        let pure_descent = params.model.regime == Regime::Descent
+            && (params.perceptron.activation == Activation::None
+                || problem
+                    .dynamics
+                    .perceptron
+                    .weights
+                    .iter()
+                    .all(|&w| w == 0.0));
+        let stationary_spread = pure_descent
+            && max_spread > radius
+            && spread_is_stationary(
+                &self.series,
+                window,
+                params.stop.spread_tol,
+                params.stop.drift_tol,
+            );
+        Ok(stationary_spread.then_some(StopReason::StationarySpread))
     }
 
     /// Certifies the state of a stopped run with `options`. A run that stopped because it
@@ -671,6 +725,28 @@ impl Simulation {
             certificate: None,
         }
     }
+}
+
+/// Whether the last `window` rows of `series` (at least two) show a drift and an energy that
+/// stopped changing at tolerance `spread_tol` (0: never), as the module doc defines it; never
+/// with `drift_tol = 0`, which asks for a run to the cap.
+fn spread_is_stationary(
+    series: &[SeriesRow],
+    window: usize,
+    spread_tol: f64,
+    drift_tol: f64,
+) -> bool {
+    let window = window.max(2);
+    // `drift_tol = 0` runs to the cap, whatever the state (a fixed-length run).
+    if spread_tol <= 0.0 || drift_tol <= 0.0 || series.len() < window {
+        return false;
+    }
+    let rows = &series[series.len() - window..];
+    let last = &rows[window - 1];
+    let drift_steady = rows.iter().all(|row| row.max_drift <= drift_tol);
+    let energy_steady =
+        (last.energy - rows[0].energy).abs() <= spread_tol * (last.energy - series[0].energy).abs();
+    drift_steady && energy_steady
 }
 
 fn first_non_finite(dim: usize, values: &[f64]) -> Option<usize> {

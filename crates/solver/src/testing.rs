@@ -38,6 +38,7 @@ pub fn default_params() -> Params {
             window: 5,
             certify: false,
             certify_merge: None,
+            spread_tol: 1e-3,
         },
         measure: MeasureParams {
             cluster_scale: 0.5,

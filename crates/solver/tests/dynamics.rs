@@ -787,3 +787,48 @@ fn window_mass_of_arcs() {
     // Everything once the window covers the circle.
     assert!((window_mass(&state, 7.0) - 1.0).abs() <= 1e-12);
 }
+
+/// The S^2 null descent run of the paper's β sweep (fewer particles): a spread state, which the
+/// authors' rule cannot stop, stops as `stationary_spread` once its drift is within `drift_tol`
+/// and its energy steady, far before the cap.
+#[test]
+fn null_descent_on_the_sphere_stops_as_a_stationary_spread() {
+    let mut params = default_params_in(3);
+    params.model.particles = 200;
+    params.model.beta = 1.0;
+    params.perceptron.activation = Activation::None;
+    let problem = Problem::new(params.clone(), None, None).unwrap();
+    let result = run(&problem);
+    let summary = &result.summary;
+    assert_eq!(
+        summary.stop_reason,
+        StopReason::StationarySpread,
+        "{summary:?}"
+    );
+    assert!(summary.steps < 20_000, "{summary:?}");
+    assert!(summary.max_spread > params.cluster_radius(), "{summary:?}");
+    assert!(!summary.stop_reason.is_stationary());
+    let last = result.series.last().unwrap();
+    assert!(last.max_drift <= params.stop.drift_tol, "{last:?}");
+    // Without the rule it runs on to the cap.
+    params.stop.spread_tol = 0.0;
+    params.stop.max_steps = summary.steps + 500;
+    let capped = run(&Problem::new(params, None, None).unwrap());
+    assert_eq!(capped.summary.stop_reason, StopReason::MaxSteps);
+}
+
+/// A perceptron run stops as before: same reason, steps and clusters with the rule on or off.
+#[test]
+fn perceptron_runs_stop_as_before_the_spread_rule() {
+    for beta in [0.5, 5.0] {
+        let mut params = default_params_in(3);
+        params.model.particles = 120;
+        params.model.beta = beta;
+        params.stop.max_steps = 30_000;
+        let with_rule = run(&Problem::new(params.clone(), None, None).unwrap());
+        params.stop.spread_tol = 0.0;
+        let without = run(&Problem::new(params, None, None).unwrap());
+        assert_ne!(with_rule.summary.stop_reason, StopReason::StationarySpread);
+        assert_eq!(with_rule.summary, without.summary, "β = {beta}");
+    }
+}
