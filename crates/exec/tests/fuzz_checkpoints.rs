@@ -111,6 +111,8 @@ fn the_bad_checkpoint_corpus_is_refused() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let accepted = check_checkpoint(&bench, &std::fs::read(&path).unwrap());
+        // The files carry the solver revision: a revision bump must update them (bar
+        // another_revision.json) or they are refused for that reason alone.
         assert_eq!(accepted, name == "valid.json", "{name}");
         count += 1;
     }

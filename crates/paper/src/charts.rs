@@ -425,7 +425,7 @@ pub fn convergence(runs: &[&Run], title: &str) -> Chart {
     }
     let capped = runs
         .iter()
-        .filter(|r| !r.result.summary.summary.stop_reason.is_stationary())
+        .filter(|r| r.result.summary.summary.stop_reason.hit_cap())
         .map(|r| r.result.summary.summary.t_final)
         .fold(f64::NAN, f64::max);
     if capped.is_finite() {

@@ -33,6 +33,9 @@
 //! A [`Simulation`] is plain data: it can be serialized at any step boundary and resumed, and the
 //! resumed run ends bit-identical to an uninterrupted one (the field at a state is a pure
 //! function of it, so nothing else needs saving).
+//!
+//! Long file: the stepping loop, both stopping rules, checkpointing and the final measurements
+//! read and write one `Simulation` state; split, they would share most of its fields.
 
 use std::collections::VecDeque;
 
@@ -164,6 +167,12 @@ impl StopReason {
     /// theorems' hypotheses ask for a measured stationary point.
     pub fn is_stationary(self) -> bool {
         matches!(self, StopReason::Converged | StopReason::Settled)
+    }
+
+    /// Whether the run ended on a cap (`stop.max_steps` or `stop.t_max`) rather than a
+    /// stopping rule.
+    pub fn hit_cap(self) -> bool {
+        matches!(self, StopReason::MaxSteps | StopReason::TMax)
     }
 }
 

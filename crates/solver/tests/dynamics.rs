@@ -1,6 +1,9 @@
 //! Whole runs against the behaviour MODEL.md promises: energy monotonicity, symmetry,
 //! stationary states, integrator order, the paper's qualitative results, determinism across
 //! thread counts, checkpoint/resume, merging, errors and the cluster measurements.
+//!
+//! Long file: one test binary for the whole-run behaviour, so the solver is linked once and the
+//! tests share their helpers in `common`.
 
 mod common;
 
