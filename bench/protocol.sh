@@ -6,8 +6,11 @@
 #
 # Builds the release binary (CARGO_TARGET_DIR if set), works in a temporary folder that it
 # removes, and prints one line per sweep (tasks computed, wall seconds, tasks per second, the sum
-# of the tasks' own runtimes), then the analysis and the total. The paper profile takes about 20
-# minutes on 2 cores.
+# of the tasks' own runtimes), then the analysis and the total. The sweeps and their order are
+# those of `reproduce` (PAPER_SWEEPS in crates/paper/src/lib.rs). With KEEP=DIR set, the report,
+# figures and tables that `reproduce` wrote are copied to DIR before the folder is removed; with
+# STORE=DIR (a folder that does not exist yet), the store is made there and kept, so the analysis
+# can be redone without running the tasks again.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,12 +34,26 @@ cargo build --quiet --release --manifest-path "$root/Cargo.toml" -p sphereflow
 bin="$target/release/sphereflow"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+if [ -n "${STORE:-}" ]; then
+    [ -e "$STORE" ] && {
+        echo "bench/protocol.sh: STORE=$STORE exists; the protocol starts from an empty store" >&2
+        exit 2
+    }
+    mkdir -p "$STORE"
+    ln -s "$(cd "$STORE" && pwd)" "$work/store"
+fi
 
 now() { date +%s.%N; }
 started=$(now)
 printf '%-18s %7s %9s %9s %12s\n' sweep tasks "wall s" "tasks/s" "Σ runtime s"
-# The order of `reproduce` (PAPER_SWEEPS in crates/cli/src/reproduce.rs).
-for sweep in s1_beta side_by_side perceptron_scale s2_beta many_seeds; do
+# The order of `reproduce`: the names listed in PAPER_SWEEPS.
+mapfile -t sweeps < <(sed -n '/^pub const PAPER_SWEEPS/,/^];/p' "$root/crates/paper/src/lib.rs" |
+    grep -o '"[a-z0-9_]*"' | tr -d '"')
+[ "${#sweeps[@]}" -gt 0 ] || {
+    echo "bench/protocol.sh: no sweep names found in PAPER_SWEEPS" >&2
+    exit 1
+}
+for sweep in "${sweeps[@]}"; do
     before=0
     [ -f "$work/store/events.jsonl" ] && before=$(wc -l <"$work/store/events.jsonl")
     t0=$(now)
@@ -68,3 +85,8 @@ python3 -c "import sys; t0, t1, s = map(float, sys.argv[1:]); \
 print(f\"{'analysis+report':<18} {'':>7} {t1 - t0:>9.1f}\"); print(f\"{'total':<18} {'':>7} {t1 - s:>9.1f}\")" \
     "$t0" "$t1" "$started"
 grep -m1 "tasks computed" "$work/reproduce.log" | sed 's/^/reproduce: /'
+if [ -n "${KEEP:-}" ]; then
+    mkdir -p "$KEEP"
+    cp -r "$work/paper/." "$KEEP/"
+    echo "outputs kept in $KEEP"
+fi
