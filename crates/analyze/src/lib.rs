@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use sphereflow_exec::{task_state, Store, StoredResult, TaskState};
 use sphereflow_plan::{Kind, Plan, Task, Typed, SCHEMA};
-use sphereflow_solver::Problem;
+use sphereflow_solver::{Params, Problem, Regime};
 
 pub use error::AnalyzeError;
 pub use fits::{fit, Fit, Law};
@@ -141,8 +141,20 @@ pub struct Analysis {
     pub applicable: usize,
     /// Of those, where the window mass exceeds B(β).
     pub violations: usize,
-    /// Null runs on S^1 checked against k*(β), and those whose count equals k*.
+    /// Ascent null runs on S^1 whose cluster count has a first plateau (the runs compared with
+    /// k*(β)), and those whose first-plateau count is within ±1 of k*(β).
     pub null_runs: (usize, usize),
+    /// Finished descent runs of pure attention: spread states, given no cluster fits.
+    pub spread_runs: usize,
+}
+
+/// Whether a run is a descent run of pure attention (no perceptron, or one whose weights are
+/// all 0), whose end state is spread rather than clustered (MODEL.md §4): the case the solver's
+/// `stop.spread_tol` applies to.
+pub fn spreads(params: &Params, weights: &[f64]) -> bool {
+    params.model.regime == Regime::Descent
+        && (params.perceptron.activation == sphereflow_solver::Activation::None
+            || weights.iter().all(|&w| w == 0.0))
 }
 
 /// The column a parameter gets: its key, except the two seeds.
@@ -383,6 +395,7 @@ pub fn analyze(
     let mut applicable_count = 0;
     let mut violations = 0;
     let mut null_runs = (0, 0);
+    let mut spread_runs = 0usize;
     let mut bound_rows = Vec::new();
     let groups = group_paths(plan);
     let draws_vary = plan
@@ -503,6 +516,9 @@ pub fn analyze(
         let c_eff = theory::effective_constant(params.model.kernel, beta, c);
         let end = match &result.summary.certificate {
             Some(certificate) => theory::EndState::Certified(certificate.classification),
+            None if summary.stop_reason.is_stationary() && params.stop.certify => {
+                theory::EndState::TooManyAtoms
+            }
             None if summary.stop_reason.is_stationary() => theory::EndState::Converged,
             None => theory::EndState::Capped,
         };
@@ -549,11 +565,19 @@ pub fn analyze(
                 violations += 1;
             }
         }
-        if let Some(k) = k_star {
+        let plateau = bound_rows.last().and_then(|row| row.first_plateau);
+        if let (Some(k), Some(count), Regime::Ascent) = (k_star, plateau, params.model.regime) {
             null_runs.0 += 1;
-            if k == summary.n_clusters {
+            if count.abs_diff(k) <= 1 {
                 null_runs.1 += 1;
             }
+        }
+        // A descent run of pure attention spreads towards the uniform law (MODEL.md §4): its
+        // "clusters" are the arcs of width r that a spread state needs, which grow with β for
+        // that reason alone. Such runs get no cluster fits (MODEL.md §7).
+        if spreads(&params, &perceptron.weights) {
+            spread_runs += 1;
+            continue;
         }
         let label = group_label(plan, task, &groups);
         for (quantity, value) in [
@@ -706,6 +730,7 @@ pub fn analyze(
         applicable: applicable_count,
         violations,
         null_runs,
+        spread_runs,
     })
 }
 

@@ -70,6 +70,9 @@ pub enum EndState {
     Certified(Classification),
     /// Not certified (`stop.certify` off), having met the stopping rule.
     Converged,
+    /// Met the stopping rule with `stop.certify` on, but left without a certificate: more than
+    /// [`sphereflow_solver::MAX_CERTIFIED_ATOMS`] atoms after merging (a spread state).
+    TooManyAtoms,
     /// Not certified, stopped at the step or time cap.
     Capped,
 }
@@ -116,6 +119,7 @@ pub fn theorem_applies(
     match end {
         EndState::Capped => Err("not converged (step cap)"),
         EndState::Converged => Err("not certified (stop.certify off)"),
+        EndState::TooManyAtoms => Err("not certified: over 300 atoms after merging (spread)"),
         EndState::Certified(class) => match class {
             Classification::Strict | Classification::Sopd => Ok(()),
             Classification::Saddle => Err("certified a saddle"),
@@ -289,6 +293,8 @@ mod tests {
         let mut sphere = params.clone();
         sphere.model.dim = 3;
         assert_eq!(applies(&sphere, width, c, end), Err("d ≠ 2"));
+        // The reason names the solver's limit.
+        assert_eq!(sphereflow_solver::MAX_CERTIFIED_ATOMS, 300);
         for (end, reason) in [
             (
                 EndState::Certified(Classification::Saddle),
@@ -307,6 +313,10 @@ mod tests {
                 "perceptron below rounding",
             ),
             (EndState::Converged, "not certified (stop.certify off)"),
+            (
+                EndState::TooManyAtoms,
+                "not certified: over 300 atoms after merging (spread)",
+            ),
             (EndState::Capped, "not converged (step cap)"),
         ] {
             assert_eq!(applies(&params, width, c, end), Err(reason));

@@ -140,8 +140,19 @@ fn tables_follow_their_documented_schemas_and_the_stored_results() {
         .map(|t| store.load(&t.id).unwrap().series.len())
         .sum();
     assert_eq!(analysis.series.rows(), series_rows);
-    // Two groups (relu, none) × three quantities × two laws.
-    assert_eq!(analysis.fits.rows(), 12);
+    // The relu group × three quantities × two laws; the null runs (descent) spread out and
+    // get no cluster fits.
+    assert_eq!(analysis.fits.rows(), 6);
+    assert!(analysis
+        .group_fits
+        .iter()
+        .all(|f| f.group == "activation=relu"));
+    assert_eq!(analysis.spread_runs, 6);
+    assert_eq!(
+        analysis.null_runs,
+        (0, 0),
+        "descent null runs are never compared with k*"
+    );
     // Null runs on S^1 carry k*(β); perceptron runs do not.
     let Some(Column::Int(k_star)) = analysis.bounds.column("k_star") else {
         panic!()

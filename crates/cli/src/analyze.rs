@@ -81,8 +81,15 @@ fn summary(plan: &Plan, analysis: &Analysis, out: &Path, beta_min: f64) -> Strin
     ));
     if analysis.null_runs.0 > 0 {
         text.push_str(&format!(
-            "null runs on S^1: the cluster count equals k*(β) in {} of {}\n",
+            "ascent null runs on S^1: the first-plateau cluster count is within ±1 of k*(β) in {} \
+             of {}\n",
             analysis.null_runs.1, analysis.null_runs.0
+        ));
+    }
+    if analysis.spread_runs > 0 {
+        text.push_str(&format!(
+            "descent null runs: {} spread state(s), given no cluster fits\n",
+            analysis.spread_runs
         ));
     }
     text

@@ -165,7 +165,8 @@ pub fn paper_figures(results: &Results) -> Vec<PaperFigure> {
         );
     }
     if let Some(many) = results.get("many_seeds") {
-        let by_activation = by_activation(&many.runs);
+        // Descent null runs spread out: their counts are not clusters, so they are not drawn.
+        let by_activation = by_activation(many.runs.iter().filter(|r| !r.spreads()));
         let groups: Vec<Group<'_>> = by_activation
             .iter()
             .map(|(activation, runs)| Group {
@@ -186,7 +187,7 @@ pub fn paper_figures(results: &Results) -> Vec<PaperFigure> {
                 "Figure 5. Cluster count against sqrt β over seeds",
                 "clusters at the end",
             ))),
-            "Cluster count against sqrt β: mean ± sd over seeds, the fit a + b sqrt β over β ≥ 1 with its 95% bootstrap band.",
+            "Cluster count against sqrt β with the perceptron: mean ± sd over seeds, the fit a + b sqrt β over β ≥ 1 with its 95% bootstrap band (all perceptron draws pooled; the report gives the fit per draw). Null runs in descent are not drawn: they spread towards the uniform law, and the arcs of width r that a spread state needs are not clusters.",
         );
         let relu: Vec<&Run> = many
             .runs
@@ -302,8 +303,8 @@ pub fn paper_figures(results: &Results) -> Vec<PaperFigure> {
 }
 
 /// Runs by activation, in the order activations first appear.
-fn by_activation(runs: &[Run]) -> Vec<(Activation, Vec<&Run>)> {
-    let mut groups: Vec<(Activation, Vec<&Run>)> = Vec::new();
+fn by_activation<'a>(runs: impl IntoIterator<Item = &'a Run>) -> Vec<(Activation, Vec<&'a Run>)> {
+    let mut groups: Vec<(Activation, Vec<&'a Run>)> = Vec::new();
     for run in runs {
         match groups.iter_mut().find(|(a, _)| *a == run.activation()) {
             Some((_, group)) => group.push(run),
@@ -370,9 +371,16 @@ pub fn sweep_figures(name: &str, runs: &[Run], analysis: &Analysis) -> Vec<Paper
     if betas.len() < 2 {
         return figures;
     }
-    // Groups: the runs with equal values of the axes other than β and the seeds.
+    // Groups: the runs with equal values of the axes other than β and the seeds. Descent runs
+    // of pure attention spread out: their counts and masses are not those of clusters.
+    let spread = runs.iter().filter(|r| r.spreads()).count();
+    let omitted = if spread == 0 {
+        String::new()
+    } else {
+        format!(" The {spread} descent runs without a perceptron are left out: they spread out, so they have no clusters to count.")
+    };
     let mut grouped: BTreeMap<String, (GroupValues, Vec<&Run>)> = BTreeMap::new();
-    for run in runs {
+    for run in runs.iter().filter(|r| !r.spreads()) {
         let values: Vec<(&'static str, Typed)> = run
             .coordinates
             .iter()
@@ -405,6 +413,9 @@ pub fn sweep_figures(name: &str, runs: &[Run], analysis: &Analysis) -> Vec<Paper
             fit: sqrt_fit(analysis, "n_clusters", values),
         })
         .collect();
+    if groups.is_empty() {
+        return figures;
+    }
     add(
         "clusters",
         Some(AnyFigure::Chart(charts::against_sqrt_beta(
@@ -412,16 +423,16 @@ pub fn sweep_figures(name: &str, runs: &[Run], analysis: &Analysis) -> Vec<Paper
             &format!("{name}: clusters"),
             "clusters",
         ))),
-        "Cluster count against sqrt β per group, with the fit a + b sqrt β.".into(),
+        format!("Cluster count against sqrt β per group, with the fit a + b sqrt β.{omitted}"),
     );
-    let all: Vec<&Run> = runs.iter().collect();
+    let all: Vec<&Run> = runs.iter().filter(|r| !r.spreads()).collect();
     add(
         "masses",
         Some(AnyFigure::Chart(charts::masses(
             &all,
             &format!("{name}: largest masses"),
         ))),
-        "Largest cluster and window masses against sqrt β.".into(),
+        format!("Largest cluster and window masses against sqrt β.{omitted}"),
     );
     let named: Vec<(String, Vec<&Run>)> = grouped
         .into_iter()
@@ -433,7 +444,7 @@ pub fn sweep_figures(name: &str, runs: &[Run], analysis: &Analysis) -> Vec<Paper
             &named,
             &format!("{name}: all cluster masses"),
         ))),
-        "Every cluster mass against sqrt β.".into(),
+        format!("Every cluster mass against sqrt β.{omitted}"),
     );
     figures
 }
