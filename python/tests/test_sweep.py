@@ -76,7 +76,7 @@ def test_tasks_have_ids_coordinates_and_load_back(cli, sweep_file, tmp_path):
     tasks = sweep.plan()
     assert [t.id for t in tasks] == cli_ids
     assert tasks[0].coordinates == {"model.beta": 1.0, "init.seed": 0}
-    assert tasks[-1].label == "beta=16 seed=1"
+    assert tasks[-1].label == "beta=16 init_seed=1"
     run = tasks[-1].load()
     assert run.task_id == tasks[-1].id
     assert run.provenance["solver_rev"] == sphereflow.SOLVER_REV

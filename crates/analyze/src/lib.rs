@@ -146,6 +146,9 @@ pub struct Analysis {
     pub null_runs: (usize, usize),
     /// Finished descent runs of pure attention: spread states, given no cluster fits.
     pub spread_runs: usize,
+    /// Finished runs (other than those) stopped at the step or time cap: not converged, not
+    /// fitted.
+    pub capped_runs: usize,
 }
 
 /// Whether a run is a descent run of pure attention (no perceptron, or one whose weights are
@@ -396,6 +399,7 @@ pub fn analyze(
     let mut violations = 0;
     let mut null_runs = (0, 0);
     let mut spread_runs = 0usize;
+    let mut capped_runs = 0usize;
     let mut bound_rows = Vec::new();
     let groups = group_paths(plan);
     let draws_vary = plan
@@ -579,6 +583,11 @@ pub fn analyze(
             spread_runs += 1;
             continue;
         }
+        // A run stopped at a cap has not reached its end state: not converged, not fitted.
+        if summary.stop_reason.hit_cap() {
+            capped_runs += 1;
+            continue;
+        }
         let label = group_label(plan, task, &groups);
         for (quantity, value) in [
             ("n_clusters", summary.n_clusters as f64),
@@ -731,6 +740,7 @@ pub fn analyze(
         violations,
         null_runs,
         spread_runs,
+        capped_runs,
     })
 }
 

@@ -173,3 +173,25 @@ fn tables_follow_their_documented_schemas_and_the_stored_results() {
         assert_eq!(rows, table.rows(), "{name}");
     }
 }
+
+/// Runs stopped at the step cap are not converged: counted apart and never fitted.
+#[test]
+fn runs_stopped_at_the_step_cap_are_not_fitted() {
+    let text = "[model]\nparticles = 40\n[stop]\nmax_steps = 20\n\
+                [grid]\nmodel.beta = [1, 4, 9]\ninit.seed = [1, 2]\n";
+    let sweep = Sweep::parse(text, "capped.toml", Path::new("."), "capped").unwrap();
+    let plan = Plan::new(sweep, &PlanOptions::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("store")).unwrap();
+    let never = AtomicBool::new(false);
+    run(&plan, &store, &RunOptions::default(), &|_| {}, &never).unwrap();
+    let analysis = analyze(&plan, Some(&store), &options()).unwrap();
+    assert_eq!(analysis.counts["ok"], 6);
+    let Some(Column::Dict(reasons)) = analysis.tasks.column("stop_reason") else {
+        panic!()
+    };
+    assert!(reasons.iter().all(|r| r.as_deref() == Some("max_steps")));
+    assert_eq!(analysis.capped_runs, 6);
+    assert_eq!(analysis.fits.rows(), 0);
+    assert!(analysis.group_fits.is_empty() && analysis.draw_fits.is_empty());
+}

@@ -86,6 +86,12 @@ fn summary(plan: &Plan, analysis: &Analysis, out: &Path, beta_min: f64) -> Strin
             analysis.null_runs.1, analysis.null_runs.0
         ));
     }
+    if analysis.capped_runs > 0 {
+        text.push_str(&format!(
+            "not converged: {} run(s) stopped at the step cap, left out of the fits\n",
+            analysis.capped_runs
+        ));
+    }
     if analysis.spread_runs > 0 {
         text.push_str(&format!(
             "descent null runs: {} spread state(s), given no cluster fits\n",

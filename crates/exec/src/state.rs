@@ -85,12 +85,17 @@ pub fn task_state(store: &Store, id: &TaskId) -> TaskState {
     }
 }
 
-/// A task's axis values, `beta=10 activation=relu`.
+/// A task's axis values, `beta=10 activation=relu`: each parameter by its key, the two seeds as
+/// `init_seed` and `perceptron_seed` (their key alone would be ambiguous).
 pub fn label(plan: &Plan, task: &Task) -> String {
     plan.coordinates(task)
         .iter()
         .map(|(path, value)| {
-            let key = path.split('.').nth(1).unwrap_or(path);
+            let key = match *path {
+                "init.seed" => "init_seed",
+                "perceptron.seed" => "perceptron_seed",
+                path => path.split('.').nth(1).unwrap_or(path),
+            };
             format!("{key}={value}")
         })
         .collect::<Vec<_>>()

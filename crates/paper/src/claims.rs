@@ -11,7 +11,7 @@ use sphereflow_plan::Typed;
 use sphereflow_solver::{Activation, Attention, Regime};
 
 use crate::limit;
-use crate::runs::{Results, Run};
+use crate::runs::{Results, Run, SweepResults};
 
 /// What the runs say about a claim.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +116,14 @@ fn sqrt_beta_laws(results: &Results) -> Vec<Claim> {
         .iter()
         .filter(|r| r.activation() == Activation::Relu)
         .count();
+    // Runs stopped at the step cap are not converged: counted apart, never fitted.
+    let capped = many
+        .runs
+        .iter()
+        .filter(|r| {
+            r.activation() == Activation::Relu && r.result.summary.summary.stop_reason.hit_cap()
+        })
+        .count();
     let mut claims = Vec::new();
     for (quantity, claim, test) in [
         (
@@ -135,6 +143,23 @@ fn sqrt_beta_laws(results: &Results) -> Vec<Claim> {
                 && f.has("perceptron.activation", &relu)
         });
         let Some(f) = found else {
+            // No fit: every ReLU run at β ≥ 1 stopped at the cap (or none ran there).
+            if relu_runs > 0 {
+                let mut not_tested = vec![("not converged (step cap)".into(), capped)];
+                if relu_runs > capped {
+                    not_tested.push(("β below the fit's range".into(), relu_runs - capped));
+                }
+                not_tested.retain(|(_, count)| *count > 0);
+                claims.push(Claim {
+                    claim: claim.into(),
+                    hypotheses: "an observation, not a theorem: ReLU, β ≥ 1, converged runs, each perceptron draw fitted over its initial seeds".into(),
+                    tested: 0,
+                    not_tested,
+                    measured: "no converged run to fit".into(),
+                    verdict: Verdict::NotTested,
+                    failing: Vec::new(),
+                });
+            }
             continue;
         };
         let passes = |interval: Option<(f64, f64)>| match (quantity, interval) {
@@ -178,10 +203,12 @@ fn sqrt_beta_laws(results: &Results) -> Vec<Claim> {
                         })
                         .and_then(|r| circle_shares(&r.perceptron));
                     format!(
-                        "seed {}: {:.2} {}{}",
+                        "seed {}: {:.2} {} over β {}–{}{}",
                         seed.map_or("?".into(), |s| s.to_string()),
                         d.fit.exponent,
                         d.fit.interval_text(2),
+                        d.fit.beta_min,
+                        d.fit.beta_max,
                         shares.map_or(String::new(), |(active, wells)| format!(
                             ", active on {:.0}% of the circle, v < 0 on {:.0}%",
                             100.0 * active,
@@ -197,12 +224,19 @@ fn sqrt_beta_laws(results: &Results) -> Vec<Claim> {
                 exponents.join(", ")
             )
         };
-        let below = relu_runs.saturating_sub(f.fit.n_points);
+        let below = relu_runs.saturating_sub(f.fit.n_points + capped);
+        let mut not_tested = Vec::new();
+        if below > 0 {
+            not_tested.push(("β below the fit's range".into(), below));
+        }
+        if capped > 0 {
+            not_tested.push(("not converged (step cap)".into(), capped));
+        }
         claims.push(Claim {
             claim: claim.into(),
-            hypotheses: "an observation, not a theorem: ReLU, β ≥ 1, each perceptron draw fitted over its initial seeds".into(),
+            hypotheses: "an observation, not a theorem: ReLU, β ≥ 1, converged runs, each perceptron draw fitted over its initial seeds".into(),
             tested: f.fit.n_points,
-            not_tested: if below > 0 { vec![("β below the fit's range".into(), below)] } else { Vec::new() },
+            not_tested,
             measured: format!(
                 "{per_draw}pooled: exponent {:.3}, 95% interval {} (β ∈ [{}, {}]); holds if {test}",
                 f.fit.exponent,
@@ -211,10 +245,47 @@ fn sqrt_beta_laws(results: &Results) -> Vec<Claim> {
                 f.fit.beta_max
             ),
             verdict,
-            failing: Vec::new(),
+            failing: draw_failures(many, &draws, passes),
         });
     }
     claims
+}
+
+/// The tasks behind a failing draw-by-draw fit: for each draw whose interval fails the test,
+/// its converged runs at the largest β of its fit (where the law and the draw differ most).
+fn draw_failures(
+    many: &SweepResults,
+    draws: &[&sphereflow_analyze::GroupFit],
+    passes: impl Fn(Option<(f64, f64)>) -> Option<bool>,
+) -> Vec<TaskRef> {
+    let mut failing = Vec::new();
+    for draw in draws {
+        if passes(draw.fit.interval) != Some(false) {
+            continue;
+        }
+        let Some(seed) = draw.values.iter().find_map(|(path, value)| match value {
+            Typed::Int(seed) if *path == "perceptron.seed" => Some(*seed),
+            _ => None,
+        }) else {
+            continue;
+        };
+        failing.extend(
+            many.runs
+                .iter()
+                .filter(|r| {
+                    r.activation() == Activation::Relu
+                        && r.params.perceptron.seed as i64 == seed
+                        && r.beta() == draw.fit.beta_max
+                        && !r.result.summary.summary.stop_reason.hit_cap()
+                })
+                .map(|r| TaskRef {
+                    sweep: "many_seeds".into(),
+                    task_id: r.task_id.clone(),
+                    label: r.label.clone(),
+                }),
+        );
+    }
+    failing
 }
 
 /// Every theorem row of the sweeps, each task once (tasks shared between sweeps are one task).
