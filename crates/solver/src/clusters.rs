@@ -471,14 +471,25 @@ pub fn window_mass(state: &State, length: f64) -> f64 {
         }
         return best.min(1.0);
     }
-    let threshold = (2.0 * (0.25 * length.min(std::f64::consts::TAU)).sin()).powi(2);
+    // Geodesic radius length/2  ⇔  chord² <= (2 sin(length/4))². The caps' members are found
+    // through cell lists a little wider than the chord (O(n) expected for small caps), then
+    // tested exactly as `reference::window_mass` tests every pair.
+    let chord = 2.0 * (0.25 * length.min(std::f64::consts::TAU)).sin();
+    let threshold = chord * chord;
+    let cells = Cells::new(state.dim, n, chord * (1.0 + BOUND_SLACK), |i| {
+        state.position(i)
+    });
+    let offsets = cells.neighbour_offsets();
     (0..n)
         .map(|i| {
             let xi = state.position(i);
-            (0..n)
-                .filter(|&j| chord_sq(xi, state.position(j)) <= threshold)
-                .map(|j| state.masses[j])
-                .sum::<f64>()
+            let mut mass = 0.0;
+            cells.for_each_near(xi, &offsets, |j| {
+                if chord_sq(xi, state.position(j)) <= threshold {
+                    mass += state.masses[j];
+                }
+            });
+            mass
         })
         .fold(0.0, f64::max)
 }

@@ -1,7 +1,7 @@
 //! Naive, obviously correct implementations used as oracles by tests: the field pair by pair as
 //! MODEL.md writes it, with the projection inside the sum, the energy as a double sum, and single
-//! linkage and cluster spreads on `S^{d-1}`, `d >= 3`, over all pairs (the code `clusters.rs` ran
-//! before its cell lists).
+//! linkage, cluster spreads and window masses on `S^{d-1}`, `d >= 3`, over all pairs (the code
+//! `clusters.rs` ran before its cell lists).
 
 use crate::field::Dynamics;
 use crate::params::Attention;
@@ -125,4 +125,19 @@ pub fn widest_chord_sq(state: &State, members: &[usize]) -> f64 {
         }
     }
     widest
+}
+
+/// The heaviest cap of geodesic radius `length / 2` centred at a particle on `S^{d-1}`,
+/// `d >= 3`, over all pairs (`clusters::window_mass` without its cell lists).
+pub fn window_mass(state: &State, length: f64) -> f64 {
+    let threshold = (2.0 * (0.25 * length.min(std::f64::consts::TAU)).sin()).powi(2);
+    (0..state.len())
+        .map(|i| {
+            let xi = state.position(i);
+            (0..state.len())
+                .filter(|&j| chord_sq(xi, state.position(j)) <= threshold)
+                .map(|j| state.masses[j])
+                .sum::<f64>()
+        })
+        .fold(0.0, f64::max)
 }
