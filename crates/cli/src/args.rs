@@ -139,6 +139,7 @@ pub fn check_memory(params: &sphereflow_solver::Params) -> Result<(), Failure> {
         model.particles,
         model.dim,
         params.perceptron.width,
+        params.measure.frames,
     ) {
         Some(reason) => Err(Failure::Input(anyhow::anyhow!("model.particles: {reason}"))),
         None => Ok(()),

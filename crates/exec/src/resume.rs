@@ -8,9 +8,6 @@
 
 use sphereflow_solver::{Problem, Simulation, State};
 
-/// Evenly spaced snapshots kept per task, besides the early ones and the final state (`Frames`).
-pub const FRAMES_PER_TASK: usize = 24;
-
 /// How far from 1 a checkpointed row's norm or the masses' sum may be: the solver keeps rows
 /// unit to rounding, so anything visible at this scale was not written by it.
 const UNIT_TOLERANCE: f64 = 1e-6;
@@ -145,10 +142,10 @@ pub fn checkpoint_problem(simulation: &Simulation, problem: &Problem) -> Option<
         ));
     }
     let frames = &simulation.frames;
-    let capacity = FRAMES_PER_TASK.max(2);
+    let capacity = params.measure.frames.max(2);
     if frames.capacity != capacity {
         return Some(format!(
-            "it keeps {} snapshots, the runner {capacity}",
+            "it keeps {} snapshots, the task's measure.frames = {capacity}",
             frames.capacity
         ));
     }
@@ -193,19 +190,21 @@ pub fn checkpoint_problem(simulation: &Simulation, problem: &Problem) -> Option<
 /// time: 100 of them reach past 10^16 checks).
 const MAX_EARLY_SNAPSHOTS: usize = 100;
 
-/// Snapshots a run keeps at most, all tiers together, for the memory estimate: the early
-/// checks (about 25 up to 10^5 checks), the evenly spaced ones and the final state.
-const SNAPSHOTS: u64 = 25 + FRAMES_PER_TASK as u64 + 1;
+/// Early snapshots a run keeps (the checks 0, 1, 2, 3, 4, 6, 9, ...: about 25 up to 10^5
+/// checks), for the memory estimate.
+const EARLY_SNAPSHOTS: u64 = 25;
 
 /// A rough upper estimate of the memory, in bytes, a particle task of `particles` particles in
-/// dimension `dim` with `width` neurons needs: its state and the integrator's stages (a dozen
-/// copies of the positions), its snapshots, and their checkpoint (JSON, about 24 bytes a
-/// number) and object (8 bytes a number) while they are written. Saturates rather than
-/// overflows.
-pub fn task_memory(particles: u64, dim: u64, width: u64) -> u64 {
+/// dimension `dim` with `width` neurons keeping `snapshots` evenly spaced snapshots
+/// (`measure.frames`) needs: its state and the integrator's stages (a dozen copies of the
+/// positions), its snapshots (the early ones, the evenly spaced ones and the final state), and
+/// their checkpoint (JSON, about 24 bytes a number) and object (8 bytes a number) while they
+/// are written. Saturates rather than overflows.
+pub fn task_memory(particles: u64, dim: u64, width: u64, snapshots: u64) -> u64 {
     let row = dim.saturating_add(1);
     let numbers = particles.saturating_mul(row);
-    let per_number = 8 * 12 + SNAPSHOTS * (8 + 24 + 8);
+    let kept = EARLY_SNAPSHOTS.saturating_add(snapshots).saturating_add(1);
+    let per_number = kept.saturating_mul(8 + 24 + 8).saturating_add(8 * 12);
     numbers
         .saturating_mul(per_number)
         .saturating_add(width.saturating_mul(row).saturating_mul(16))
@@ -240,8 +239,13 @@ fn gib(bytes: u64) -> String {
 
 /// Why a particle task cannot fit in this machine's memory ([`task_memory`] against
 /// [`machine_memory`]), if it cannot.
-pub fn memory_problem(particles: usize, dim: usize, width: usize) -> Option<String> {
-    let needed = task_memory(particles as u64, dim as u64, width as u64);
+pub fn memory_problem(
+    particles: usize,
+    dim: usize,
+    width: usize,
+    snapshots: usize,
+) -> Option<String> {
+    let needed = task_memory(particles as u64, dim as u64, width as u64, snapshots as u64);
     let available = machine_memory()?;
     (needed > available).then(|| {
         format!(
@@ -259,13 +263,17 @@ mod tests {
 
     #[test]
     fn the_memory_estimate_grows_with_the_task_and_never_overflows() {
-        let small = task_memory(1000, 2, 2);
+        let small = task_memory(1000, 2, 2, 24);
         assert!(small > 1000 * 3 * 8 && small < 64 << 20, "{small}");
-        assert!(task_memory(2000, 2, 2) > small);
-        assert_eq!(task_memory(u64::MAX, u64::MAX, u64::MAX), u64::MAX);
-        assert!(memory_problem(1000, 2, 2).is_none());
+        assert!(task_memory(2000, 2, 2, 24) > small);
+        assert!(task_memory(1000, 2, 2, 400) > small);
+        assert_eq!(
+            task_memory(u64::MAX, u64::MAX, u64::MAX, u64::MAX),
+            u64::MAX
+        );
+        assert!(memory_problem(1000, 2, 2, 24).is_none());
         if machine_memory().is_some() {
-            let problem = memory_problem(400_000_000, 2, 2).expect("too large");
+            let problem = memory_problem(400_000_000, 2, 2, 24).expect("too large");
             assert!(problem.contains("more than this machine's"), "{problem}");
         }
     }

@@ -35,8 +35,6 @@ use crate::store::{
     Staged, Store, StoredSummary, TaskSpec,
 };
 
-pub use crate::resume::FRAMES_PER_TASK;
-
 /// A static split of a sweep: this process runs the tasks whose id falls in part `index` of
 /// `count` (1-based).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -488,7 +486,8 @@ impl Shared<'_> {
             // Before the state is drawn: a task larger than the machine would abort the process.
             let model = &resolved.params.model;
             let width = resolved.params.perceptron.width;
-            if let Some(reason) = memory_problem(model.particles, model.dim, width) {
+            let snapshots = resolved.params.measure.frames;
+            if let Some(reason) = memory_problem(model.particles, model.dim, width, snapshots) {
                 return Outcome::Failed(format!("refused: {reason}"));
             }
         }
@@ -529,11 +528,7 @@ impl Shared<'_> {
         let resumed_from_step = checkpoint.as_ref().map(|c| c.simulation.step);
         let (mut simulation, prior_runtime, started) = match checkpoint {
             Some(c) => (c.simulation, c.runtime_s, c.started),
-            None => (
-                Simulation::start(problem, FRAMES_PER_TASK),
-                0.0,
-                rfc3339(SystemTime::now()),
-            ),
+            None => (Simulation::start(problem), 0.0, rfc3339(SystemTime::now())),
         };
         self.emit(Event::Started {
             id: id.to_hex(),

@@ -2,6 +2,10 @@
 //!
 //! Log axes are drawn by plotting `log10` of the values, with guides and labels at 1, 2 and 5
 //! times each power of ten, so one code path serves every combination of linear and log axes.
+//!
+//! With a fixed y range ([`Chart::y_range`]), lines are cut where they leave it and points
+//! outside it are not drawn: the caller says so in the series' label ([`outside_y_range`]
+//! finds such series).
 
 use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
@@ -9,7 +13,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::figure::{DrawResult, Figure};
-use crate::style::{caption_font, colour};
+use crate::style::{caption_font, Colour};
 
 /// How a series is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +30,16 @@ pub enum Style {
     LinePoints,
 }
 
+/// How the points of a series are marked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Marker {
+    /// Filled discs.
+    #[default]
+    Disc,
+    /// Rings (hollow discs), e.g. for runs that did not converge.
+    Ring,
+}
+
 /// One series.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
@@ -37,15 +51,17 @@ pub struct Series {
     pub errors: Vec<(f64, f64)>,
     /// How it is drawn.
     pub style: Style,
-    /// Colour index (see [`crate::style::colour`]).
-    pub colour: usize,
+    /// Its colour.
+    pub colour: Colour,
     /// Point radius or line width.
     pub size: u32,
+    /// How its points are marked.
+    pub marker: Marker,
 }
 
 impl Series {
-    /// A series with no error bars.
-    pub fn new(label: &str, points: Vec<(f64, f64)>, style: Style, colour: usize) -> Series {
+    /// A series with no error bars, its points marked by discs.
+    pub fn new(label: &str, points: Vec<(f64, f64)>, style: Style, colour: Colour) -> Series {
         Series {
             label: label.into(),
             points,
@@ -53,6 +69,7 @@ impl Series {
             style,
             colour,
             size: 2,
+            marker: Marker::Disc,
         }
     }
 }
@@ -64,8 +81,8 @@ pub struct Band {
     pub label: String,
     /// `(x, low, high)`, by increasing x.
     pub points: Vec<(f64, f64, f64)>,
-    /// Colour index.
-    pub colour: usize,
+    /// Its colour.
+    pub colour: Colour,
 }
 
 /// A horizontal reference line.
@@ -75,8 +92,8 @@ pub struct Reference {
     pub y: f64,
     /// Legend text.
     pub label: String,
-    /// Colour index.
-    pub colour: usize,
+    /// Its colour.
+    pub colour: Colour,
 }
 
 /// An x-y chart.
@@ -183,6 +200,62 @@ impl Chart {
     }
 }
 
+/// The labels of the series with points outside the chart's fixed y range (not drawn there).
+pub fn outside_y_range(chart: &Chart) -> Vec<&str> {
+    let Some((lo, hi)) = chart.y_range else {
+        return Vec::new();
+    };
+    chart
+        .series
+        .iter()
+        .filter(|s| s.points.iter().any(|&(_, y)| y < lo || y > hi))
+        .map(|s| s.label.as_str())
+        .collect()
+}
+
+/// A polyline cut to the band `lo <= y <= hi`: the pieces inside it, each ending where the line
+/// crosses the band's edge (interpolated linearly between the points on either side).
+pub fn clip_to_band(points: &[(f64, f64)], lo: f64, hi: f64) -> Vec<Vec<(f64, f64)>> {
+    let inside = |y: f64| (lo..=hi).contains(&y);
+    // Where the segment from `a` to `b` crosses the edge at height `edge`.
+    let cross = |a: (f64, f64), b: (f64, f64), edge: f64| {
+        let f = (edge - a.1) / (b.1 - a.1);
+        (a.0 + f * (b.0 - a.0), edge)
+    };
+    let mut pieces: Vec<Vec<(f64, f64)>> = Vec::new();
+    let mut current: Vec<(f64, f64)> = Vec::new();
+    for (i, &p) in points.iter().enumerate() {
+        let previous = i.checked_sub(1).map(|j| points[j]);
+        match (previous, inside(p.1)) {
+            (None, true) => current.push(p),
+            (None, false) => {}
+            (Some(a), true) => {
+                if !inside(a.1) {
+                    let edge = if a.1 > hi { hi } else { lo };
+                    current.push(cross(a, p, edge));
+                }
+                current.push(p);
+            }
+            (Some(a), false) => {
+                if inside(a.1) {
+                    let edge = if p.1 > hi { hi } else { lo };
+                    current.push(cross(a, p, edge));
+                    pieces.push(std::mem::take(&mut current));
+                } else if (a.1 > hi && p.1 < lo) || (a.1 < lo && p.1 > hi) {
+                    // Straight across the band.
+                    let (first, second) = if a.1 > hi { (hi, lo) } else { (lo, hi) };
+                    pieces.push(vec![cross(a, p, first), cross(a, p, second)]);
+                }
+            }
+        }
+    }
+    if !current.is_empty() {
+        pieces.push(current);
+    }
+    pieces.retain(|piece| !piece.is_empty());
+    pieces
+}
+
 /// The legend entry of a dashed line: 20 pixels of dashes from `(x, y)`.
 fn legend_dashes(
     (x, y): (i32, i32),
@@ -284,7 +357,7 @@ where
     }
 
     for band in &chart.bands {
-        let c = colour(band.colour);
+        let c = band.colour.rgb();
         let mut outline: Vec<(f64, f64)> = band
             .points
             .iter()
@@ -305,7 +378,7 @@ where
         }
     }
     for reference in &chart.references {
-        let c = colour(reference.colour);
+        let c = reference.colour.rgb();
         let y = chart.ty(reference.y);
         let drawn = context.draw_series(DashedLineSeries::new(
             vec![(x0, y), (x1, y)],
@@ -320,78 +393,7 @@ where
         }
     }
     for series in &chart.series {
-        let c = colour(series.colour);
-        let points: Vec<(f64, f64)> = series
-            .points
-            .iter()
-            .map(|&(x, y)| (chart.tx(x), chart.ty(y)))
-            .filter(|(x, y)| x.is_finite() && y.is_finite())
-            .collect();
-        let size = series.size;
-        let label = series.label.as_str();
-        let legend_line = move |(x, y): (i32, i32)| {
-            PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(size))
-        };
-        let legend_point = move |(x, y): (i32, i32)| Circle::new((x + 10, y), size + 1, c.filled());
-        match series.style {
-            Style::Line | Style::LinePoints => {
-                let drawn =
-                    context.draw_series(LineSeries::new(points.clone(), c.stroke_width(size)))?;
-                if !label.is_empty() {
-                    drawn.label(label).legend(legend_line);
-                }
-                if series.style == Style::LinePoints {
-                    context.draw_series(
-                        points.iter().map(|&p| Circle::new(p, size + 2, c.filled())),
-                    )?;
-                }
-            }
-            Style::Dashed => {
-                let drawn = context.draw_series(DashedLineSeries::new(
-                    points,
-                    10,
-                    6,
-                    c.stroke_width(size),
-                ))?;
-                if !label.is_empty() {
-                    drawn
-                        .label(label)
-                        .legend(move |at| legend_dashes(at, c, size));
-                }
-            }
-            Style::Points => {
-                let drawn = context.draw_series(
-                    points
-                        .iter()
-                        .map(|&p| Circle::new(p, size, c.mix(0.6).filled())),
-                )?;
-                if !label.is_empty() {
-                    drawn.label(label).legend(legend_point);
-                }
-            }
-            Style::PointsWithErrors => {
-                let bars = series
-                    .points
-                    .iter()
-                    .zip(&series.errors)
-                    .map(|(&(x, y), &(lo, hi))| {
-                        ErrorBar::new_vertical(
-                            chart.tx(x),
-                            chart.ty(lo),
-                            chart.ty(y),
-                            chart.ty(hi),
-                            c.stroke_width(2),
-                            8,
-                        )
-                    });
-                context.draw_series(bars)?;
-                let drawn = context
-                    .draw_series(points.iter().map(|&p| Circle::new(p, size + 2, c.filled())))?;
-                if !label.is_empty() {
-                    drawn.label(label).legend(legend_point);
-                }
-            }
-        }
+        draw_series(chart, &mut context, series, (y0, y1))?;
     }
     let has_legend = chart.series.iter().any(|s| !s.label.is_empty())
         || chart.bands.iter().any(|b| !b.label.is_empty())
@@ -408,6 +410,126 @@ where
             .background_style(WHITE.mix(0.85))
             .border_style(RGBColor(160, 160, 160))
             .draw()?;
+    }
+    Ok(())
+}
+
+/// A marker of radius `size` at a point: a disc, or a ring on white (so that error bars and
+/// lines do not show through it).
+fn marker<C>(at: C, size: u32, c: RGBColor, marker: Marker) -> Vec<Circle<C, u32>>
+where
+    C: Clone,
+{
+    match marker {
+        Marker::Disc => vec![Circle::new(at, size, c.filled())],
+        Marker::Ring => vec![
+            Circle::new(at.clone(), size, WHITE.filled()),
+            Circle::new(at, size, c.stroke_width(2)),
+        ],
+    }
+}
+
+type Context<'a, DB> = ChartContext<
+    'a,
+    DB,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+/// Draws one series, its lines cut and its points dropped outside the plotted y range.
+fn draw_series<'a, DB: DrawingBackend + 'a>(
+    chart: &Chart,
+    context: &mut Context<'a, DB>,
+    series: &Series,
+    (y0, y1): (f64, f64),
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let c = series.colour.rgb();
+    let points: Vec<(f64, f64)> = series
+        .points
+        .iter()
+        .map(|&(x, y)| (chart.tx(x), chart.ty(y)))
+        .filter(|(x, y)| x.is_finite() && y.is_finite())
+        .collect();
+    let pieces = clip_to_band(&points, y0, y1);
+    let shown: Vec<(f64, f64)> = points
+        .iter()
+        .copied()
+        .filter(|&(_, y)| (y0..=y1).contains(&y))
+        .collect();
+    let size = series.size;
+    let label = series.label.as_str();
+    let kind = series.marker;
+    let legend_line =
+        move |(x, y): (i32, i32)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(size));
+    let legend_point = move |(x, y): (i32, i32)| {
+        let (fill, edge) = match kind {
+            Marker::Disc => (c.filled(), c.filled()),
+            Marker::Ring => (WHITE.filled(), c.stroke_width(2)),
+        };
+        EmptyElement::at((x + 10, y))
+            + Circle::new((0, 0), size + 1, fill)
+            + Circle::new((0, 0), size + 1, edge)
+    };
+    // The legend entry goes with the first drawn element (a series may have no points left).
+    match series.style {
+        Style::Line | Style::LinePoints => {
+            let drawn = context.draw_series(
+                pieces
+                    .iter()
+                    .map(|piece| PathElement::new(piece.clone(), c.stroke_width(size))),
+            )?;
+            if !label.is_empty() {
+                drawn.label(label).legend(legend_line);
+            }
+            if series.style == Style::LinePoints {
+                context.draw_series(shown.iter().flat_map(|&p| marker(p, size + 2, c, kind)))?;
+            }
+        }
+        Style::Dashed => {
+            let drawn =
+                context.draw_series(pieces.iter().map(|piece| {
+                    DashedPathElement::new(piece.clone(), 10, 6, c.stroke_width(size))
+                }))?;
+            if !label.is_empty() {
+                drawn
+                    .label(label)
+                    .legend(move |at| legend_dashes(at, c, size));
+            }
+        }
+        Style::Points => {
+            let drawn = context.draw_series(shown.iter().flat_map(|&p| match kind {
+                Marker::Disc => vec![Circle::new(p, size, c.mix(0.6).filled())],
+                Marker::Ring => marker(p, size, c, kind),
+            }))?;
+            if !label.is_empty() {
+                drawn.label(label).legend(legend_point);
+            }
+        }
+        Style::PointsWithErrors => {
+            let bars = series
+                .points
+                .iter()
+                .zip(&series.errors)
+                .filter(|(point, _)| (y0..=y1).contains(&chart.ty(point.1)))
+                .map(|(&(x, y), &(lo, hi))| {
+                    ErrorBar::new_vertical(
+                        chart.tx(x),
+                        chart.ty(lo).max(y0),
+                        chart.ty(y),
+                        chart.ty(hi).min(y1),
+                        c.stroke_width(2),
+                        8,
+                    )
+                });
+            context.draw_series(bars)?;
+            let drawn =
+                context.draw_series(shown.iter().flat_map(|&p| marker(p, size + 2, c, kind)))?;
+            if !label.is_empty() {
+                drawn.label(label).legend(legend_point);
+            }
+        }
     }
     Ok(())
 }

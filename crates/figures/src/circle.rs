@@ -6,9 +6,10 @@ use std::f64::consts::TAU;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use sphereflow_solver::{Perceptron, State};
 
-use crate::figure::{DrawResult, Figure};
+use crate::figure::{equal_aspect_area, panel_area, DrawResult, Figure};
 use crate::style::{caption_font, diverging};
 
 /// Angular bins of the histogram.
@@ -25,7 +26,13 @@ pub struct CirclePanel {
     pub state: State,
     /// The perceptron, if the run has one.
     pub perceptron: Option<Perceptron>,
+    /// A warning printed in red under the title (e.g. that the run did not converge), if any.
+    pub mark: Option<String>,
 }
+
+/// The data range of a panel, the same across and up: `-EXTENT..EXTENT` (the histogram's bars
+/// reach radius 1.68).
+const EXTENT: f64 = 1.75;
 
 /// Panels side by side, with a key below.
 #[derive(Debug, Clone)]
@@ -56,10 +63,11 @@ fn draw_panel<DB: DrawingBackend>(panel: &CirclePanel, area: &DrawingArea<DB, Sh
 where
     DB::ErrorType: 'static,
 {
-    let mut chart = ChartBuilder::on(area)
-        .caption(&panel.title, ("sans-serif", 16))
-        .margin(6)
-        .build_cartesian_2d(-1.75f64..1.75f64, -1.75f64..1.75f64)?;
+    let plot = panel_area(area, &panel.title, panel.mark.as_deref())?;
+    // A square: one unit is as long across as up, so the circle is round.
+    let square = equal_aspect_area(&plot, 1.0, 6);
+    let mut chart =
+        ChartBuilder::on(&square).build_cartesian_2d(-EXTENT..EXTENT, -EXTENT..EXTENT)?;
     let perceptron = panel.perceptron.as_ref().filter(|p| !p.is_off());
     if let Some(perceptron) = perceptron {
         let width = perceptron.width().max(1) as f64;
@@ -127,8 +135,11 @@ where
     )?;
     chart.draw_series(std::iter::once(Text::new(
         format!("max bin {:.3}", tallest),
-        (-1.7, -1.7),
-        ("sans-serif", 12).into_font(),
+        (-EXTENT, -EXTENT),
+        ("sans-serif", 12)
+            .into_font()
+            .color(&BLACK)
+            .pos(Pos::new(HPos::Left, VPos::Bottom)),
     )))?;
     Ok(())
 }

@@ -19,7 +19,7 @@ pub mod style;
 pub mod trajectories;
 
 pub use figure::{DrawResult, Figure};
-pub use style::{caption_font, colour, diverging};
+pub use style::{caption_font, diverging, ramp, Colour};
 
 use std::sync::Once;
 
@@ -101,6 +101,18 @@ pub enum AnyFigure {
     Spheres(sphere::SphereGrid),
     /// Angles against time on S^1.
     Trajectories(trajectories::Trajectories),
+}
+
+impl AnyFigure {
+    /// The figure's title, to edit (e.g. to number it).
+    pub fn title_mut(&mut self) -> &mut String {
+        match self {
+            AnyFigure::Chart(f) => &mut f.title,
+            AnyFigure::Circles(f) => &mut f.title,
+            AnyFigure::Spheres(f) => &mut f.title,
+            AnyFigure::Trajectories(f) => &mut f.title,
+        }
+    }
 }
 
 impl Figure for AnyFigure {

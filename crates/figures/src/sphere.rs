@@ -8,7 +8,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use sphereflow_solver::{Perceptron, State};
 
-use crate::figure::{DrawResult, Figure};
+use crate::figure::{equal_aspect_area, panel_area, DrawResult, Figure};
 use crate::style::{caption_font, diverging};
 
 /// Hammer projection of longitude λ ∈ [-π, π] and latitude φ: x ∈ [-2√2, 2√2], y ∈ [-√2, √2].
@@ -54,6 +54,8 @@ pub struct SpherePanel {
     pub perceptron: Option<Perceptron>,
     /// Clusters as `(centre, mass)`, drawn as rings whose radius grows with the mass.
     pub clusters: Vec<(Vec<f64>, f64)>,
+    /// A warning printed in red under the title (e.g. that the run did not converge), if any.
+    pub mark: Option<String>,
 }
 
 /// Maps side by side.
@@ -70,10 +72,12 @@ where
     DB::ErrorType: 'static,
 {
     let (xm, ym) = (2.0 * SQRT_2, SQRT_2);
-    let mut chart = ChartBuilder::on(area)
-        .caption(&panel.title, ("sans-serif", 16))
-        .margin(8)
-        .build_cartesian_2d(-xm * 1.02..xm * 1.02, -ym * 1.04..ym * 1.04)?;
+    let plot = panel_area(area, &panel.title, panel.mark.as_deref())?;
+    // One unit as long across as up: the map is not stretched.
+    let (x_extent, y_extent) = (xm * 1.02, ym * 1.04);
+    let fitted = equal_aspect_area(&plot, x_extent / y_extent, 8);
+    let mut chart =
+        ChartBuilder::on(&fitted).build_cartesian_2d(-x_extent..x_extent, -y_extent..y_extent)?;
     let perceptron = panel.perceptron.as_ref().filter(|p| !p.is_off());
     if let Some(perceptron) = perceptron {
         let (nx, ny) = (180, 90);

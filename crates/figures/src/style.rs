@@ -1,20 +1,67 @@
 //! Colours and fonts shared by every figure.
+//!
+//! Colours are plain [`Colour`] values chosen by the caller: the crate that knows what a series
+//! means (the paper's, one colour per meaning) picks them; [`ramp`] gives shades for series
+//! ordered by a number (β, ...).
 
 use plotters::style::RGBColor;
 
-/// Distinct colours for series, in order.
-pub fn colour(index: usize) -> RGBColor {
-    const COLOURS: [RGBColor; 8] = [
-        RGBColor(31, 119, 180),
-        RGBColor(214, 39, 40),
-        RGBColor(44, 160, 44),
-        RGBColor(255, 127, 14),
-        RGBColor(148, 103, 189),
-        RGBColor(140, 86, 75),
-        RGBColor(227, 119, 194),
-        RGBColor(127, 127, 127),
+/// An RGB colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Colour(pub u8, pub u8, pub u8);
+
+impl Colour {
+    /// Blue.
+    pub const BLUE: Colour = Colour(31, 119, 180);
+    /// Orange.
+    pub const ORANGE: Colour = Colour(255, 127, 14);
+    /// Green.
+    pub const GREEN: Colour = Colour(44, 160, 44);
+    /// Red.
+    pub const RED: Colour = Colour(214, 39, 40);
+    /// Purple.
+    pub const PURPLE: Colour = Colour(148, 103, 189);
+    /// Brown.
+    pub const BROWN: Colour = Colour(140, 86, 75);
+    /// Pink.
+    pub const PINK: Colour = Colour(227, 119, 194);
+    /// Grey.
+    pub const GREY: Colour = Colour(127, 127, 127);
+    /// Olive.
+    pub const OLIVE: Colour = Colour(188, 189, 34);
+    /// Cyan.
+    pub const CYAN: Colour = Colour(23, 190, 207);
+    /// Black.
+    pub const BLACK: Colour = Colour(0, 0, 0);
+
+    /// The colour for plotters.
+    pub fn rgb(self) -> RGBColor {
+        RGBColor(self.0, self.1, self.2)
+    }
+}
+
+/// Shade `index` of `count` on a sequential ramp (dark blue-violet through teal to yellow, as
+/// viridis), for series ordered by a number.
+pub fn ramp(index: usize, count: usize) -> Colour {
+    const STOPS: [(f64, f64, f64); 5] = [
+        (68.0, 1.0, 84.0),
+        (59.0, 82.0, 139.0),
+        (33.0, 145.0, 140.0),
+        (94.0, 201.0, 98.0),
+        (253.0, 231.0, 37.0),
     ];
-    COLOURS[index % COLOURS.len()]
+    // Stop short of the palest yellow, which is hard to see on white.
+    let t = if count <= 1 {
+        0.0
+    } else {
+        0.85 * index.min(count - 1) as f64 / (count - 1) as f64
+    };
+    let scaled = t * (STOPS.len() - 1) as f64;
+    let k = (scaled.floor() as usize).min(STOPS.len() - 2);
+    let f = scaled - k as f64;
+    let mix = |a: f64, b: f64| (a + (b - a) * f).round() as u8;
+    let (a, b) = (STOPS[k], STOPS[k + 1]);
+    Colour(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
 }
 
 /// A diverging colour for `value` in `[-1, 1]`: blue below 0, white at 0, red above.

@@ -1,33 +1,31 @@
 //! Chart data for the figures: pure functions from runs and analysis results to the charts of
 //! `sphereflow-figures`. Fitted laws and their bands come from the analysis (never refitted
 //! here); the only statistics computed here are the mean and spread of a quantity per β.
+//!
+//! Every figure speaks one visual language:
+//! - one colour per meaning, the same in every figure ([`crate::legend`]); series ordered by a
+//!   number (β) take shades of one sequential ramp, and so do groups with no meaning of their own;
+//! - a run that was to converge but stopped at its cap ([`Run::did_not_converge`]) is drawn as a
+//!   ring (points) or marked in red (panels), with a legend entry saying so;
+//! - data beyond a chart's fixed range is named in the legend ("above the axis").
 
 use std::collections::BTreeMap;
 
 use sphereflow_analyze::fits::{predict, Fit};
 use sphereflow_analyze::theory;
-use sphereflow_figures::chart::{Band, Chart, Reference, Series, Style};
+use sphereflow_figures::chart::{Band, Chart, Marker, Reference, Series, Style};
 use sphereflow_figures::circle::{CircleGrid, CirclePanel};
 use sphereflow_figures::sphere::{SphereGrid, SpherePanel};
 use sphereflow_figures::trajectories::Trajectories;
-use sphereflow_figures::AnyFigure;
-use sphereflow_solver::Activation;
+use sphereflow_figures::{ramp, AnyFigure, Colour};
+use sphereflow_meanfield::GrowthMeasurement;
 
 use crate::limit::{heaviest_cells, Limit};
 use crate::runs::Run;
-use sphereflow_meanfield::GrowthMeasurement;
 
-/// How the report names an activation.
-pub fn name_of(activation: Activation) -> &'static str {
-    match activation {
-        Activation::None => "null run",
-        Activation::Relu => "ReLU",
-        Activation::Gelu => "GeLU",
-        Activation::Linear => "linear",
-        Activation::Tanh => "tanh",
-        Activation::LeakyRelu => "leaky ReLU",
-    }
-}
+pub use crate::legend::{
+    activation_colour, attention_colour, group_colour, name_of, ARC_MASS, CLUSTER_MASS, REFERENCE,
+};
 
 /// Final states: circles on S^1, maps on S^2 (the first run's dimension decides; runs of
 /// another dimension are left out). `None` without runs or on higher spheres.
@@ -44,6 +42,7 @@ pub fn final_states(title: &str, runs: &[(&Run, String)], columns: usize) -> Opt
                     title: label.clone(),
                     state: r.result.final_state.clone(),
                     perceptron: Some(r.perceptron.clone()),
+                    mark: r.did_not_converge().map(String::from),
                 })
                 .collect(),
         })),
@@ -63,6 +62,7 @@ pub fn final_states(title: &str, runs: &[(&Run, String)], columns: usize) -> Opt
                         .iter()
                         .map(|c| (c.centre.clone(), c.mass))
                         .collect(),
+                    mark: r.did_not_converge().map(String::from),
                 })
                 .collect(),
         })),
@@ -96,6 +96,11 @@ pub fn evolution(run: &Run, title: &str) -> Option<AnyFigure> {
                 title: format!("{word}: t = {t:.1} (step {step})"),
                 state: state.clone(),
                 perceptron: Some(run.perceptron.clone()),
+                mark: if *word == "final" {
+                    run.did_not_converge().map(String::from)
+                } else {
+                    None
+                },
             }
         })
         .collect();
@@ -111,8 +116,12 @@ pub fn trajectories(run: &Run, title: &str) -> Option<AnyFigure> {
     if run.params.model.dim != 2 || run.result.frames.len() < 2 {
         return None;
     }
+    let title = match run.did_not_converge() {
+        Some(note) => format!("{title} ({note})"),
+        None => title.to_string(),
+    };
     Some(AnyFigure::Trajectories(Trajectories {
-        title: title.into(),
+        title,
         frames: run
             .result
             .frames
@@ -131,11 +140,24 @@ pub fn energy(runs: &[(&Run, String)], title: &str) -> Option<AnyFigure> {
     }
     let mut chart = Chart::new(title, "time t (layers)", "energy E");
     chart.legend_left = false;
+    // Each run in its activation's colour when that tells them apart, else in shades.
+    let activations: std::collections::BTreeSet<&str> =
+        runs.iter().map(|(r, _)| r.activation().as_str()).collect();
+    let by_activation = activations.len() == runs.len();
     for (i, (run, label)) in runs.iter().enumerate() {
         let points = run.result.series.iter().map(|r| (r.t, r.energy)).collect();
+        let colour = if by_activation {
+            activation_colour(run.activation())
+        } else {
+            ramp(i, runs.len())
+        };
+        let label = match run.did_not_converge() {
+            Some(note) => format!("{label}: {note}"),
+            None => label.clone(),
+        };
         chart
             .series
-            .push(Series::new(label, points, Style::Line, i));
+            .push(Series::new(&label, points, Style::Line, colour));
     }
     Some(AnyFigure::Chart(chart))
 }
@@ -160,30 +182,100 @@ pub fn per_beta(points: &[(f64, f64)]) -> Vec<(f64, f64, f64)> {
 }
 
 /// One group of points for [`against_sqrt_beta`]: its label, its `(β, value)` points (one per
-/// task) and the analysis's fit of `a + b sqrt β` to them, if there is one.
+/// task), which of them stopped at a cap, and the analysis's fit of `a + b sqrt β` to them, if
+/// there is one.
 pub struct Group<'a> {
-    /// The legend's name of the group.
+    /// The legend's name of the group (its colour follows it: [`group_colour`]).
     pub label: String,
     /// `(β, value)`, one per task.
     pub points: Vec<(f64, f64)>,
+    /// For each point, the note of its run if it did not converge ([`Run::did_not_converge`]);
+    /// empty when none is known.
+    pub capped: Vec<Option<&'static str>>,
     /// The analysis's `sqrt` fit of these points.
     pub fit: Option<&'a Fit>,
 }
 
+/// Mean ± standard deviation over seeds of `(β, value, capped)` points against sqrt β (shifted
+/// by `shift`), as two series in one colour: the β with every run converged as discs (with the
+/// label), those with a run stopped at its cap as rings.
+fn per_beta_series(
+    label: &str,
+    points: &[(f64, f64, bool)],
+    shift: f64,
+    colour: Colour,
+) -> Vec<Series> {
+    let capped_betas: std::collections::BTreeSet<u64> = points
+        .iter()
+        .filter(|p| p.2)
+        .map(|p| p.0.to_bits())
+        .collect();
+    let stats = per_beta(&points.iter().map(|p| (p.0, p.1)).collect::<Vec<_>>());
+    let (rings, discs): (Vec<_>, Vec<_>) = stats
+        .iter()
+        .partition(|s| capped_betas.contains(&s.0.to_bits()));
+    let series_of = |label: &str, stats: &[&(f64, f64, f64)], marker: Marker| {
+        let mut series = Series::new(
+            label,
+            stats
+                .iter()
+                .map(|&&(b, m, _)| (b.sqrt() + shift, m))
+                .collect(),
+            Style::PointsWithErrors,
+            colour,
+        );
+        series.errors = stats.iter().map(|&&(_, m, sd)| (m - sd, m + sd)).collect();
+        series.marker = marker;
+        series
+    };
+    let mut out = vec![series_of(label, &discs, Marker::Disc)];
+    if !rings.is_empty() {
+        out.push(series_of("", &rings, Marker::Ring));
+    }
+    out
+}
+
+/// The legend entry of the rings drawn for runs that did not converge, from their notes
+/// ([`Run::did_not_converge`]): `ring: <what a ring stands for> did not converge (step cap)`.
+/// `None` without notes.
+fn cap_legend(notes: impl IntoIterator<Item = &'static str>, ring: &str) -> Option<Series> {
+    let mut notes: Vec<&str> = notes.into_iter().collect();
+    notes.sort_unstable();
+    notes.dedup();
+    let text = match notes.as_slice() {
+        [] => return None,
+        [one] => *one,
+        _ => "did not converge (step or time cap)",
+    };
+    let mut legend = Series::new(
+        &format!("ring: {ring}{text}"),
+        Vec::new(),
+        Style::Points,
+        REFERENCE,
+    );
+    legend.marker = Marker::Ring;
+    legend.size = 3;
+    Some(legend)
+}
+
 /// A quantity against sqrt β per group: mean ± standard deviation over seeds, and the fitted
-/// law `a + b sqrt β` with its 95% bootstrap band.
+/// law `a + b sqrt β` with its 95% bootstrap band; β where a run did not converge as rings.
 pub fn against_sqrt_beta(groups: &[Group<'_>], title: &str, y_label: &str) -> Chart {
     let mut chart = Chart::new(title, "sqrt β", y_label);
     for (i, group) in groups.iter().enumerate() {
-        let stats = per_beta(&group.points);
-        let mut series = Series::new(
+        let colour = group_colour(&group.label, i, groups.len());
+        let points: Vec<(f64, f64, bool)> = group
+            .points
+            .iter()
+            .enumerate()
+            .map(|(k, &(b, v))| (b, v, group.capped.get(k).is_some_and(Option::is_some)))
+            .collect();
+        chart.series.extend(per_beta_series(
             &format!("{}: mean ± sd over seeds", group.label),
-            stats.iter().map(|&(b, m, _)| (b.sqrt(), m)).collect(),
-            Style::PointsWithErrors,
-            i,
-        );
-        series.errors = stats.iter().map(|&(_, m, sd)| (m - sd, m + sd)).collect();
-        chart.series.push(series);
+            &points,
+            0.0,
+            colour,
+        ));
         let Some(fitted) = group.fit else {
             continue;
         };
@@ -197,7 +289,7 @@ pub fn against_sqrt_beta(groups: &[Group<'_>], title: &str, y_label: &str) -> Ch
                 .into_iter()
                 .map(|(b, lo, hi)| (b.sqrt(), lo, hi))
                 .collect(),
-            colour: i,
+            colour,
         });
         chart.series.push(Series::new(
             &format!(
@@ -212,54 +304,94 @@ pub fn against_sqrt_beta(groups: &[Group<'_>], title: &str, y_label: &str) -> Ch
                 .map(|&b| (b.sqrt(), predict(fitted, b)))
                 .collect(),
             Style::Line,
-            i,
+            colour,
         ));
     }
+    chart.series.extend(cap_legend(
+        groups
+            .iter()
+            .flat_map(|g| g.capped.iter().flatten().copied()),
+        "a run at this β ",
+    ));
     chart
 }
 
-/// The largest cluster mass and window mass against sqrt β, with B(β, C_eff) where it is below
-/// 1 and its limit.
+/// The top of the mass charts' y axis.
+const MASS_TOP: f64 = 1.05;
+
+/// The sqrt β ranges where `curve` (`(sqrt β, B)`) is above `top`, as text.
+fn above_ranges(curve: &[(f64, f64)], top: f64) -> String {
+    let mut ranges: Vec<(f64, f64)> = Vec::new();
+    let mut open: Option<(f64, f64)> = None;
+    for &(s, b) in curve {
+        match (b > top, open) {
+            (true, None) => open = Some((s, s)),
+            (true, Some((start, _))) => open = Some((start, s)),
+            (false, Some(range)) => {
+                ranges.push(range);
+                open = None;
+            }
+            (false, None) => {}
+        }
+    }
+    ranges.extend(open);
+    ranges
+        .iter()
+        .map(|(a, b)| format!("sqrt β {a:.2}–{b:.2}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The largest cluster mass and window mass against sqrt β (β where a run did not converge as
+/// rings), with B(β, C_eff) and its limit; where B is above the axis, its legend entry says so.
 pub fn masses(runs: &[&Run], title: &str) -> Chart {
-    let cluster: Vec<(f64, f64)> = runs
+    let cluster: Vec<(f64, f64, bool)> = runs
         .iter()
-        .map(|r| (r.beta(), r.result.summary.summary.max_cluster_mass))
+        .map(|r| {
+            (
+                r.beta(),
+                r.result.summary.summary.max_cluster_mass,
+                r.did_not_converge().is_some(),
+            )
+        })
         .collect();
-    let window: Vec<(f64, f64)> = runs
+    let window: Vec<(f64, f64, bool)> = runs
         .iter()
-        .map(|r| (r.beta(), r.result.summary.summary.max_window_mass))
+        .map(|r| {
+            (
+                r.beta(),
+                r.result.summary.summary.max_window_mass,
+                r.did_not_converge().is_some(),
+            )
+        })
         .collect();
     let mut chart = Chart::new(title, "sqrt β", "mass (fraction of the total)");
     chart.legend_left = false;
     // The two series side by side at each β (they often coincide).
-    for (i, (label, points, shift)) in [
-        ("largest cluster mass", &cluster, -0.04),
-        ("largest window mass (arc 0.5/sqrt β)", &window, 0.04),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let stats = per_beta(points);
-        let mut series = Series::new(
-            label,
-            stats
-                .iter()
-                .map(|&(b, m, _)| (b.sqrt() + shift, m))
-                .collect(),
-            Style::PointsWithErrors,
-            i,
-        );
-        series.errors = stats.iter().map(|&(_, m, sd)| (m - sd, m + sd)).collect();
-        chart.series.push(series);
+    for (label, points, shift, colour) in [
+        ("largest cluster mass", &cluster, -0.04, CLUSTER_MASS),
+        (
+            "largest window mass (arc 0.5/sqrt β)",
+            &window,
+            0.04,
+            ARC_MASS,
+        ),
+    ] {
+        chart
+            .series
+            .extend(per_beta_series(label, points, shift, colour));
     }
     // B in the theorem's convention (C_eff = e^β C for the shifted kernel), for the largest C
-    // among the runs; drawn only where it is below 1.05 (above 1 the theorem says nothing).
+    // among the runs; above 1 the theorem says nothing, and above the axis the legend says where.
     let c = runs
         .iter()
         .map(|r| theory::perceptron_constant(&r.perceptron))
         .fold(0.0, f64::max);
     let kernel = runs.first().map(|r| r.params.model.kernel);
-    let betas: Vec<f64> = per_beta(&cluster).iter().map(|p| p.0).collect();
+    let betas: Vec<f64> = per_beta(&cluster.iter().map(|p| (p.0, p.1)).collect::<Vec<_>>())
+        .iter()
+        .map(|p| p.0)
+        .collect();
     if let (Some(&lo), Some(&hi), Some(kernel)) = (betas.first(), betas.last(), kernel) {
         let curve: Vec<(f64, f64)> = (0..=200)
             .map(|k| lo.sqrt() + (hi.sqrt() - lo.sqrt()) * k as f64 / 200.0)
@@ -270,43 +402,70 @@ pub fn masses(runs: &[&Run], title: &str) -> Chart {
                     theory::mass_bound(beta, theory::effective_constant(kernel, beta, c)),
                 )
             })
-            .filter(|(_, b)| *b <= 1.05)
             .collect();
-        if !curve.is_empty() {
-            chart.series.push(Series::new(
-                &format!("B(β, C_eff), C = {c:.2}"),
-                curve,
-                Style::Line,
-                2,
-            ));
-        }
+        let smallest = curve.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
+        let name = format!("B(β, C_eff), C = {c:.2}");
+        let label = if curve.iter().all(|p| p.1 > MASS_TOP) {
+            format!("{name}: above the axis at every β (B ≥ {smallest:.2})")
+        } else if curve.iter().any(|p| p.1 > MASS_TOP) {
+            format!(
+                "{name}: above the axis at {}",
+                above_ranges(&curve, MASS_TOP)
+            )
+        } else {
+            name
+        };
+        chart
+            .series
+            .push(Series::new(&label, curve, Style::Line, REFERENCE));
     }
     chart.references.push(Reference {
         y: theory::bound_limit(),
         label: "limit 0.5742".into(),
-        colour: 7,
+        colour: REFERENCE,
     });
-    chart.y_range = Some((0.0, 1.05));
+    chart.series.extend(cap_legend(
+        runs.iter().filter_map(|r| r.did_not_converge()),
+        "a run at this β ",
+    ));
+    chart.y_range = Some((0.0, MASS_TOP));
     chart
 }
 
-/// Every final cluster mass against sqrt β, one series per group.
+/// Every final cluster mass against sqrt β, one series per group (runs that did not converge
+/// as rings).
 pub fn all_masses(groups: &[(String, Vec<&Run>)], title: &str) -> Chart {
     let mut chart = Chart::new(title, "sqrt β", "cluster mass");
     chart.log_y = true;
     chart.legend_left = false;
     for (i, (label, runs)) in groups.iter().enumerate() {
-        let points: Vec<(f64, f64)> = runs
-            .iter()
-            .flat_map(|r| {
-                let s = r.beta().sqrt();
-                r.result.summary.clusters.iter().map(move |c| (s, c.mass))
-            })
-            .collect();
-        let mut series = Series::new(label, points, Style::Points, i);
+        let colour = group_colour(label, i, groups.len());
+        let points = |capped: bool| -> Vec<(f64, f64)> {
+            runs.iter()
+                .filter(|r| r.did_not_converge().is_some() == capped)
+                .flat_map(|r| {
+                    let s = r.beta().sqrt();
+                    r.result.summary.clusters.iter().map(move |c| (s, c.mass))
+                })
+                .collect()
+        };
+        let mut series = Series::new(label, points(false), Style::Points, colour);
         series.size = 3;
         chart.series.push(series);
+        let rings = points(true);
+        if !rings.is_empty() {
+            let mut series = Series::new("", rings, Style::Points, colour);
+            series.size = 3;
+            series.marker = Marker::Ring;
+            chart.series.push(series);
+        }
     }
+    chart.series.extend(cap_legend(
+        groups
+            .iter()
+            .flat_map(|g| g.1.iter().filter_map(|r| r.did_not_converge())),
+        "",
+    ));
     chart
 }
 
@@ -317,15 +476,13 @@ pub fn growth_rates(
     betas: &[f64],
     measured: &[GrowthMeasurement],
     counts: &[(f64, Vec<usize>)],
+    title: &str,
 ) -> Chart {
-    let mut chart = Chart::new(
-        "Figure 8. Growth rates of pure attention near uniform on S^1",
-        "mode k",
-        "γ_k / max_k γ_k, with γ_k = k² I_k(β) / β",
-    );
+    let mut chart = Chart::new(title, "mode k", "γ_k / max_k γ_k, with γ_k = k² I_k(β) / β");
     chart.legend_left = false;
     let k_max = 16;
     for (i, &beta) in betas.iter().enumerate() {
+        let colour = ramp(i, betas.len());
         let rates = theory::growth_rates(beta, k_max);
         let top = rates.iter().copied().fold(0.0, f64::max);
         let points: Vec<(f64, f64)> = rates
@@ -338,9 +495,9 @@ pub fn growth_rates(
             &format!("β = {beta}: k* = {k_star}"),
             points,
             Style::LinePoints,
-            i,
+            colour,
         ));
-        let mut marker = Series::new("", vec![(k_star as f64, 1.0)], Style::Points, i);
+        let mut marker = Series::new("", vec![(k_star as f64, 1.0)], Style::Points, colour);
         marker.size = 9;
         chart.series.push(marker);
         // The particle runs' first-plateau counts, on the curve at their mode.
@@ -352,7 +509,7 @@ pub fn growth_rates(
             .map(|&k| (k as f64, rates[k - 1] / top))
             .collect();
         if !on_curve.is_empty() {
-            let mut series = Series::new("", on_curve, Style::Points, i);
+            let mut series = Series::new("", on_curve, Style::Points, colour);
             series.size = 7;
             chart.series.push(series);
         }
@@ -363,7 +520,7 @@ pub fn growth_rates(
             .map(|m| (m.mode as f64, m.measured / top))
             .collect();
         if !dots.is_empty() {
-            let mut series = Series::new("", dots, Style::Points, i);
+            let mut series = Series::new("", dots, Style::Points, colour);
             series.size = 5;
             chart.series.push(series);
         }
@@ -373,7 +530,7 @@ pub fn growth_rates(
             "large dots: first-plateau cluster counts of ascent null runs",
             Vec::new(),
             Style::Points,
-            0,
+            REFERENCE,
         );
         legend.size = 7;
         chart.series.push(legend);
@@ -384,7 +541,7 @@ pub fn growth_rates(
             "small dots: rates measured on the mean-field density",
             Vec::new(),
             Style::Points,
-            0,
+            REFERENCE,
         );
         legend.size = 5;
         chart.series.push(legend);
@@ -396,11 +553,16 @@ pub fn growth_rates(
 /// Convergence time against the perceptron scale (log axis), one line per attention; the runs
 /// without perceptron (scale 0) as reference lines.
 pub fn convergence(runs: &[&Run], title: &str) -> Chart {
-    let mut by: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+    // (scale, t_final, did not converge) per attention.
+    let mut by: BTreeMap<String, Vec<(f64, f64, bool)>> = BTreeMap::new();
     for r in runs {
         by.entry(r.params.model.attention.as_str().to_uppercase())
             .or_default()
-            .push((r.params.perceptron.scale, r.result.summary.summary.t_final));
+            .push((
+                r.params.perceptron.scale,
+                r.result.summary.summary.t_final,
+                r.did_not_converge().is_some(),
+            ));
     }
     let mut chart = Chart::new(
         title,
@@ -410,31 +572,52 @@ pub fn convergence(runs: &[&Run], title: &str) -> Chart {
     chart.log_x = true;
     chart.legend_left = false;
     for (i, (label, mut points)) in by.into_iter().enumerate() {
+        let colour = group_colour(&format!("attention={label}"), i, 2);
         points.sort_by(|a, b| a.0.total_cmp(&b.0));
-        if let Some(&(_, t)) = points.iter().find(|p| p.0 == 0.0) {
+        if let Some(&(_, t, _)) = points.iter().find(|p| p.0 == 0.0) {
             chart.references.push(Reference {
                 y: t,
                 label: format!("{label} without perceptron (scale 0)"),
-                colour: i,
+                colour,
             });
         }
         points.retain(|p| p.0 > 0.0);
-        chart
-            .series
-            .push(Series::new(&label, points, Style::LinePoints, i));
+        chart.series.push(Series::new(
+            &label,
+            points.iter().map(|p| (p.0, p.1)).collect(),
+            Style::Line,
+            colour,
+        ));
+        for marker in [Marker::Disc, Marker::Ring] {
+            let marked: Vec<(f64, f64)> = points
+                .iter()
+                .filter(|p| p.2 == (marker == Marker::Ring))
+                .map(|p| (p.0, p.1))
+                .collect();
+            if !marked.is_empty() {
+                let mut series = Series::new("", marked, Style::Points, colour);
+                series.size = 4;
+                series.marker = marker;
+                chart.series.push(series);
+            }
+        }
     }
     let capped = runs
         .iter()
-        .filter(|r| r.result.summary.summary.stop_reason.hit_cap())
+        .filter(|r| r.did_not_converge().is_some())
         .map(|r| r.result.summary.summary.t_final)
         .fold(f64::NAN, f64::max);
     if capped.is_finite() {
         chart.references.push(Reference {
             y: capped,
             label: "step cap: runs here did not meet the stopping rule".into(),
-            colour: 7,
+            colour: REFERENCE,
         });
     }
+    chart.series.extend(cap_legend(
+        runs.iter().filter_map(|r| r.did_not_converge()),
+        "",
+    ));
     // Room above the data for the legend.
     let top = runs
         .iter()
@@ -465,6 +648,7 @@ pub fn limit_distance(limit: &Limit, title: &str) -> Chart {
         .map(|p| (p.particles as f64, p.w1))
         .collect();
     let stats = per_beta(&points);
+    let colour = activation_colour(limit.activation);
     if let Some(fit) = &limit.fit {
         let xs: Vec<f64> = stats.iter().map(|p| p.0).collect();
         let band = fit.band(&xs);
@@ -472,7 +656,7 @@ pub fn limit_distance(limit: &Limit, title: &str) -> Chart {
             chart.bands.push(Band {
                 label: String::new(),
                 points: band,
-                colour: 1,
+                colour,
             });
         }
         chart.series.push(Series::new(
@@ -483,17 +667,17 @@ pub fn limit_distance(limit: &Limit, title: &str) -> Chart {
             ),
             xs.iter().map(|&n| (n, predict(fit, n))).collect(),
             Style::Line,
-            1,
+            colour,
         ));
     }
     chart
         .series
-        .push(Series::new("each run", points, Style::Points, 0));
+        .push(Series::new("each run", points, Style::Points, colour));
     let mut means = Series::new(
         "mean over seeds",
         stats.iter().map(|&(n, m, _)| (n, m)).collect(),
         Style::Points,
-        0,
+        colour,
     );
     means.size = 6;
     chart.series.push(means);
@@ -505,7 +689,7 @@ pub fn limit_distance(limit: &Limit, title: &str) -> Chart {
                 .map(|&n| (n, m0 * (n0 / n).sqrt()))
                 .collect(),
             Style::Dashed,
-            2,
+            REFERENCE,
         ));
     }
     chart
@@ -537,20 +721,20 @@ pub fn heaviest_cells_chart(densities: &[&Run], particles: &[&Run], title: &str)
         "heaviest cell of the density",
         rows.iter().map(|r| (r.0, r.1)).collect(),
         Style::LinePoints,
-        0,
+        ARC_MASS,
     ));
     chart.series.push(Series::new(
         "heaviest cluster of cells",
         rows.iter().map(|r| (r.0, r.2)).collect(),
         Style::LinePoints,
-        1,
+        CLUSTER_MASS,
     ));
     if let Some(&(first, heaviest, _)) = rows.first() {
         chart.series.push(Series::new(
             "a smooth density's heaviest cell (∝ 1/M)",
             rows.iter().map(|r| (r.0, heaviest * first / r.0)).collect(),
             Style::Dashed,
-            3,
+            REFERENCE,
         ));
     }
     // Room above the lines for the legend.
@@ -569,7 +753,7 @@ pub fn heaviest_cells_chart(densities: &[&Run], particles: &[&Run], title: &str)
                 particles.len(),
                 particles[0].params.model.particles
             ),
-            colour: 2,
+            colour: CLUSTER_MASS,
         });
     }
     chart

@@ -748,10 +748,10 @@ fn convergence_times(results: &Results) -> Option<Claim> {
     let ((usa, n_usa), (sa, n_sa)) = (time(Attention::Usa), time(Attention::Sa));
     Some(Claim {
         claim: "Convergence time depends on the perceptron scale differently for USA and SA".into(),
-        hypotheses: "a description (figure 9): perceptron scale > 0".into(),
+        hypotheses: "a description (the convergence-time figure): perceptron scale > 0".into(),
         tested: n_usa + n_sa,
         not_tested: Vec::new(),
-        measured: format!("mean t_final over scales > 0: USA {usa:.1} ({n_usa} runs), SA {sa:.1} ({n_sa} runs); see figure 9"),
+        measured: format!("mean t_final over scales > 0: USA {usa:.1} ({n_usa} runs), SA {sa:.1} ({n_sa} runs); see the convergence-time figure"),
         verdict: Verdict::NoVerdict,
         failing: Vec::new(),
     })

@@ -59,7 +59,8 @@ fn runs_at<'a>(
         .collect()
 }
 
-/// The paper's figures, in the order the report shows them.
+/// The paper's figures, in the order the report shows them, numbered in that order
+/// (`Figure N.` in each title and caption).
 pub fn paper_figures(results: &Results) -> Vec<PaperFigure> {
     let mut figures = Vec::new();
     let mut add = |name: &str, figure: Option<AnyFigure>, caption: &str| {
@@ -80,7 +81,7 @@ pub fn paper_figures(results: &Results) -> Vec<PaperFigure> {
         add(
             "fig1_s1_final",
             charts::final_states(
-                "Figure 1. Final states on S^1: null run and perceptron runs",
+                "Final states on S^1: null run and perceptron runs",
                 &runs,
                 3,
             ),
@@ -91,10 +92,7 @@ pub fn paper_figures(results: &Results) -> Vec<PaperFigure> {
                 "fig1_s1_evolution",
                 charts::evolution(
                     relu,
-                    &format!(
-                        "Figure 1. Initial, middle and final state, ReLU, β = {}",
-                        relu.beta()
-                    ),
+                    &format!("Initial, middle and final state, ReLU, β = {}", relu.beta()),
                 ),
                 "One ReLU run on S^1: initial, middle and final state.",
             );
@@ -102,10 +100,7 @@ pub fn paper_figures(results: &Results) -> Vec<PaperFigure> {
                 "fig3_trajectories",
                 charts::trajectories(
                     relu,
-                    &format!(
-                        "Figure 3. Trajectories θ_i(t) on S^1, ReLU, β = {}",
-                        relu.beta()
-                    ),
+                    &format!("Trajectories θ_i(t) on S^1, ReLU, β = {}", relu.beta()),
                 ),
                 "Angles of 80 particles against time over the potential v(θ).",
             );
@@ -120,7 +115,7 @@ pub fn paper_figures(results: &Results) -> Vec<PaperFigure> {
             "fig4_energy",
             charts::energy(
                 &energy_runs,
-                "Figure 4. Energy against time on S^1 (descent: decreasing)",
+                "Energy against time on S^1 (descent: decreasing)",
             ),
             "The energy E(t) of the null run and the perceptron runs.",
         );
@@ -149,7 +144,7 @@ pub fn paper_figures(results: &Results) -> Vec<PaperFigure> {
         add(
             "fig1_side_by_side",
             charts::final_states(
-                "Figure 1. USA/SA × ascent/descent at β = 1, with and without the perceptron",
+                "USA/SA × ascent/descent at β = 1, with and without the perceptron",
                 &panels,
                 4,
             ),
@@ -160,7 +155,7 @@ pub fn paper_figures(results: &Results) -> Vec<PaperFigure> {
         let runs = runs_at(s2, 10.0, &[Activation::None, Activation::Relu]);
         add(
             "fig2_s2_final",
-            charts::final_states("Figure 2. Final states on S^2", &runs, 2),
+            charts::final_states("Final states on S^2", &runs, 2),
             "Final states on S^2 at β = 10 on an equal-area map, with the great circles a_j·x = 0.",
         );
     }
@@ -175,6 +170,7 @@ pub fn paper_figures(results: &Results) -> Vec<PaperFigure> {
                     .iter()
                     .map(|r| (r.beta(), r.result.summary.summary.n_clusters as f64))
                     .collect(),
+                capped: runs.iter().map(|r| r.did_not_converge()).collect(),
                 fit: sqrt_fit(&many.analysis, "n_clusters", &activation_group(*activation)),
             })
             .collect();
@@ -184,7 +180,7 @@ pub fn paper_figures(results: &Results) -> Vec<PaperFigure> {
             "fig5_clusters",
             Some(AnyFigure::Chart(charts::against_sqrt_beta(
                 &groups,
-                "Figure 5. Cluster count against sqrt β over seeds",
+                "Cluster count against sqrt β over seeds",
                 "clusters at the end",
             ))),
             "Cluster count against sqrt β with the perceptron: mean ± sd over seeds, the fit a + b sqrt β over β ≥ 1 with its 95% bootstrap band (all perceptron draws pooled; the report gives the fit per draw). Null runs in descent are not drawn: they spread towards the uniform law, and the arcs of width r that a spread state needs are not clusters.",
@@ -198,9 +194,9 @@ pub fn paper_figures(results: &Results) -> Vec<PaperFigure> {
             "fig6_masses",
             Some(AnyFigure::Chart(charts::masses(
                 &relu,
-                "Figure 6. Largest cluster and window mass (ReLU) against sqrt β",
+                "Largest cluster and window mass (ReLU) against sqrt β",
             ))),
-            "The authors' runs (shifted kernel, perceptron scale 1): largest cluster mass and largest window mass against sqrt β, with the limit 0.5742. Their B(β, C_eff) is about 4, above 1 at every β: the theorem says nothing about these runs (outside its hypotheses), so B is not drawn.",
+            "The authors' runs (shifted kernel, perceptron scale 1): largest cluster mass and largest window mass against sqrt β, with the limit 0.5742. Their B(β, C_eff) is about 4, above 1 at every β: the theorem says nothing about these runs (outside its hypotheses), and B lies above the axis (its legend entry gives its smallest value).",
         );
         if let Some(bound) = results.get("bound") {
             let certified: Vec<&Run> = bound
@@ -219,7 +215,7 @@ pub fn paper_figures(results: &Results) -> Vec<PaperFigure> {
                     "fig6_bound",
                     Some(AnyFigure::Chart(charts::masses(
                         &certified,
-                        "Figure 6 (bound sweep). Certified SOPD states, weak perceptron",
+                        "Certified SOPD states of the bound sweep, weak perceptron",
                     ))),
                     "The bound sweep's certified SOPD states (d = 2, USA, descent, ReLU, m = 2, C = 0.04, β ≥ 19): largest cluster and window mass against sqrt β, with B(β, C_eff) = 0.626 and the limit 0.5742. The theorem's hypotheses hold for every state drawn.",
                 );
@@ -234,7 +230,7 @@ pub fn paper_figures(results: &Results) -> Vec<PaperFigure> {
             "fig7_all_masses",
             Some(AnyFigure::Chart(charts::all_masses(
                 &named,
-                "Figure 7. Every final cluster mass against sqrt β",
+                "Every final cluster mass against sqrt β",
             ))),
             "Every cluster mass of every run against sqrt β.",
         );
@@ -248,6 +244,7 @@ pub fn paper_figures(results: &Results) -> Vec<PaperFigure> {
                 .into_iter()
                 .map(|(beta, _, runs)| (beta, runs.into_iter().map(|(count, _)| count).collect()))
                 .collect::<Vec<_>>(),
+            "Growth rates of pure attention near uniform on S^1",
         ))),
         "γ_k = k² I_k(β)/β (shifted kernel: times e^{-β}) against k, each β's curve divided by its largest rate; the dot at the top of each curve (largest) marks the most unstable mode k*. The mid-size dots are the cluster counts on the first plateau of the ascent null runs (pure attention, n = 2000 from a uniform draw), one per run, on their β's curve at the mode they count. The small dots at β = 1, 5, 10 and 25 are the rates measured on the mean-field density (pure attention, USA ascent, from 1/(2π) + 10^-4 cos kθ, modes 1 to 10): the slope of log |ρ̂_k(t)| over the first e-foldings.",
     );
@@ -257,7 +254,7 @@ pub fn paper_figures(results: &Results) -> Vec<PaperFigure> {
             "fig9_convergence",
             Some(AnyFigure::Chart(charts::convergence(
                 &runs,
-                "Figure 9. Convergence time against the perceptron scale (β = 10, S^1)",
+                "Convergence time against the perceptron scale (β = 10, S^1)",
             ))),
             "Time until the stopping rule holds, for USA and SA, against the perceptron's scale.",
         );
@@ -269,7 +266,7 @@ pub fn paper_figures(results: &Results) -> Vec<PaperFigure> {
                 Some(AnyFigure::Chart(charts::limit_distance(
                     &found,
                     &format!(
-                        "Figure 10. Particles against the mean-field limit (β = {}, ReLU, S^1)",
+                        "Particles against the mean-field limit (β = {}, ReLU, S^1)",
                         found.beta
                     ),
                 ))),
@@ -290,7 +287,7 @@ pub fn paper_figures(results: &Results) -> Vec<PaperFigure> {
                 Some(AnyFigure::Chart(charts::heaviest_cells_chart(
                     &densities,
                     &particles,
-                    &format!("Figure 11. The density piles into atoms (β = {beta}, ReLU, descent)"),
+                    &format!("The density piles into atoms (β = {beta}, ReLU, descent)"),
                 ))),
                 &format!(
                     "The mean-field density with the perceptron in descent (S^1, USA, β = {beta}), from the uniform law to t = {}: the mass of its heaviest cell and of its heaviest cluster of cells against the number of cells M, beside the largest cluster of the particle runs of the same model. A smooth density's heaviest cell would fall like 1/M (dashed).",
@@ -299,7 +296,19 @@ pub fn paper_figures(results: &Results) -> Vec<PaperFigure> {
             );
         }
     }
+    number(&mut figures);
     figures
+}
+
+/// Numbers the figures in the order the report shows them, once each: `Figure N. ` before
+/// each figure's title and its caption (the file names keep their own stems).
+fn number(figures: &mut [PaperFigure]) {
+    for (i, figure) in figures.iter_mut().enumerate() {
+        let prefix = format!("Figure {}. ", i + 1);
+        let title = figure.figure.title_mut();
+        title.insert_str(0, &prefix);
+        figure.caption.insert_str(0, &prefix);
+    }
 }
 
 /// Runs by activation, in the order activations first appear.
@@ -410,6 +419,7 @@ pub fn sweep_figures(name: &str, runs: &[Run], analysis: &Analysis) -> Vec<Paper
                 .iter()
                 .map(|r| (r.beta(), r.result.summary.summary.n_clusters as f64))
                 .collect(),
+            capped: runs.iter().map(|r| r.did_not_converge()).collect(),
             fit: sqrt_fit(analysis, "n_clusters", values),
         })
         .collect();

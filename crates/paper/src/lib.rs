@@ -5,7 +5,7 @@
 //! - [`runs`]: the finished tasks of a sweep with what claims and figures need;
 //! - [`claims`]: the claims, each a typed function of the analyses and the runs;
 //! - [`charts`]: chart data, pure functions of runs and analysis results (fits reused, never
-//!   refitted);
+//!   refitted), in the colours of [`legend`] (one per meaning);
 //! - [`figure_set`]: the paper's figures (which runs feed which) and the figures of any sweep;
 //! - [`report`]: the report, as Markdown and as a self-contained HTML page.
 //!
@@ -16,6 +16,7 @@ pub mod charts;
 pub mod claims;
 pub mod error;
 pub mod figure_set;
+pub mod legend;
 pub mod limit;
 pub mod report;
 pub mod runs;

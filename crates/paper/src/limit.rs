@@ -14,20 +14,15 @@ use crate::runs::{Run, SweepResults};
 /// Bootstrap resamplings of the W1 rate fit.
 const REPLICATES: usize = 1000;
 
-/// The modes and inverse temperatures whose growth rates figure 8 shows as measured dots.
+/// The modes and inverse temperatures whose growth rates the growth-rate figure
+/// (`fig8_growth_rates`) shows as measured dots.
 pub const GROWTH_MODES: std::ops::RangeInclusive<usize> = 1..=10;
 /// See [`GROWTH_MODES`].
 pub const GROWTH_BETAS: [f64; 4] = [1.0, 5.0, 10.0, 25.0];
 
 /// Whether a run is of the mean-field solver.
 pub fn is_mean_field(run: &Run) -> bool {
-    run.result
-        .summary
-        .spec
-        .parameters
-        .get("model.solver")
-        .and_then(|v| v.as_str())
-        == Some("meanfield")
+    run.is_mean_field()
 }
 
 /// A stored parameter of a run, as a float.
@@ -88,6 +83,8 @@ pub struct Limit {
     pub t: f64,
     /// β of the model.
     pub beta: f64,
+    /// The perceptron's activation in the model.
+    pub activation: sphereflow_solver::Activation,
     /// One point per particle run.
     pub points: Vec<LimitPoint>,
     /// `W1 = C n^α` fitted over every point, the interval from resampling the seeds at each n.
@@ -138,6 +135,7 @@ pub fn particles_against_limit(sweep: &SweepResults) -> Option<Limit> {
         cells: density.len(),
         t,
         beta: density_run.beta(),
+        activation: density_run.activation(),
         fit: fit(Law::Power, &xy, 0.0, REPLICATES, 1),
         points,
     })

@@ -95,9 +95,15 @@ pub fn markdown(
     for figure in figures {
         let file = format!("{}.png", figure.name);
         let caption = &figure.caption;
+        // The image's text is the figure's number; the caption follows once, as a paragraph.
+        let alt = caption
+            .split_once(". ")
+            .map(|(number, _)| number)
+            .filter(|number| number.starts_with("Figure "))
+            .unwrap_or(&figure.name);
         let _ = writeln!(
             md,
-            "![{caption}](figures/{file})\n\n{caption} (`figures/{file}`, and `.svg`)\n"
+            "![{alt}](figures/{file})\n\n{caption} (`figures/{file}`, and `.svg`)\n"
         );
     }
     md.push_str("## Sweeps\n\n| sweep | tasks | ok | failed | pending | tables |\n|---|---|---|---|---|---|\n");
@@ -138,11 +144,11 @@ pub fn claims_table(claims: &[Claim], store: &str) -> String {
         let _ = writeln!(
             md,
             "| {} | {} | {} | {} | {} | {} |",
-            claim.claim,
-            claim.hypotheses,
+            cell(&claim.claim),
+            cell(&claim.hypotheses),
             claim.tested,
-            not_tested,
-            claim.measured,
+            cell(&not_tested),
+            cell(&claim.measured),
             claim.verdict.as_str()
         );
     }
@@ -168,70 +174,201 @@ pub fn claims_table(claims: &[Claim], store: &str) -> String {
     md
 }
 
-/// A self-contained HTML page of the Markdown report: the figures inline as base64 PNG, read
-/// through `image` (the bytes of an image the report refers to, by its relative path).
-pub fn html(markdown: &str, image: &dyn Fn(&str) -> Option<Vec<u8>>) -> String {
-    let mut body = String::new();
-    let mut in_table = false;
-    for line in markdown.lines() {
-        let escaped = line
-            .replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;");
-        if let Some(rest) = line.strip_prefix("# ") {
-            let _ = writeln!(body, "<h1>{rest}</h1>");
-        } else if let Some(rest) = line.strip_prefix("## ") {
-            let _ = writeln!(body, "<h2>{rest}</h2>");
-        } else if line.starts_with("|---") {
+/// A table cell's text: a `|` in it escaped, so that it does not end the cell.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|")
+}
+
+/// Text escaped for HTML (element content and quoted attributes).
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// One line of Markdown text as HTML: escaped, `code` spans as `<code>`, `**bold**` as
+/// `<strong>`, `\|` as `|`.
+fn inline(text: &str) -> String {
+    let mut html = String::new();
+    // Backticks pair up from the left; an unmatched last one is kept as text.
+    let code_parts = 2 * (text.matches('`').count() / 2);
+    for (i, part) in text.split('`').enumerate() {
+        let part = part.replace("\\|", "|");
+        if i % 2 == 1 && i < code_parts {
+            let _ = write!(html, "<code>{}</code>", escape(&part));
             continue;
-        } else if line.starts_with('|') {
-            if !in_table {
-                body.push_str("<table>\n");
-                in_table = true;
-            }
-            let cells: Vec<&str> = escaped
-                .trim_matches('|')
-                .split('|')
-                .map(str::trim)
-                .collect();
-            let _ = writeln!(
-                body,
-                "<tr>{}</tr>",
-                cells
-                    .iter()
-                    .map(|c| format!("<td>{c}</td>"))
-                    .collect::<String>()
-            );
-            continue;
-        } else if let Some(rest) = line.strip_prefix("![") {
-            let (caption, target) = rest.split_once("](").unwrap_or((rest, ""));
-            let target = target.trim_end_matches(')');
-            let bytes = image(target).unwrap_or_default();
-            let _ = writeln!(
-                body,
-                "<figure><img alt=\"{caption}\" src=\"data:image/png;base64,{}\"><figcaption>{caption}</figcaption></figure>",
-                base64::engine::general_purpose::STANDARD.encode(&bytes)
-            );
-        } else if !line.is_empty() {
-            if in_table {
-                body.push_str("</table>\n");
-                in_table = false;
-            }
-            let _ = writeln!(body, "<p>{escaped}</p>");
         }
-        if line.is_empty() && in_table {
-            body.push_str("</table>\n");
-            in_table = false;
+        if i % 2 == 1 {
+            html.push('`');
+        }
+        let escaped = escape(&part);
+        let pieces: Vec<&str> = escaped.split("**").collect();
+        // Stars pair up likewise: an unmatched last `**` is kept as text.
+        let bold_marks = 2 * ((pieces.len() - 1) / 2);
+        for (j, piece) in pieces.iter().enumerate() {
+            if j > 0 {
+                html.push_str(match (j <= bold_marks, j % 2) {
+                    (true, 1) => "<strong>",
+                    (true, _) => "</strong>",
+                    (false, _) => "**",
+                });
+            }
+            html.push_str(piece);
         }
     }
-    if in_table {
-        body.push_str("</table>\n");
+    html
+}
+
+/// The cells of a Markdown table row (`| a | b |`), split at unescaped `|`.
+fn row_cells(line: &str) -> Vec<String> {
+    let inner = line.trim().trim_start_matches('|');
+    let inner = inner.strip_suffix('|').unwrap_or(inner);
+    let mut cells = vec![String::new()];
+    let mut chars = inner.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&'|') => {
+                chars.next();
+                cells.last_mut().expect("a cell").push_str("\\|");
+            }
+            '|' => cells.push(String::new()),
+            _ => cells.last_mut().expect("a cell").push(c),
+        }
+    }
+    cells.iter().map(|c| c.trim().to_string()).collect()
+}
+
+/// What a line of the report's Markdown starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Block {
+    Heading(usize),
+    Table,
+    Item,
+    Image,
+    Text,
+    Blank,
+}
+
+fn block_of(line: &str) -> Block {
+    let hashes = line.chars().take_while(|&c| c == '#').count();
+    if (1..=6).contains(&hashes) && line[hashes..].starts_with(' ') {
+        Block::Heading(hashes)
+    } else if line.starts_with('|') {
+        Block::Table
+    } else if line.starts_with("- ") {
+        Block::Item
+    } else if line.starts_with("![") {
+        Block::Image
+    } else if line.trim().is_empty() {
+        Block::Blank
+    } else {
+        Block::Text
+    }
+}
+
+/// A self-contained HTML page of the Markdown report: the figures inline as base64 PNG, read
+/// through `image` (the bytes of an image the report refers to, by its relative path).
+///
+/// The report's Markdown is rendered as HTML elements, never shown raw: headings; tables with
+/// their header row as `<th>`; bullet lists; paragraphs (consecutive lines joined); `code` and
+/// `**bold**`; and each image with the paragraph that follows it as its `<figcaption>` (shown
+/// once).
+pub fn html(markdown: &str, image: &dyn Fn(&str) -> Option<Vec<u8>>) -> String {
+    let lines: Vec<&str> = markdown.lines().collect();
+    let mut body = String::new();
+    let mut i = 0;
+    // The lines from `i` on while they start blocks of `kind`.
+    let run_of = |i: usize, kind: Block| {
+        lines[i..]
+            .iter()
+            .take_while(|line| block_of(line) == kind)
+            .count()
+    };
+    while i < lines.len() {
+        let line = lines[i];
+        match block_of(line) {
+            Block::Blank => i += 1,
+            Block::Heading(level) => {
+                let _ = writeln!(
+                    body,
+                    "<h{level}>{}</h{level}>",
+                    inline(line[level..].trim())
+                );
+                i += 1;
+            }
+            Block::Table => {
+                let n = run_of(i, Block::Table);
+                let rows = &lines[i..i + n];
+                let is_rule = |row: &&str| {
+                    row_cells(row)
+                        .iter()
+                        .all(|c| !c.is_empty() && c.chars().all(|ch| matches!(ch, '-' | ':')))
+                };
+                let header = rows.len() > 1 && is_rule(&rows[1]);
+                body.push_str("<table>\n");
+                for (k, row) in rows.iter().enumerate() {
+                    if header && k == 1 {
+                        continue;
+                    }
+                    let tag = if header && k == 0 { "th" } else { "td" };
+                    let cells: String = row_cells(row)
+                        .iter()
+                        .map(|c| format!("<{tag}>{}</{tag}>", inline(c)))
+                        .collect();
+                    let _ = writeln!(body, "<tr>{cells}</tr>");
+                }
+                body.push_str("</table>\n");
+                i += n;
+            }
+            Block::Item => {
+                let n = run_of(i, Block::Item);
+                body.push_str("<ul>\n");
+                for item in &lines[i..i + n] {
+                    let _ = writeln!(body, "<li>{}</li>", inline(&item[2..]));
+                }
+                body.push_str("</ul>\n");
+                i += n;
+            }
+            Block::Image => {
+                let rest = &line[2..];
+                let (alt, target) = rest.split_once("](").unwrap_or((rest, ""));
+                let target = target.trim_end().trim_end_matches(')');
+                let bytes = image(target).unwrap_or_default();
+                i += 1;
+                // The caption: the paragraph right after the image (blank lines between).
+                let mut next = i;
+                while next < lines.len() && block_of(lines[next]) == Block::Blank {
+                    next += 1;
+                }
+                let caption = if next < lines.len() && block_of(lines[next]) == Block::Text {
+                    let n = run_of(next, Block::Text);
+                    let text = lines[next..next + n].join(" ");
+                    i = next + n;
+                    inline(&text)
+                } else {
+                    inline(alt)
+                };
+                let _ = writeln!(
+                    body,
+                    "<figure><img alt=\"{}\" src=\"data:image/png;base64,{}\"><figcaption>{caption}</figcaption></figure>",
+                    escape(alt),
+                    base64::engine::general_purpose::STANDARD.encode(&bytes)
+                );
+            }
+            Block::Text => {
+                let n = run_of(i, Block::Text);
+                let _ = writeln!(body, "<p>{}</p>", inline(&lines[i..i + n].join(" ")));
+                i += n;
+            }
+        }
     }
     format!(
         "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>sphereflow report</title>\n<style>\
          body{{font-family:sans-serif;max-width:1100px;margin:2em auto;line-height:1.4}}\
-         table{{border-collapse:collapse}}td{{border:1px solid #ccc;padding:4px 8px}}\
-         tr:first-child td{{font-weight:bold;background:#f4f4f4}}img{{max-width:100%}}\
-         figure{{margin:1.5em 0}}</style></head><body>\n{body}</body></html>\n"
+         table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;vertical-align:top}}\
+         th{{font-weight:bold;background:#f4f4f4;text-align:left}}img{{max-width:100%}}\
+         code{{background:#f4f4f4;padding:0 3px;border-radius:3px}}\
+         figure{{margin:1.5em 0}}figcaption{{margin-top:0.5em}}</style></head><body>\n{body}</body></html>\n"
     )
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use sphereflow_analyze::Analysis;
 use sphereflow_exec::{label, task_state, Store, StoredResult, TaskState};
 use sphereflow_plan::{Plan, Typed};
-use sphereflow_solver::{Activation, Params, Perceptron, Problem};
+use sphereflow_solver::{Activation, Params, Perceptron, Problem, StopReason};
 
 use crate::error::PaperError;
 
@@ -41,6 +41,31 @@ impl Run {
     /// Its β.
     pub fn beta(&self) -> f64 {
         self.params.model.beta
+    }
+
+    /// Whether it is a mean-field task (`model.solver = "meanfield"`): its result is a density.
+    pub fn is_mean_field(&self) -> bool {
+        self.result
+            .summary
+            .spec
+            .parameters
+            .get("model.solver")
+            .and_then(|v| v.as_str())
+            == Some("meanfield")
+    }
+
+    /// How the figures mark a particle run that was to converge (`stop.drift_tol > 0`) but
+    /// stopped at its step or time cap ([`StopReason::hit_cap`]); `None` for every other run
+    /// (runs with `drift_tol = 0` go to their cap by design).
+    pub fn did_not_converge(&self) -> Option<&'static str> {
+        if self.params.stop.drift_tol == 0.0 || self.is_mean_field() {
+            return None;
+        }
+        match self.result.summary.summary.stop_reason {
+            StopReason::MaxSteps => Some("did not converge (step cap)"),
+            StopReason::TMax => Some("did not converge (time cap)"),
+            _ => None,
+        }
     }
 }
 

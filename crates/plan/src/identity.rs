@@ -333,6 +333,7 @@ mod tests {
             "measure.cluster_cap=false",
             "measure.heavy_mass=0.1",
             "measure.merge_tol=1e-9",
+            "measure.frames=200",
         ];
         let mut seen = std::collections::BTreeSet::from([base.clone()]);
         for change in changes {
@@ -351,6 +352,7 @@ mod tests {
             "init.seed=1",
             "integrator.dt=0.01",
             "stop.max_steps=5",
+            "measure.frames=200",
         ] {
             assert_eq!(
                 id_of_sets(&["model.solver=meanfield", unread]).id,

@@ -311,6 +311,14 @@ pub const SCHEMA: &[ParamSpec] = &[
         doc: "merge particles closer than this (0: never)",
     },
     ParamSpec {
+        path: "measure.frames",
+        kind: Kind::Int { min: 2 },
+        default: Some("24"),
+        doc: "particle runs: evenly spaced snapshots of the particles kept along a run (frames.npy), \
+              at most this many and at least half as many once the run has more checks, besides \
+              the early checks and the final state; trajectories are drawn from them",
+    },
+    ParamSpec {
         path: "meanfield.cells",
         kind: Kind::Int { min: 8 },
         default: Some("512"),
@@ -470,7 +478,7 @@ impl Solver {
 
     /// Whether this solver reads the parameter `path`: the particle solver ignores
     /// `meanfield.*` and the initial laws, the density solver the particle count, the seed of the
-    /// positions, the integrator and the stopping rule. A parameter a solver does not read never
+    /// positions, the particles' snapshots, the integrator and the stopping rule. A parameter a solver does not read never
     /// enters its tasks' identity.
     pub fn reads(self, path: &str) -> bool {
         let meanfield_only = path.starts_with("meanfield.")
@@ -483,7 +491,7 @@ impl Solver {
                     | "init.concentration"
                     | "init.centre"
             );
-        let particles_only = matches!(path, "model.particles" | "init.seed")
+        let particles_only = matches!(path, "model.particles" | "init.seed" | "measure.frames")
             || path.starts_with("integrator.")
             || path.starts_with("stop.");
         match self {
@@ -904,6 +912,7 @@ pub fn resolve(settings: &BTreeMap<String, Setting>) -> Result<Resolved, PlanErr
             cluster_cap: bool_of("measure.cluster_cap"),
             heavy_mass: float("measure.heavy_mass").expect("default"),
             merge_tol: float("measure.merge_tol").expect("default"),
+            frames: int("measure.frames").expect("default") as usize,
         },
     };
     // Constraints between parameters (the paper kernel's β limit, ...) are the solver's.

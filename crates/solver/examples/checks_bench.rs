@@ -69,13 +69,14 @@ fn main() {
     params.model.beta = options.beta;
     params.stop.max_steps = u64::MAX / 4;
     params.stop.check_every = options.check_every;
+    params.measure.frames = 64;
     let mut unchecked_params = params.clone();
     unchecked_params.stop.check_every = u64::MAX / 2;
 
     // Before the first step: the problem, the start and the check at step 0.
     let clock = Instant::now();
     let checked = Problem::new(params.clone(), None, None).expect("valid parameters");
-    let mut simulation = Simulation::start(&checked, 64);
+    let mut simulation = Simulation::start(&checked);
     simulation
         .advance(&checked, 0, Par::Rayon)
         .expect("the run advances");
@@ -89,7 +90,7 @@ fn main() {
     for rep in 0..options.reps.max(1) {
         for checking in [rep % 2 == 0, rep % 2 != 0] {
             let problem = if checking { &checked } else { &unchecked };
-            let mut run = Simulation::start(problem, 64);
+            let mut run = Simulation::start(problem);
             run.state = simulation.state.clone();
             run.step = simulation.step;
             // A check at this step has been taken: time only steps (and later checks).

@@ -246,6 +246,22 @@ pub struct MeasureParams {
     pub heavy_mass: f64,
     /// Particles closer than this geodesic distance are merged into one atom; 0 never merges.
     pub merge_tol: f64,
+    /// Evenly spaced snapshots of the particles kept along a run, at most this many and at
+    /// least half as many once the run has more checks (besides the early checks and the final
+    /// state, see [`Frames`](crate::run::Frames)): what trajectories are drawn from.
+    #[serde(default = "default_frames")]
+    pub frames: usize,
+}
+
+/// The default of [`MeasureParams::frames`] (the default of parameters serialized before it
+/// existed).
+pub const DEFAULT_FRAMES: usize = 24;
+
+/// Most snapshots a run may keep ([`MeasureParams::frames`]).
+pub const MAX_FRAMES: usize = 1_000_000;
+
+fn default_frames() -> usize {
+    DEFAULT_FRAMES
 }
 
 /// Every parameter of one simulation.
@@ -406,6 +422,12 @@ impl Params {
         check_finite("measure.merge_tol", measure.merge_tol)?;
         if measure.merge_tol < 0.0 {
             return Err(refuse("measure.merge_tol", "must be non-negative"));
+        }
+        if !(2..=MAX_FRAMES).contains(&measure.frames) {
+            return Err(refuse(
+                "measure.frames",
+                format!("must be in 2..={MAX_FRAMES}, got {}", measure.frames),
+            ));
         }
         Ok(())
     }

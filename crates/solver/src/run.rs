@@ -52,9 +52,6 @@ use crate::sphere::norm;
 use crate::state::State;
 use crate::stationary::{certify, Certificate, CertifyOptions, Classification};
 
-/// Default number of snapshots kept along a run (see [`Frames`]).
-pub const DEFAULT_MAX_FRAMES: usize = 64;
-
 /// A fully specified problem: parameters, the starting state and the perceptron.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Problem {
@@ -405,8 +402,8 @@ pub fn certify_options(params: &Params, state: &State) -> CertifyOptions {
 }
 
 impl Simulation {
-    /// A run at its start, keeping at most `max_frames` snapshots.
-    pub fn start(problem: &Problem, max_frames: usize) -> Simulation {
+    /// A run at its start, keeping the snapshots `measure.frames` asks for.
+    pub fn start(problem: &Problem) -> Simulation {
         Simulation {
             state: problem.initial.clone(),
             step: 0,
@@ -417,7 +414,7 @@ impl Simulation {
             checks: 0,
             recent_counts: VecDeque::new(),
             series: Vec::new(),
-            frames: Frames::new(max_frames),
+            frames: Frames::new(problem.params.measure.frames),
             stopped: None,
             settle: problem.params.stop.certify,
         }
@@ -769,7 +766,7 @@ fn first_non_finite(dim: usize, values: &[f64]) -> Option<usize> {
 /// # Errors
 /// As [`Simulation::advance`], and [`certify`] with `stop.certify`.
 pub fn simulate(problem: &Problem, par: Par) -> Result<RunResult, SolverError> {
-    let mut simulation = Simulation::start(problem, DEFAULT_MAX_FRAMES);
+    let mut simulation = Simulation::start(problem);
     if problem.params.stop.certify {
         return run_to_certificate(problem, simulation, true, par);
     }
@@ -788,7 +785,7 @@ pub fn simulate_certified(
     escape: bool,
     par: Par,
 ) -> Result<RunResult, SolverError> {
-    let mut simulation = Simulation::start(problem, DEFAULT_MAX_FRAMES);
+    let mut simulation = Simulation::start(problem);
     simulation.settle = true;
     run_to_certificate(problem, simulation, escape, par)
 }
@@ -832,6 +829,32 @@ mod tests {
                 masses: vec![1.0],
             },
         }
+    }
+
+    #[test]
+    fn a_run_keeps_the_snapshots_measure_frames_asks_for() {
+        let evenly_spaced = |frames: usize| {
+            let mut params = crate::testing::default_params();
+            params.model.particles = 8;
+            params.stop.drift_tol = 0.0;
+            params.stop.max_steps = 3000;
+            params.stop.check_every = 1;
+            params.measure.frames = frames;
+            let problem = Problem::new(params, None, None).unwrap();
+            let result = simulate(&problem, Par::Seq).unwrap();
+            assert_eq!(result.frames.capacity, frames);
+            result
+                .frames
+                .checks
+                .iter()
+                .filter(|&&c| c != u64::MAX && !is_early_check(c))
+                .count()
+        };
+        // At most `frames` and at least half as many, over 3000 checks.
+        let default = evenly_spaced(crate::params::DEFAULT_FRAMES);
+        assert!((12..=24).contains(&default), "{default}");
+        let many = evenly_spaced(400);
+        assert!((200..=400).contains(&many), "{many}");
     }
 
     #[test]

@@ -45,6 +45,7 @@ pub fn default_params() -> Params {
             cluster_cap: true,
             heavy_mass: 0.05,
             merge_tol: 0.0,
+            frames: DEFAULT_FRAMES,
         },
     }
 }

@@ -11,7 +11,6 @@ use common::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sphereflow_solver::clusters::{observe, window_mass};
-use sphereflow_solver::run::DEFAULT_MAX_FRAMES;
 use sphereflow_solver::sphere::{angle, dot, norm, project_tangent, random_unit_vector};
 use sphereflow_solver::testing::default_params_in;
 use sphereflow_solver::{
@@ -87,7 +86,7 @@ fn energy_is_monotone_along_small_euler_steps() {
                 params.integrator.dt = 0.01;
                 fixed_run(&mut params, 100, 1);
                 let problem = problem_from(params, random_state(dim, n, 5 + dim as u64));
-                let mut simulation = Simulation::start(&problem, DEFAULT_MAX_FRAMES);
+                let mut simulation = Simulation::start(&problem);
                 while simulation
                     .advance(&problem, u64::MAX, Par::Seq)
                     .expect("run succeeds")
@@ -477,7 +476,7 @@ fn checkpoint_through_json_resumes_to_the_same_result() {
             uninterrupted.summary
         );
 
-        let mut simulation = Simulation::start(&problem, DEFAULT_MAX_FRAMES);
+        let mut simulation = Simulation::start(&problem);
         let first = simulation.advance(&problem, 137, Par::Rayon).unwrap();
         assert_eq!(first, None);
         assert_eq!(simulation.step, 137);

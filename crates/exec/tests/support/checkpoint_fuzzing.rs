@@ -39,8 +39,7 @@ pub fn bench() -> Bench {
 
 /// A checkpoint of the task after `steps` steps, as the runner writes it.
 pub fn valid_checkpoint(bench: &Bench, steps: u64) -> Vec<u8> {
-    let mut simulation =
-        Simulation::start(&bench.problem, sphereflow_exec::runner::FRAMES_PER_TASK);
+    let mut simulation = Simulation::start(&bench.problem);
     simulation
         .advance(&bench.problem, steps, Par::Seq)
         .expect("a short run");
