@@ -62,7 +62,7 @@ const SWEEPS: &[(&str, &str)] = &[
     ),
     (
         "many_seeds",
-        "[model]\nparticles = 24\n[stop]\nmax_steps = 20000\n[grid]\nmodel.beta = [1, 4, 9]\n\
+        "[model]\nparticles = 24\n[stop]\nmax_steps = 7000\n[grid]\nmodel.beta = [1, 4, 9]\n\
          perceptron.activation = [\"relu\", \"none\"]\ninit.seed = { range = [1, 4] }\n",
     ),
 ];
