@@ -61,6 +61,9 @@ pub struct Work {
 /// stopping rule early shortens what is expected of the others), never to fewer steps than
 /// they have taken. Without weights (mean-field tasks only), tasks count by number.
 pub fn eta_seconds(elapsed_s: f64, tasks: &[Work]) -> Option<f64> {
+    if !tasks.is_empty() && tasks.iter().all(|w| w.finished) {
+        return Some(0.0);
+    }
     if elapsed_s.is_nan() || elapsed_s < 1.0 {
         return None;
     }
@@ -524,6 +527,8 @@ mod tests {
         assert_eq!(eta_seconds(0.0, &four), None);
         assert_eq!(eta_seconds(30.0, &four), None);
         assert_eq!(eta_seconds(0.5, &[work(100.0, 1000, 500, false)]), None);
+        // Once everything has finished nothing is left, however fast it went.
+        assert_eq!(eta_seconds(0.1, &[work(100.0, 1000, 20, true)]), Some(0.0));
     }
 
     #[test]
