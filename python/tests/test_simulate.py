@@ -45,11 +45,14 @@ def bits(array):
 def test_final_positions_are_bit_identical_to_the_cli(cli, tmp_path, settings):
     out = tmp_path / "final.npy"
     done = cli("simulate", *set_args(settings), "--json", "--out", out)
-    expected = np.load(out)
+    # `--out` writes rows [mass, x_1 .. x_d].
+    saved = np.load(out)
+    expected = saved[:, 1:]
     run = sphereflow.simulate(settings)
     assert run.positions.dtype == np.float64
     assert run.positions.shape == expected.shape
     assert np.array_equal(bits(run.positions), bits(expected))
+    assert np.array_equal(bits(run.masses), bits(saved[:, 0]))
     summary = json.loads(done.stdout)
     observed = run.observables
     shared = (set(summary) & set(observed)) - {"runtime_s"}
@@ -63,7 +66,7 @@ def test_a_change_of_setting_changes_the_bits(cli, tmp_path):
     out = tmp_path / "final.npy"
     cli("simulate", *set_args(CASES[0]), "--out", out)
     other = sphereflow.simulate({**CASES[0], "init.seed": 43})
-    assert not np.array_equal(bits(other.positions), bits(np.load(out)))
+    assert not np.array_equal(bits(other.positions), bits(np.load(out)[:, 1:]))
 
 
 def test_supplied_positions_match_a_positions_file(cli, tmp_path):
@@ -81,7 +84,7 @@ def test_supplied_positions_match_a_positions_file(cli, tmp_path):
         out,
     )
     run = sphereflow.simulate(settings, positions=x)
-    assert np.array_equal(bits(run.positions), bits(np.load(out)))
+    assert np.array_equal(bits(run.positions), bits(np.load(out)[:, 1:]))
     assert run.task_id is None
     from_file = sphereflow.simulate({**settings, "model.dim": 3, "init.positions_file": str(path)})
     assert np.array_equal(bits(from_file.positions), bits(run.positions))
@@ -98,7 +101,7 @@ def test_supplied_weights_match_a_weights_file(cli, tmp_path):
     settings = {"model.particles": 100, "stop.max_steps": 100}
     cli("simulate", *set_args({**settings, "perceptron.weights_file": path}), "--out", out)
     run = sphereflow.simulate(settings, weights=weights)
-    assert np.array_equal(bits(run.positions), bits(np.load(out)))
+    assert np.array_equal(bits(run.positions), bits(np.load(out)[:, 1:]))
 
 
 def test_run_contents_are_consistent():

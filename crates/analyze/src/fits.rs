@@ -31,6 +31,9 @@ impl Law {
     }
 }
 
+/// Fewest distinct β for a fit to test a law: a line passes through any two.
+pub const MIN_BETAS: usize = 3;
+
 /// A fitted law.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fit {
@@ -50,6 +53,10 @@ pub struct Fit {
     pub beta_min: f64,
     /// Largest β used.
     pub beta_max: f64,
+    /// Fewer than [`MIN_BETAS`] distinct β, or values that do not vary: a line through so
+    /// little says nothing of the law, and its r² nothing of the fit (`few_points` in
+    /// `fits.parquet`).
+    pub few_points: bool,
     /// The bootstrap's refitted lines `(intercept, slope)` in the law's transformed coordinates
     /// (empty when there is no interval): what [`Fit::band`] evaluates.
     pub replicates: Vec<(f64, f64)>,
@@ -215,6 +222,7 @@ pub fn fit(
         n_points: data.len(),
         beta_min: beta_lo,
         beta_max: beta_hi,
+        few_points: groups.len() < MIN_BETAS || data.iter().all(|p| p.1 == data[0].1),
         replicates: lines,
     })
 }
@@ -258,6 +266,23 @@ mod tests {
             (1.0, 9.0, 3)
         );
         assert!(fit(Law::Power, &[(2.0, 1.0), (2.0, 3.0)], 1.0, 10, 1).is_none());
+    }
+
+    #[test]
+    fn fits_through_two_betas_or_constant_values_are_flagged() {
+        // Two β, with seeds: a line passes through both means whatever the law.
+        let two = [(4.0, 2.0), (4.0, 2.5), (9.0, 3.0), (9.0, 3.1)];
+        for law in [Law::Power, Law::Sqrt] {
+            assert!(fit(law, &two, 1.0, 50, 1).unwrap().few_points);
+        }
+        // Three β but one value everywhere: r² = 1 means nothing.
+        let flat = [(1.0, 5.0), (4.0, 5.0), (9.0, 5.0)];
+        assert!(fit(Law::Sqrt, &flat, 1.0, 50, 1).unwrap().few_points);
+        // Three β that vary: a real test of the law.
+        let three = [(1.0, 1.0), (4.0, 2.1), (9.0, 2.9)];
+        assert!(!fit(Law::Sqrt, &three, 1.0, 50, 1).unwrap().few_points);
+        // β below the fit's range do not count.
+        assert!(fit(Law::Sqrt, &three, 2.0, 50, 1).unwrap().few_points);
     }
 
     #[test]

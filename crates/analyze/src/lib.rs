@@ -190,7 +190,30 @@ fn push_typed(column: &mut Column, value: Option<Typed>) {
         (Column::Bool(v), _) => v.push(None),
         (Column::Text(v) | Column::Dict(v), _) => v.push(None),
         (Column::FloatList(v), _) => v.push(None),
+        (Column::Timestamp(v), _) => v.push(None),
     }
+}
+
+/// The values a task runs with for the parameters whose default follows other parameters: the
+/// perceptron's width (`model.dim`, or the rows of a weights file), the retraction (`exp` on
+/// S^1, `normalize` above) and the particle count (the rows of a positions file). The tasks
+/// table records these rather than a null or a default the task did not run with.
+fn derived_values(plan: &Plan, task: &Task) -> BTreeMap<&'static str, Typed> {
+    let Ok(resolved) = plan.resolve(task) else {
+        return BTreeMap::new();
+    };
+    let params = &resolved.params;
+    BTreeMap::from([
+        ("model.particles", Typed::Int(params.model.particles as i64)),
+        (
+            "perceptron.width",
+            Typed::Int(params.perceptron.width as i64),
+        ),
+        (
+            "integrator.retraction",
+            Typed::Text(params.integrator.retraction.as_str().into()),
+        ),
+    ])
 }
 
 /// Builds a table column by column from rows of values.
@@ -248,6 +271,14 @@ impl Builder {
         }
     }
 
+    /// An RFC 3339 time as a timestamp (null when it does not parse).
+    fn timestamp(&mut self, name: &str, value: Option<&str>) {
+        match self.column(name) {
+            Column::Timestamp(v) => v.push(value.and_then(tables::rfc3339_micros)),
+            _ => panic!("{name} is not a timestamp"),
+        }
+    }
+
     fn floats(&mut self, name: &str, value: Option<Vec<f64>>) {
         match self.column(name) {
             Column::FloatList(v) => v.push(value),
@@ -302,8 +333,8 @@ fn task_result_columns() -> Vec<(&'static str, Column)> {
         ("git_commit", dict()),
         ("host", dict()),
         ("threads", int()),
-        ("started", text()),
-        ("finished", text()),
+        ("started", Column::Timestamp(Vec::new())),
+        ("finished", Column::Timestamp(Vec::new())),
     ]
 }
 
@@ -414,11 +445,13 @@ pub fn analyze(
     for task in &plan.tasks {
         let id = task.id.to_hex();
         tasks.text("task_id", Some(id.clone()));
+        let derived = derived_values(plan, task);
         for spec in SCHEMA {
-            push_typed(
-                tasks.column(&column_name(spec.path)),
-                plan.value(task, spec.path),
-            );
+            let value = match derived.get(spec.path) {
+                Some(value) => Some(value.clone()),
+                None => plan.value(task, spec.path),
+            };
+            push_typed(tasks.column(&column_name(spec.path)), value);
         }
         let state = store.map_or(TaskState::Pending, |s| task_state(s, &task.id));
         let (status, error) = match &state {
@@ -476,8 +509,8 @@ pub fn analyze(
         tasks.text("git_commit", provenance.and_then(|p| p.git_commit.clone()));
         tasks.text("host", provenance.map(|p| p.host.clone()));
         tasks.int("threads", provenance.map(|p| p.threads as i64));
-        tasks.text("started", provenance.map(|p| p.started.clone()));
-        tasks.text("finished", provenance.map(|p| p.finished.clone()));
+        tasks.timestamp("started", provenance.map(|p| p.started.as_str()));
+        tasks.timestamp("finished", provenance.map(|p| p.finished.as_str()));
 
         let Some(result) = stored else {
             continue;
@@ -633,6 +666,7 @@ pub fn analyze(
         ("prefactor", float()),
         ("r2", float()),
         ("n_points", int()),
+        ("few_points", boolean()),
         ("beta_min", float()),
         ("beta_max", float()),
     ] {
@@ -668,6 +702,7 @@ pub fn analyze(
             fits.float("prefactor", Some(fitted.prefactor));
             fits.float("r2", Some(fitted.r2));
             fits.int("n_points", Some(fitted.n_points as i64));
+            fits.bool("few_points", Some(fitted.few_points));
             fits.float("beta_min", Some(fitted.beta_min));
             fits.float("beta_max", Some(fitted.beta_max));
             group_fits.push(GroupFit {

@@ -9,9 +9,9 @@ use std::sync::Arc;
 
 use arrow::array::{
     ArrayRef, BooleanArray, Float64Array, Float64Builder, Int64Array, ListBuilder, StringArray,
-    StringDictionaryBuilder,
+    StringDictionaryBuilder, TimestampMicrosecondArray,
 };
-use arrow::datatypes::{DataType, Field, Int32Type, Schema};
+use arrow::datatypes::{DataType, Field, Int32Type, Schema, TimeUnit};
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
@@ -34,6 +34,16 @@ pub enum Column {
     Dict(Vec<Option<String>>),
     /// `list<float64>`.
     FloatList(Vec<Option<Vec<f64>>>),
+    /// `timestamp[us, UTC]`: microseconds since 1970-01-01T00:00:00Z.
+    Timestamp(Vec<Option<i64>>),
+}
+
+/// An RFC 3339 time (`2026-12-03T05:00:00Z`, as provenance records it) in microseconds since
+/// the Unix epoch; `None` when it does not parse.
+pub fn rfc3339_micros(text: &str) -> Option<i64> {
+    arrow::compute::kernels::cast_utils::string_to_timestamp_nanos(text)
+        .ok()
+        .map(|nanos| nanos.div_euclid(1000))
 }
 
 impl Column {
@@ -46,13 +56,14 @@ impl Column {
             Column::Text(_) => Column::Text(Vec::new()),
             Column::Dict(_) => Column::Dict(Vec::new()),
             Column::FloatList(_) => Column::FloatList(Vec::new()),
+            Column::Timestamp(_) => Column::Timestamp(Vec::new()),
         }
     }
 
     /// Number of values.
     pub fn len(&self) -> usize {
         match self {
-            Column::Int(v) => v.len(),
+            Column::Int(v) | Column::Timestamp(v) => v.len(),
             Column::Float(v) => v.len(),
             Column::Bool(v) => v.len(),
             Column::Text(v) | Column::Dict(v) => v.len(),
@@ -74,6 +85,7 @@ impl Column {
             Column::Text(_) => "string",
             Column::Dict(_) => "dictionary<string>",
             Column::FloatList(_) => "list<float64>",
+            Column::Timestamp(_) => "timestamp[us, UTC]",
         }
     }
 
@@ -89,12 +101,16 @@ impl Column {
             Column::FloatList(_) => {
                 DataType::List(Arc::new(Field::new("item", DataType::Float64, true)))
             }
+            Column::Timestamp(_) => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
         }
     }
 
     fn to_array(&self) -> ArrayRef {
         match self {
             Column::Int(v) => Arc::new(Int64Array::from(v.clone())),
+            Column::Timestamp(v) => {
+                Arc::new(TimestampMicrosecondArray::from(v.clone()).with_timezone("UTC"))
+            }
             Column::Float(v) => Arc::new(Float64Array::from(v.clone())),
             Column::Bool(v) => Arc::new(BooleanArray::from(v.clone())),
             Column::Text(v) => Arc::new(StringArray::from(v.clone())),

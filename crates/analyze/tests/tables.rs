@@ -134,6 +134,36 @@ fn tables_follow_their_documented_schemas_and_the_stored_results() {
             )
         );
     }
+    // Times are timestamps (microseconds, UTC) of the stored provenance.
+    let Some(Column::Timestamp(started)) = analysis.tasks.column("started") else {
+        panic!("started is not a timestamp")
+    };
+    let Some(Column::Timestamp(finished)) = analysis.tasks.column("finished") else {
+        panic!("finished is not a timestamp")
+    };
+    for (i, task) in plan.tasks.iter().enumerate() {
+        let provenance = store.load(&task.id).unwrap().summary.provenance;
+        let micros = |text: &str| {
+            let time = humantime::parse_rfc3339(text).unwrap();
+            let since = time.duration_since(std::time::UNIX_EPOCH).unwrap();
+            i64::try_from(since.as_micros()).unwrap()
+        };
+        assert_eq!(started[i], Some(micros(&provenance.started)));
+        assert_eq!(finished[i], Some(micros(&provenance.finished)));
+        assert!(started[i] <= finished[i]);
+    }
+    // Parameters whose default follows `model.dim` hold the value the task ran with.
+    let Some(Column::Int(widths)) = analysis.tasks.column("width") else {
+        panic!()
+    };
+    let Some(Column::Dict(retractions)) = analysis.tasks.column("retraction") else {
+        panic!()
+    };
+    assert!(widths.iter().all(|w| *w == Some(2)), "{widths:?}");
+    assert!(
+        retractions.iter().all(|r| r.as_deref() == Some("exp")),
+        "{retractions:?}"
+    );
     let series_rows: usize = plan
         .tasks
         .iter()
@@ -169,6 +199,17 @@ fn tables_follow_their_documented_schemas_and_the_stored_results() {
             .unwrap()
             .build()
             .unwrap();
+        if name == "tasks" {
+            let schema = arrow::record_batch::RecordBatchReader::schema(&reader);
+            let field = schema.field_with_name("started").unwrap().clone();
+            assert_eq!(
+                field.data_type(),
+                &arrow::datatypes::DataType::Timestamp(
+                    arrow::datatypes::TimeUnit::Microsecond,
+                    Some("UTC".into())
+                )
+            );
+        }
         let rows: usize = reader.map(|b| b.unwrap().num_rows()).sum();
         assert_eq!(rows, table.rows(), "{name}");
     }

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::anyhow;
+use serde_json::json;
 use sphereflow_analyze::{analyze, write_tables, Analysis, AnalyzeOptions, Law};
 use sphereflow_plan::Plan;
 
@@ -26,6 +27,9 @@ pub struct Args {
     /// Bootstrap resamplings per fit (1 to 100000).
     #[arg(long, default_value_t = AnalyzeOptions::default().replicates)]
     replicates: usize,
+    /// Print the tables' paths, the counts, the fits and the checks as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Most bootstrap resamplings per fit: beyond this the intervals no longer change, only the time.
@@ -69,9 +73,17 @@ fn summary(plan: &Plan, analysis: &Analysis, out: &Path, beta_min: f64) -> Strin
                 }
             ),
         };
+        let few = if f.few_points {
+            " (few points: not a test of the law)"
+        } else {
+            ""
+        };
         text.push_str(&format!(
-            "  {:<28} {:<17} {law}  r² {:.3}, {} points\n",
-            group_fit.group, group_fit.quantity, f.r2, f.n_points
+            "  {:<28} {:<17} {law}  r² {:.3}, {}{few}\n",
+            group_fit.group,
+            group_fit.quantity,
+            f.r2,
+            crate::output::plural(f.n_points, "point")
         ));
     }
     text.push_str(&format!(
@@ -138,7 +150,82 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             plan.sweep.name
         )));
     }
-    write_tables(&analysis, &out).map_err(Failure::run)?;
-    print!("{}", summary(&plan, &analysis, &out, args.beta_min));
+    let written = write_tables(&analysis, &out).map_err(Failure::run)?;
+    if args.json {
+        let value = to_json(&plan, &analysis, &written, args.beta_min);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&value).expect("plain JSON")
+        );
+    } else {
+        print!("{}", summary(&plan, &analysis, &out, args.beta_min));
+    }
     Ok(())
+}
+
+/// What `analyze --json` prints: the tables written (by name), the task counts, every fit and
+/// the theorem checks' counts.
+fn to_json(
+    plan: &Plan,
+    analysis: &Analysis,
+    written: &[PathBuf],
+    beta_min: f64,
+) -> serde_json::Value {
+    let tables: serde_json::Map<String, serde_json::Value> = written
+        .iter()
+        .map(|path| {
+            let name = path
+                .file_stem()
+                .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+            (name, json!(path.display().to_string()))
+        })
+        .collect();
+    let fits: Vec<_> = analysis
+        .group_fits
+        .iter()
+        .map(|group_fit| {
+            let f = &group_fit.fit;
+            let values: serde_json::Map<String, serde_json::Value> = group_fit
+                .values
+                .iter()
+                .map(|(path, value)| {
+                    (
+                        (*path).to_string(),
+                        serde_json::to_value(value).expect("typed values are JSON"),
+                    )
+                })
+                .collect();
+            json!({
+                "group": group_fit.group,
+                "parameters": values,
+                "quantity": group_fit.quantity,
+                "model": f.law.as_str(),
+                "exponent": f.exponent,
+                "exponent_lo": f.interval.map(|(lo, _)| lo),
+                "exponent_hi": f.interval.map(|(_, hi)| hi),
+                "prefactor": f.prefactor,
+                "r2": f.r2,
+                "n_points": f.n_points,
+                "few_points": f.few_points,
+                "beta_min": f.beta_min,
+                "beta_max": f.beta_max,
+            })
+        })
+        .collect();
+    json!({
+        "sweep": plan.sweep.name,
+        "n_tasks": plan.tasks.len(),
+        "counts": analysis.counts,
+        "tables": tables,
+        "fit_beta_min": beta_min,
+        "fits": fits,
+        "anti_concentration": {
+            "applicable": analysis.applicable,
+            "violations": analysis.violations,
+        },
+        "null_runs": {
+            "checked": analysis.null_runs.0,
+            "equal_k_star": analysis.null_runs.1,
+        },
+    })
 }

@@ -1,5 +1,6 @@
 //! Arguments that several commands share, defined once so that they read and behave the same
-//! everywhere: the sweep a command works on (file, profile, store) and the timing of runners.
+//! everywhere: the sweep a command works on (file, profile, store, its tasks' coordinates) and
+//! the timing of runners.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -7,7 +8,7 @@ use std::time::Duration;
 
 use sphereflow_exec::lease;
 use sphereflow_plan::schema::{parse_set, Setting};
-use sphereflow_plan::{Plan, PlanError, PlanOptions, Sweep};
+use sphereflow_plan::{Plan, PlanError, PlanOptions, Sweep, Task};
 
 use crate::failure::Failure;
 
@@ -144,6 +145,20 @@ pub fn check_memory(params: &sphereflow_solver::Params) -> Result<(), Failure> {
         Some(reason) => Err(Failure::Input(anyhow::anyhow!("model.particles: {reason}"))),
         None => Ok(()),
     }
+}
+
+/// A task's axis values by parameter path, as the `--json` of `plan`, `status` and `run` print
+/// them.
+pub fn coordinates(plan: &Plan, task: &Task) -> serde_json::Map<String, serde_json::Value> {
+    plan.coordinates(task)
+        .into_iter()
+        .map(|(path, value)| {
+            (
+                path.to_string(),
+                serde_json::to_value(value).expect("typed values are JSON"),
+            )
+        })
+        .collect()
 }
 
 /// The default output folder of a sweep: `results/<sweep name>`.

@@ -8,10 +8,12 @@ mod failure;
 mod figures;
 mod meanfield;
 mod output;
+mod params;
 mod plan;
 mod progress;
 mod reproduce;
 mod run;
+mod show;
 mod simulate;
 mod slurm;
 mod stationary;
@@ -32,13 +34,15 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Every parameter: path, type, default, meaning.
-    Params,
+    Params(params::Args),
     /// What a sweep would run: tasks, axes, state.
     Plan(plan::Args),
     /// Run a sweep: compute what the store lacks, in parallel, resumably.
     Run(run::Args),
     /// Done / running (leased) / pending / failed tasks of a sweep.
     Status(status::Args),
+    /// One task of a store (by a unique prefix of its id): parameters, summary, files.
+    Show(show::Args),
     /// Drain the pending tasks of a sweep (what each Slurm array element runs).
     Worker(run::Args),
     /// Write (and with --submit, sbatch) a Slurm job array whose elements run `worker` on a
@@ -72,13 +76,14 @@ fn main() {
     }
     let cli = Cli::parse();
     let outcome = match cli.command {
-        Command::Params => {
-            simulate::print_params();
+        Command::Params(args) => {
+            params::run(&args);
             Ok(())
         }
         Command::Plan(args) => plan::run(&args),
         Command::Run(args) => run::execute(&args, false),
         Command::Status(args) => status::run(&args),
+        Command::Show(args) => show::run(&args),
         Command::Worker(args) => run::execute(&args, true),
         Command::Slurm(args) => slurm::run(&args),
         Command::Gc(args) => status::run_gc(&args),

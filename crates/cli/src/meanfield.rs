@@ -103,15 +103,14 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             serde_json::to_string_pretty(&summary).expect("plain JSON")
         );
     } else {
-        let plural = if s.n_clusters == 1 { "" } else { "s" };
         println!(
-            "t = {} after {} steps on {} cells ({:.2} s): {} cluster{plural}, {} heavy, largest \
+            "t = {} after {} steps on {} cells ({:.2} s): {}, {} heavy, largest \
              mass {:.4}, largest window mass {:.4}, energy {:.6} -> {:.6}, mass error {:.1e}",
             s.t_final,
             result.steps,
             result.cells,
             result.runtime_seconds,
-            s.n_clusters,
+            crate::output::plural(s.n_clusters, "cluster"),
             s.n_heavy,
             s.max_cluster_mass,
             s.max_window_mass,

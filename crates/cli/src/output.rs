@@ -4,10 +4,18 @@
 
 use std::path::{Path, PathBuf};
 
-use sphereflow_figures::render;
+use sphereflow_figures::circle::{CircleGrid, CirclePanel};
+use sphereflow_figures::sphere::{SphereGrid, SpherePanel};
+use sphereflow_figures::{render, AnyFigure};
 use sphereflow_paper::PaperFigure;
+use sphereflow_solver::{Perceptron, State};
 
 use crate::failure::Failure;
+
+/// A count and its noun, the noun plural unless the count is one: `1 cluster`, `3 clusters`.
+pub fn plural(count: usize, word: &str) -> String {
+    format!("{count} {word}{}", if count == 1 { "" } else { "s" })
+}
 
 /// Writes a file atomically, creating its folder.
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
@@ -16,6 +24,19 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
             .map_err(|e| Failure::Run(anyhow::Error::new(e).context(dir.display().to_string())))?;
     }
     sphereflow_exec::write_atomic(path, bytes).map_err(Failure::run)
+}
+
+/// A state as the `.npy` of every state file the tool writes: one row `[mass, x_1 .. x_d]` per
+/// atom, f64 (`sphereflow params` and docs/store.md say so; `stationary --from` and
+/// `init.positions_file` read it back).
+pub fn state_npy(state: &sphereflow_solver::State) -> Vec<u8> {
+    let mut rows = Vec::with_capacity(state.len() * (state.dim + 1));
+    for (x, mass) in state.positions.chunks_exact(state.dim).zip(&state.masses) {
+        rows.push(*mass);
+        rows.extend_from_slice(x);
+    }
+    let shape = [state.len() as u64, state.dim as u64 + 1];
+    sphereflow_exec::store::npy_bytes(&rows, &shape)
 }
 
 /// An input error unless `path` names an `.npy` file that can be written (checked before any
@@ -99,6 +120,65 @@ fn writable(flag: &str, shown: &Path, dir: &Path) -> Result<(), Failure> {
     }
 }
 
+/// Checks, before any work, that `--figure` names a `.png` or `.svg` file that can be written
+/// and that states of dimension `dim` can be drawn (on S^1 and S^2).
+pub fn require_figure(path: &Path, dim: usize) -> Result<(), Failure> {
+    let extension = path.extension().and_then(|e| e.to_str());
+    if !matches!(extension, Some("png" | "svg")) {
+        return Err(Failure::Input(anyhow::anyhow!(
+            "--figure {}: the figure is a .png or .svg file (name it *.png or *.svg)",
+            path.display()
+        )));
+    }
+    if !matches!(dim, 2 | 3) {
+        return Err(Failure::Input(anyhow::anyhow!(
+            "--figure {}: states are drawn on S^1 and S^2 (model.dim = 2 or 3), not for \
+             model.dim = {dim}",
+            path.display()
+        )));
+    }
+    check_file_target("--figure", path)
+}
+
+/// Draws one state as the paper's figures draw final states (a circle on S^1 over the
+/// perceptron's sectors, a map of S^2 with its clusters ringed) and writes it as PNG or SVG,
+/// as the name of `path` says ([`require_figure`] checked it).
+pub fn write_state_figure(
+    path: &Path,
+    title: &str,
+    state: &State,
+    perceptron: &Perceptron,
+    clusters: Vec<(Vec<f64>, f64)>,
+) -> Result<(), Failure> {
+    let figure = match state.dim {
+        2 => AnyFigure::Circles(CircleGrid {
+            title: title.into(),
+            columns: 1,
+            panels: vec![CirclePanel {
+                title: String::new(),
+                state: state.clone(),
+                perceptron: Some(perceptron.clone()),
+            }],
+        }),
+        _ => AnyFigure::Spheres(SphereGrid {
+            title: title.into(),
+            panels: vec![SpherePanel {
+                title: String::new(),
+                state: state.clone(),
+                perceptron: Some(perceptron.clone()),
+                clusters,
+            }],
+        }),
+    };
+    let rendered = render(&figure)
+        .map_err(|e| Failure::Run(anyhow::Error::new(e).context(path.display().to_string())))?;
+    if path.extension().and_then(|e| e.to_str()) == Some("svg") {
+        write_file(path, rendered.svg.as_bytes())
+    } else {
+        write_file(path, &rendered.png)
+    }
+}
+
 /// Draws each figure and writes `<dir>/<name>.png` and `.svg`; returns the PNGs' paths.
 pub fn write_figures(dir: &Path, figures: &[PaperFigure]) -> Result<Vec<PathBuf>, Failure> {
     let mut written = Vec::new();
@@ -114,4 +194,16 @@ pub fn write_figures(dir: &Path, figures: &[PaperFigure]) -> Result<Vec<PathBuf>
         written.push(png);
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plurals_agree_with_their_count() {
+        assert_eq!(plural(1, "cluster"), "1 cluster");
+        assert_eq!(plural(0, "cluster"), "0 clusters");
+        assert_eq!(plural(3, "task"), "3 tasks");
+    }
 }

@@ -73,21 +73,11 @@ fn to_json(plan: &Plan, states: &[TaskState]) -> serde_json::Value {
         .iter()
         .zip(states)
         .map(|(task, state)| {
-            let coordinates: serde_json::Map<String, serde_json::Value> = plan
-                .coordinates(task)
-                .into_iter()
-                .map(|(path, value)| {
-                    (
-                        path.to_string(),
-                        serde_json::to_value(value).expect("typed values are JSON"),
-                    )
-                })
-                .collect();
             json!({
                 "id": task.id.to_hex(),
                 "state": state.name(),
                 "detail": state.detail(),
-                "coordinates": coordinates,
+                "coordinates": crate::args::coordinates(plan, task),
             })
         })
         .collect();

@@ -62,21 +62,48 @@ fn resume_command(args: &Args) -> String {
     words.join(" ")
 }
 
+/// An input error unless the folder `--sweeps` names holds every sweep of the paper; it says
+/// how to name the folder, since the default is relative to the folder the command runs in.
+fn check_sweeps(sweeps: &Path) -> Result<(), Failure> {
+    let hint = "--sweeps DIR, the folder of the paper's sweeps (`sweeps/paper` in the \
+                repository; the default is relative to the current folder)";
+    if !sweeps.is_dir() {
+        let here = std::env::current_dir()
+            .map(|dir| format!(" in {}", dir.display()))
+            .unwrap_or_default();
+        return Err(Failure::Input(anyhow!(
+            "--sweeps {}: no such folder{here}; run from the repository's root, or pass {hint}",
+            sweeps.display()
+        )));
+    }
+    let missing: Vec<String> = PAPER_SWEEPS
+        .iter()
+        .map(|name| format!("{name}.toml"))
+        .filter(|file| !sweeps.join(file).is_file())
+        .collect();
+    if !missing.is_empty() {
+        return Err(Failure::Input(anyhow!(
+            "--sweeps {}: the paper's sweeps {} are missing; pass {hint}",
+            sweeps.display(),
+            missing.join(", ")
+        )));
+    }
+    Ok(())
+}
+
 /// Runs `reproduce`.
 pub fn run(args: &Args) -> Result<(), Failure> {
     let started = Instant::now();
     let jobs = args.jobs.map(crate::args::check_jobs).transpose()?;
     let profile = (args.profile == "quick").then_some("quick");
+    check_sweeps(&args.sweeps)?;
     let mut plans = Vec::new();
     for name in PAPER_SWEEPS {
-        let path = args.sweeps.join(format!("{name}.toml"));
-        if !path.exists() {
-            return Err(Failure::Input(anyhow!(
-                "{}: the paper's sweep is missing (--sweeps names the folder of the paper's sweeps)",
-                path.display()
-            )));
-        }
-        plans.push(load_plan(&path, false, profile)?);
+        plans.push(load_plan(
+            &args.sweeps.join(format!("{name}.toml")),
+            false,
+            profile,
+        )?);
     }
     let store = Store::open(&args.store).map_err(Failure::run)?;
     let mut options = RunOptions::default();
@@ -86,7 +113,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     let (mut computed, mut cached, mut failed) = (0, 0, 0);
     for plan in &plans {
         println!("{}: {} tasks", plan.sweep.name, plan.tasks.len());
-        let report = run_drawn(plan, &store, &options, false)?;
+        let report = run_drawn(plan, &store, &options, false, false)?;
         computed += report.committed;
         cached += report.cached;
         failed += report.failed.len() + report.failed_before.len();

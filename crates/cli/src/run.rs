@@ -4,7 +4,11 @@
 use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
-use sphereflow_exec::{ExecError, Report, RunOptions, Shard, Store};
+use serde_json::json;
+use sphereflow_exec::{
+    counts, task_states, ExecError, Report, RunOptions, Shard, Store, TaskState,
+};
+use sphereflow_plan::Plan;
 
 use crate::args::{LeaseArgs, SweepArgs};
 use crate::failure::Failure;
@@ -32,6 +36,10 @@ pub struct Args {
     /// Plan grids of more than a million tasks.
     #[arg(long)]
     yes: bool,
+    /// Print what the run did as JSON on stdout (counts, and each task's id, coordinates and
+    /// state after the run); progress still goes to stderr.
+    #[arg(long)]
+    json: bool,
 }
 
 fn options(args: &Args) -> Result<RunOptions, Failure> {
@@ -74,21 +82,77 @@ pub fn execute(args: &Args, plain: bool) -> Result<(), Failure> {
     }
     let store = Store::open(&args.target.store).map_err(store_failure)?;
     let started = Instant::now();
-    let report = run_drawn(&plan, &store, &options, plain)?;
-    summarize(args, &report, started.elapsed())
+    let report = run_drawn(&plan, &store, &options, plain, args.json)?;
+    let elapsed = started.elapsed();
+    if args.json {
+        let states = task_states(&plan, Some(&store));
+        let value = to_json(&plan, &report, &states, elapsed);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&value).expect("plain JSON")
+        );
+    } else {
+        println!(
+            "{} tasks: {} computed, {} cached, {} by other runners, {} failed, {} not finished \
+             ({:.1} s)",
+            report.tasks,
+            report.committed,
+            report.cached,
+            report.done_elsewhere,
+            report.failed.len() + report.failed_before.len(),
+            report.remaining,
+            elapsed.as_secs_f64()
+        );
+    }
+    summarize(args, &report)
 }
 
-fn summarize(args: &Args, report: &Report, elapsed: Duration) -> Result<(), Failure> {
-    println!(
-        "{} tasks: {} computed, {} cached, {} by other runners, {} failed, {} not finished ({:.1} s)",
-        report.tasks,
-        report.committed,
-        report.cached,
-        report.done_elsewhere,
-        report.failed.len() + report.failed_before.len(),
-        report.remaining,
-        elapsed.as_secs_f64()
-    );
+/// What `run --json` prints: the report's counts, the failures with their reasons, and every
+/// task of the plan (this shard's run touched only its own) with its state in the store after
+/// the run.
+fn to_json(
+    plan: &Plan,
+    report: &Report,
+    states: &[TaskState],
+    elapsed: Duration,
+) -> serde_json::Value {
+    let reasons = |list: &[(String, String)]| -> Vec<serde_json::Value> {
+        list.iter()
+            .map(|(id, reason)| json!({ "id": id, "reason": reason }))
+            .collect()
+    };
+    let tasks: Vec<_> = plan
+        .tasks
+        .iter()
+        .zip(states)
+        .map(|(task, state)| {
+            json!({
+                "id": task.id.to_hex(),
+                "state": state.name(),
+                "detail": state.detail(),
+                "coordinates": crate::args::coordinates(plan, task),
+            })
+        })
+        .collect();
+    json!({
+        "sweep": plan.sweep.name,
+        "n_tasks": report.tasks,
+        "computed": report.committed,
+        "cached": report.cached,
+        "done_elsewhere": report.done_elsewhere,
+        "failed": reasons(&report.failed),
+        "failed_before": reasons(&report.failed_before),
+        "blocked": reasons(&report.blocked),
+        "remaining": report.remaining,
+        "interrupted": report.interrupted,
+        "failure_budget_spent": report.failure_budget_spent,
+        "elapsed_s": elapsed.as_secs_f64(),
+        "counts": counts(states),
+        "tasks": tasks,
+    })
+}
+
+fn summarize(args: &Args, report: &Report) -> Result<(), Failure> {
     let target = args.target.command_line();
     if report.interrupted {
         eprintln!(

@@ -1,9 +1,9 @@
-//! `sphereflow simulate` and `sphereflow params`.
+//! `sphereflow simulate`: one task without the store.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
-use sphereflow_plan::{resolve, Kind, SCHEMA};
+use sphereflow_plan::resolve;
 use sphereflow_solver::{simulate, Par, Problem};
 
 use crate::args::TaskArgs;
@@ -17,28 +17,14 @@ pub struct Args {
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
-    /// Write the final positions (`.npy`).
+    /// Write the final state (`.npy`, one row `[mass, x_1 .. x_d]` per atom; readable by
+    /// `stationary --from` and `init.positions_file`).
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
-}
-
-/// Prints the parameter table.
-pub fn print_params() {
-    println!("{:<26} {:<10} {:<10} meaning", "path", "type", "default");
-    for spec in SCHEMA {
-        let kind = match spec.kind {
-            Kind::Int { .. } => "integer".to_string(),
-            Kind::Float { .. } => "float".to_string(),
-            Kind::Bool => "bool".to_string(),
-            Kind::Enum(names) => names.join("|"),
-            Kind::File => "file".to_string(),
-        };
-        let default = spec.default.unwrap_or("-");
-        println!(
-            "{:<26} {:<10} {:<10} {}",
-            spec.path, kind, default, spec.doc
-        );
-    }
+    /// Draw the final state (`.png` or `.svg`; S^1 and S^2): a circle over the perceptron's
+    /// sectors, or a map of the sphere with the clusters ringed.
+    #[arg(long, value_name = "FILE")]
+    figure: Option<PathBuf>,
 }
 
 /// Runs `simulate`.
@@ -47,6 +33,9 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     let resolved = resolve(&settings).map_err(|e| Failure::Input(e.into()))?;
     if let Some(out) = &args.out {
         crate::output::require_npy(out)?;
+    }
+    if let Some(figure) = &args.figure {
+        crate::output::require_figure(figure, resolved.params.model.dim)?;
     }
     crate::args::check_memory(&resolved.params)?;
     let problem = Problem::new(resolved.params, resolved.initial, resolved.perceptron)
@@ -83,12 +72,12 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             format!("{:.3e}", s.t_final)
         };
         println!(
-            "{} after {} steps (t = {t_final}, {:.2} s): {} clusters, {} heavy, largest mass \
+            "{} after {} steps (t = {t_final}, {:.2} s): {}, {} heavy, largest mass \
              {:.4}, largest window mass {:.4}, energy {:.6} -> {:.6}, max drift {:.2e}",
             s.stop_reason.as_str(),
             s.steps,
             runtime_s,
-            s.n_clusters,
+            crate::output::plural(s.n_clusters, "cluster"),
             s.n_heavy,
             s.max_cluster_mass,
             s.max_window_mass,
@@ -98,10 +87,30 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         );
     }
     if let Some(out) = &args.out {
-        let state = &result.final_state;
-        let shape = [(state.positions.len() / state.dim) as u64, state.dim as u64];
-        let bytes = sphereflow_exec::store::npy_bytes(&state.positions, &shape);
-        crate::output::write_file(out, &bytes)?;
+        crate::output::write_file(out, &crate::output::state_npy(&result.final_state))?;
+    }
+    if let Some(figure) = &args.figure {
+        let params = &problem.params;
+        let title = format!(
+            "β = {}, {}: {} after {} steps, {}",
+            params.model.beta,
+            params.perceptron.activation.as_str(),
+            s.stop_reason.as_str(),
+            s.steps,
+            crate::output::plural(s.n_clusters, "cluster")
+        );
+        let clusters = result
+            .clusters
+            .iter()
+            .map(|c| (c.centre.clone(), c.mass))
+            .collect();
+        crate::output::write_state_figure(
+            figure,
+            &title,
+            &result.final_state,
+            &problem.dynamics.perceptron,
+            clusters,
+        )?;
     }
     Ok(())
 }

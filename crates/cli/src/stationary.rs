@@ -13,6 +13,7 @@ use sphereflow_solver::{
 
 use crate::args::TaskArgs;
 use crate::failure::Failure;
+use crate::output::plural;
 
 /// Arguments of `stationary`.
 #[derive(clap::Args)]
@@ -33,6 +34,10 @@ pub struct Args {
     /// Write the certified atoms as `[mass, x_1 .. x_d]` rows (`.npy`, readable by `--from`).
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// Draw the certified atoms (`.png` or `.svg`; S^1 and S^2), as `simulate --figure` draws
+    /// a final state.
+    #[arg(long, value_name = "FILE")]
+    figure: Option<PathBuf>,
 }
 
 /// Reads a state to certify: `dim` columns (unit rows, equal masses) or `dim + 1` (`[mass, x]`);
@@ -116,7 +121,6 @@ fn describe(certificate: &Certificate, flow: Option<&Summary>, runtime_s: f64) -
     if let Some(lambda) = certificate.lambda_min {
         line += &format!(", λ_min {lambda:.3e} (τ {:.1e})", certificate.threshold);
     }
-    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
     line += &format!(
         ", {}, {}, {}, energy {:.9}",
         plural(certificate.zero_modes, "zero mode"),
@@ -150,6 +154,9 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     let resolved = resolve(&settings).map_err(Failure::input)?;
     if let Some(out) = &args.out {
         crate::output::require_npy(out)?;
+    }
+    if let Some(figure) = &args.figure {
+        crate::output::require_figure(figure, resolved.params.model.dim)?;
     }
     let from = match &args.from {
         Some(path) => Some(read_state(path, resolved.params.model.dim)?),
@@ -204,15 +211,30 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         println!("{}", describe(&certificate, flow.as_ref(), runtime_s));
     }
     if let Some(out) = &args.out {
+        crate::output::write_file(out, &crate::output::state_npy(&certificate.state()))?;
+    }
+    if let Some(figure) = &args.figure {
         let atoms = certificate.state();
-        let mut rows = Vec::with_capacity(atoms.len() * (atoms.dim + 1));
-        for (x, m) in atoms.positions.chunks_exact(atoms.dim).zip(&atoms.masses) {
-            rows.push(*m);
-            rows.extend_from_slice(x);
-        }
-        let shape = [atoms.len() as u64, atoms.dim as u64 + 1];
-        let bytes = sphereflow_exec::store::npy_bytes(&rows, &shape);
-        crate::output::write_file(out, &bytes)?;
+        let title = format!(
+            "β = {}, {}: {}, {}",
+            problem.params.model.beta,
+            problem.params.perceptron.activation.as_str(),
+            certificate.classification.as_str(),
+            plural(atoms.len(), "atom")
+        );
+        let clusters = atoms
+            .positions
+            .chunks_exact(atoms.dim)
+            .zip(&atoms.masses)
+            .map(|(x, m)| (x.to_vec(), *m))
+            .collect();
+        crate::output::write_state_figure(
+            figure,
+            &title,
+            &atoms,
+            &problem.dynamics.perceptron,
+            clusters,
+        )?;
     }
     Ok(())
 }

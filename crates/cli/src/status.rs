@@ -62,6 +62,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
                     "state": state.name(),
                     "label": label(&plan, task),
                     "detail": state.detail(),
+                    "coordinates": crate::args::coordinates(&plan, task),
                 });
                 if let TaskState::Running(lease) = state {
                     entry["lease"] = serde_json::to_value(lease).expect("plain data");

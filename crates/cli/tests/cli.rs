@@ -49,13 +49,121 @@ fn simulate_prints_a_json_summary_and_writes_positions() {
     // Ascent: the energy grows and everything gathers in one cluster.
     assert!(summary["energy_final"].as_f64() > summary["energy_initial"].as_f64());
     assert_eq!(summary["n_clusters"], 1);
+    // Rows [mass, x, y], as the store's final.npy.
     let bytes = std::fs::read(dir.path().join("final.npy")).unwrap();
     let npy = npyz::NpyFile::new(&bytes[..]).unwrap();
-    assert_eq!(npy.shape(), &[60, 2]);
+    assert_eq!(npy.shape(), &[60, 3]);
     let values: Vec<f64> = npy.into_vec().unwrap();
-    for row in values.chunks(2) {
-        assert!((row[0].hypot(row[1]) - 1.0).abs() < 1e-12);
+    for row in values.chunks(3) {
+        assert!((row[0] - 1.0 / 60.0).abs() < 1e-15);
+        assert!((row[1].hypot(row[2]) - 1.0).abs() < 1e-12);
     }
+}
+
+/// `(shape, values)` of an `.npy` file.
+fn read_npy(path: &std::path::Path) -> (Vec<u64>, Vec<f64>) {
+    let bytes = std::fs::read(path).unwrap();
+    let npy = npyz::NpyFile::new(&bytes[..]).unwrap();
+    let shape = npy.shape().to_vec();
+    (shape, npy.into_vec().unwrap())
+}
+
+#[test]
+fn state_files_keep_masses_through_simulate_stationary_and_positions_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Merging particles makes unequal masses: `--out` keeps them.
+    let merged = [
+        "--set",
+        "model.particles=80",
+        "--set",
+        "model.beta=4",
+        "--set",
+        "measure.merge_tol=1e-3",
+        "--set",
+        "stop.max_steps=3000",
+    ];
+    let (code, stdout, stderr) = check(
+        &[&["simulate"], &merged[..], &["--json", "--out", "a.npy"]].concat(),
+        d,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let summary: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let atoms = summary["n_atoms"].as_u64().unwrap();
+    let (shape, values) = read_npy(&d.join("a.npy"));
+    assert_eq!(shape, [atoms, 3]);
+    let masses: Vec<f64> = values.chunks(3).map(|row| row[0]).collect();
+    assert!(
+        (masses.iter().sum::<f64>() - 1.0).abs() < 1e-12,
+        "{masses:?}"
+    );
+    assert!(
+        atoms < 80 && masses.iter().any(|m| (m - masses[0]).abs() > 1e-12),
+        "not merged: {masses:?}"
+    );
+
+    // The same file starts a run (its rows and masses) and is certified by `stationary`.
+    let from_file = [
+        "--set",
+        "model.beta=4",
+        "--set",
+        "init.positions_file=a.npy",
+        "--set",
+        "stop.max_steps=1",
+    ];
+    let (code, _, stderr) = check(
+        &[&["simulate"], &from_file[..], &["--out", "b.npy"]].concat(),
+        d,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let (shape, after) = read_npy(&d.join("b.npy"));
+    assert_eq!(shape, [atoms, 3]);
+    for (before, after) in values.chunks(3).zip(after.chunks(3)) {
+        assert!((before[0] - after[0]).abs() < 1e-14, "masses kept");
+    }
+    let (code, stdout, stderr) = check(
+        &[
+            "stationary",
+            "--set",
+            "model.beta=4",
+            "--from",
+            "a.npy",
+            "--json",
+            "--out",
+            "c.npy",
+        ],
+        d,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let certificate: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let (shape, _) = read_npy(&d.join("c.npy"));
+    assert_eq!(shape[0], certificate["n_atoms"].as_u64().unwrap());
+    assert_eq!(shape[1], 3);
+
+    // Plain unit rows still read, as particles of equal mass; other widths are refused.
+    write_npy(&d.join("unit.npy"), 2, 2, &[1.0, 0.0, 0.0, 1.0]);
+    let (code, _, stderr) = check(
+        &[
+            "simulate",
+            "--set",
+            "init.positions_file=unit.npy",
+            "--set",
+            "stop.max_steps=1",
+            "--out",
+            "u.npy",
+        ],
+        d,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let (_, unit) = read_npy(&d.join("u.npy"));
+    assert_eq!((unit[0], unit[3]), (0.5, 0.5));
+    write_npy(&d.join("heavy.npy"), 2, 3, &[0.0, 1.0, 0.0, 1.0, 0.0, 1.0]);
+    let (code, _, stderr) = check(&["simulate", "--set", "init.positions_file=heavy.npy"], d);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("init.positions_file") && stderr.contains("row 0 has mass 0"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -116,7 +224,21 @@ fn params_lists_every_parameter_with_its_default() {
     assert_eq!(code, 0);
     assert!(stdout.contains("model.beta"));
     assert!(stdout.contains("200000"));
-    assert_eq!(stdout.lines().count(), 1 + sphereflow_plan::SCHEMA.len());
+    // The header and one row per parameter, then after a blank line the state files' layout.
+    let table: Vec<&str> = stdout.lines().take_while(|l| !l.is_empty()).collect();
+    assert_eq!(table.len(), 1 + sphereflow_plan::SCHEMA.len());
+    assert!(stdout.contains("[mass, x_1 .. x_d]"), "{stdout}");
+    let (code, stdout, _) = check(&["params", "--json"], std::path::Path::new("."));
+    assert_eq!(code, 0);
+    let value: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let parameters = value["parameters"].as_array().unwrap();
+    assert_eq!(parameters.len(), sphereflow_plan::SCHEMA.len());
+    let beta = parameters
+        .iter()
+        .find(|p| p["path"] == "model.beta")
+        .unwrap();
+    assert_eq!(beta["type"], "float");
+    assert!(beta["doc"].as_str().is_some_and(|d| !d.is_empty()));
 }
 
 fn write_npy(path: &std::path::Path, rows: u64, cols: u64, values: &[f64]) {
@@ -158,7 +280,7 @@ fn positions_and_weights_come_from_npy_files() {
     assert_eq!(summary["n_atoms"], 2);
     let bytes = std::fs::read(dir.path().join("x1.npy")).unwrap();
     let values: Vec<f64> = npyz::NpyFile::new(&bytes[..]).unwrap().into_vec().unwrap();
-    let expected = [1.0, 0.0, -1.0, 0.0];
+    let expected = [0.5, 1.0, 0.0, 0.5, -1.0, 0.0];
     for (v, e) in values.iter().zip(expected) {
         assert!((v - e).abs() < 1e-12, "{values:?}");
     }
@@ -173,12 +295,16 @@ fn positions_and_weights_come_from_npy_files() {
         stderr.contains("init.positions_file") && stderr.contains("row 0 has norm 2"),
         "{stderr}"
     );
+    write_npy(&dir.path().join("wide.npy"), 1, 4, &[1.0, 0.0, 0.0, 0.0]);
     let (code, _, stderr) = check(
-        &["simulate", "--set", "init.positions_file=w.npy"],
+        &["simulate", "--set", "init.positions_file=wide.npy"],
         dir.path(),
     );
     assert_eq!(code, 2);
-    assert!(stderr.contains("3 columns, but model.dim = 2"), "{stderr}");
+    assert!(
+        stderr.contains("4 columns, but model.dim = 2: expected 2 (unit rows) or 3"),
+        "{stderr}"
+    );
 }
 
 /// The workspace root (sweeps/ and tests/data/ live there).
@@ -873,4 +999,217 @@ fn a_closed_output_pipe_ends_the_command_quietly() {
     let output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// Two tiny tasks at two β: every fit of their analysis goes through two points.
+const TWO_BETAS: &str = "[sweep]\nname = \"pair\"\n[model]\nparticles = 24\n\
+                         [stop]\nmax_steps = 200\n[grid]\nmodel.beta = [1, 4]\n";
+
+#[test]
+fn run_status_analyze_and_show_speak_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("pair.toml"), TWO_BETAS).unwrap();
+    let (code, stdout, stderr) = check(&["run", "pair.toml", "--store", "s", "--json"], d);
+    assert_eq!(code, 0, "{stderr}");
+    let run: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(run["sweep"], "pair");
+    assert_eq!(
+        (run["n_tasks"].as_u64(), run["computed"].as_u64()),
+        (Some(2), Some(2))
+    );
+    assert_eq!(run["counts"]["cached"], 2);
+    assert_eq!(run["tasks"][1]["state"], "cached");
+    assert_eq!(run["tasks"][1]["coordinates"]["model.beta"], 4.0);
+
+    // status --json has the coordinates plan --json has.
+    let (code, stdout, stderr) = check(&["status", "pair.toml", "--store", "s", "--json"], d);
+    assert_eq!(code, 0, "{stderr}");
+    let status: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let (_, stdout, _) = check(&["plan", "pair.toml", "--store", "s", "--json"], d);
+    let plan: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    for (from_status, from_plan) in status["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(plan["tasks"].as_array().unwrap())
+    {
+        assert_eq!(from_status["id"], from_plan["id"]);
+        assert_eq!(from_status["coordinates"], from_plan["coordinates"]);
+        assert!(from_status["coordinates"]["model.beta"].is_number());
+    }
+
+    // analyze --json: the tables' paths and the fits, flagged when they rest on two β.
+    let args = [
+        "analyze",
+        "pair.toml",
+        "--store",
+        "s",
+        "--out",
+        "t",
+        "--replicates",
+        "20",
+    ];
+    let (code, stdout, stderr) = check(&[&args[..], &["--json"]].concat(), d);
+    assert_eq!(code, 0, "{stderr}");
+    let analysis: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    for table in ["tasks", "clusters", "series", "fits", "bounds"] {
+        let path = analysis["tables"][table].as_str().unwrap();
+        assert!(d.join(path).is_file(), "{path}");
+    }
+    let fits = analysis["fits"].as_array().unwrap();
+    assert!(!fits.is_empty(), "{stdout}");
+    for fit in fits {
+        assert_eq!(fit["n_points"], 2);
+        assert_eq!(fit["few_points"], true, "{fit}");
+    }
+    let (code, stdout, _) = check(&args, d);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("2 points (few points"), "{stdout}");
+
+    // show: a task by a prefix of its id, its parameters, summary and files.
+    let id = run["tasks"][1]["id"].as_str().unwrap().to_string();
+    let (code, stdout, stderr) = check(&["show", &id[..8], "--store", "s"], d);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.starts_with(&format!("task {id} (cached)")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("model.beta") && stdout.contains("max_steps"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("after") && stdout.contains("steps"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("final.npy"), "{stdout}");
+    let (code, stdout, stderr) = check(&["show", &id[..8], "--store", "s", "--json"], d);
+    assert_eq!(code, 0, "{stderr}");
+    let shown: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(shown["id"], id.as_str());
+    assert_eq!(shown["state"], "cached");
+    assert_eq!(shown["parameters"]["model.beta"], 4.0);
+    assert!(shown["summary"]["steps"].as_u64().is_some());
+    assert!(shown["summary"]["stop_reason"].is_string());
+    for name in ["summary.json", "series.json", "final.npy", "frames.npy"] {
+        let path = shown["files"][name].as_str().unwrap();
+        assert!(d.join(path).is_file(), "{path}");
+    }
+}
+
+#[test]
+fn show_refuses_prefixes_that_match_no_task_or_several() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("pair.toml"), TWO_BETAS).unwrap();
+    let (code, _, stderr) = check(&["run", "pair.toml", "--store", "s"], d);
+    assert_eq!(code, 0, "{stderr}");
+    // Two failure records whose ids share the prefix `abc`.
+    for last in ['0', '1'] {
+        let id = format!("abc{}{last}", "0".repeat(60));
+        std::fs::write(d.join(format!("s/failed/{id}.json")), "{}").unwrap();
+    }
+    for (prefix, expected) in [
+        (
+            "abc",
+            "2 tasks start so (abc0000000000000, abc0000000000000",
+        ),
+        ("xyz", "TASK_ID xyz: not a task id"),
+        ("abcd", "TASK_ID abcd: no task of the store"),
+    ] {
+        let (code, stdout, stderr) = check(&["show", prefix, "--store", "s"], d);
+        assert_eq!(code, 2, "{prefix}: {stdout}{stderr}");
+        assert!(stderr.contains(expected), "{prefix}: {stderr}");
+        assert!(stdout.is_empty(), "{stdout}");
+    }
+    let (code, _, stderr) = check(&["show", "abc", "--store", "nowhere"], d);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("--store nowhere: no store there"),
+        "{stderr}"
+    );
+    assert!(!d.join("nowhere").exists());
+}
+
+#[test]
+fn reproduce_away_from_the_sweeps_names_the_sweeps_option() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (code, stdout, stderr) = check(&["reproduce"], d);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(
+        stderr.contains("--sweeps sweeps/paper: no such folder"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("pass --sweeps DIR"), "{stderr}");
+    std::fs::create_dir_all(d.join("mine")).unwrap();
+    std::fs::write(d.join("mine/s1_beta.toml"), "[model]\nparticles = 10\n").unwrap();
+    let (code, _, stderr) = check(&["reproduce", "--sweeps", "mine"], d);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("s2_beta.toml") && !stderr.contains("s1_beta.toml"),
+        "{stderr}"
+    );
+    // Nothing written: no store, no results.
+    assert!(!d.join("results").exists());
+}
+
+#[test]
+fn simulate_and_stationary_draw_their_final_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let small = ["--set", "model.particles=40", "--set", "stop.max_steps=400"];
+    for (dim, file) in [("2", "circle.png"), ("3", "sphere.svg")] {
+        let dim = format!("model.dim={dim}");
+        let args = [
+            &["simulate", "--set", &dim][..],
+            &small[..],
+            &["--figure", file],
+        ]
+        .concat();
+        let (code, _, stderr) = check(&args, d);
+        assert_eq!(code, 0, "{stderr}");
+        let bytes = std::fs::read(d.join(file)).unwrap();
+        if file.ends_with(".png") {
+            assert_eq!(&bytes[1..4], b"PNG");
+        } else {
+            assert!(String::from_utf8(bytes).unwrap().contains("<svg"));
+        }
+    }
+    let (code, _, stderr) = check(
+        &[&["stationary"][..], &small[..], &["--figure", "atoms.png"]].concat(),
+        d,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(d.join("atoms.png").is_file());
+    // Checked before anything runs: the name, the dimension, the place.
+    std::fs::write(d.join("a_file"), "").unwrap();
+    for (args, expected) in [
+        (
+            vec!["--figure", "f.jpg"],
+            "--figure f.jpg: the figure is a .png or .svg file",
+        ),
+        (
+            vec!["--set", "model.dim=4", "--figure", "f.png"],
+            "not for model.dim = 4",
+        ),
+        (
+            vec!["--figure", "a_file/f.png"],
+            "--figure a_file/f.png: a_file is a file",
+        ),
+    ] {
+        for command in ["simulate", "stationary"] {
+            let full = [
+                &[command][..],
+                &args[..],
+                &["--set", "stop.max_steps=100000000"],
+            ]
+            .concat();
+            let (code, stdout, stderr) = check(&full, d);
+            assert_eq!(code, 2, "{full:?}: {stdout}{stderr}");
+            assert!(stderr.contains(expected), "{full:?}: {stderr}");
+        }
+    }
+    assert!(!d.join("f.png").exists() && !d.join("f.jpg").exists());
 }

@@ -93,10 +93,11 @@ fn states(sweep: &str, store: &str, dir: &Path) -> BTreeMap<String, (String, Str
 
 /// The `.npy` inputs the bad sweeps point at.
 fn write_bad_inputs(dir: &Path) {
+    // Four columns: neither unit rows (2) nor [mass, x, y] rows (3) on S^1.
     write_npy(
         &dir.join("wide.npy"),
-        &[2, 3],
-        &[1.0, 0.0, 0.0, 0.0, 1.0, 0.0],
+        &[2, 4],
+        &[1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 1.0, 0.0],
     );
     write_npy(
         &dir.join("three.npy"),
@@ -257,7 +258,7 @@ fn bad_sweeps() -> Vec<BadSweep> {
         (
             "pos_wide.toml",
             text("[init]\npositions_file = \"wide.npy\"\n"),
-            vec!["pos_wide.toml:2:", "init.positions_file", "3 columns"],
+            vec!["pos_wide.toml:2:", "init.positions_file", "4 columns"],
         ),
         (
             "pos_rows.toml",
@@ -462,8 +463,10 @@ fn large_beta_stays_finite_and_overflows_are_refused_or_fail_by_step() {
         assert!(all.iter().all(|v| v.is_finite()), "{stdout}");
         let (shape, values) = npy_values(&dir.join("final.npy"));
         assert_eq!(shape[0], 64);
+        // Rows [mass, x_1 .. x_d]: equal masses, unit positions.
         for row in values.chunks(shape[1] as usize) {
-            let norm = row.iter().map(|v| v * v).sum::<f64>().sqrt();
+            assert_eq!(row[0], 1.0 / 64.0, "{row:?}");
+            let norm = row[1..].iter().map(|v| v * v).sum::<f64>().sqrt();
             assert!((norm - 1.0).abs() < 1e-12, "{row:?}");
         }
     }

@@ -160,28 +160,38 @@ struct Estimator {
     steps: HashMap<(u64, u64, u64), (f64, u32)>,
 }
 
+/// The cost model of a task, as the scheduler orders tasks (and progress displays estimate
+/// what is left): `(particles, step cap)`, a task costing about `particles² × steps`. A
+/// mean-field task's cost is tiny beside any particle run's: it has no particles here.
+pub fn cost_model(plan: &Plan, task: &Task) -> (u64, u64) {
+    let int = |p| match plan.value(task, p) {
+        Some(Typed::Int(i)) => i as u64,
+        _ => 0,
+    };
+    let particles = match plan.value(task, "model.solver") {
+        Some(Typed::Text(solver)) if solver == "meanfield" => 0,
+        _ => int("model.particles"),
+    };
+    (particles, int("stop.max_steps").max(1))
+}
+
 impl Estimator {
     fn new(plan: &Plan) -> Estimator {
         let keys = plan
             .tasks
             .iter()
             .map(|task| {
-                let int = |p| match plan.value(task, p) {
-                    Some(Typed::Int(i)) => i as u64,
-                    _ => 0,
-                };
                 let beta = match plan.value(task, "model.beta") {
                     Some(Typed::Float(b)) => b.to_bits(),
                     _ => 0,
                 };
-                // A mean-field task's cost is tiny beside any particle run's: it counts as none
-                // and never shares a particle run's learned steps.
-                let particles = match plan.value(task, "model.solver") {
-                    Some(Typed::Text(solver)) if solver == "meanfield" => 0,
-                    _ => int("model.particles"),
+                let dim = match plan.value(task, "model.dim") {
+                    Some(Typed::Int(i)) => i as u64,
+                    _ => 0,
                 };
-                let key = (int("model.dim"), particles, beta);
-                (key, int("stop.max_steps").max(1) as f64)
+                // A mean-field task never shares a particle run's learned steps (it has none).
+                let (particles, max_steps) = cost_model(plan, task);
+                ((dim, particles, beta), max_steps as f64)
             })
             .collect();
         Estimator {

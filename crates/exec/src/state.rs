@@ -144,6 +144,46 @@ impl TaskState {
     }
 }
 
+/// The ids of the tasks a store knows (a result, a failure record, a checkpoint or a lease)
+/// that start with `prefix` (lower-case hex digits), sorted: what `sphereflow show` resolves a
+/// short id against. Entries whose names are not task ids are ignored.
+pub fn ids_with_prefix(store: &Store, prefix: &str) -> Vec<TaskId> {
+    let root = store.root();
+    let mut found = std::collections::BTreeSet::new();
+    let mut look = |dir: std::path::PathBuf, suffix: &str| {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(hex) = name.to_str().and_then(|n| n.strip_suffix(suffix)) else {
+                continue;
+            };
+            if hex.starts_with(prefix) && TaskId::from_hex(hex).is_some_and(|id| id.to_hex() == hex)
+            {
+                found.insert(hex.to_string());
+            }
+        }
+    };
+    // Objects live under their id's first two digits; a shorter prefix looks in every such
+    // folder it can start.
+    if let Ok(shards) = std::fs::read_dir(root.join("objects")) {
+        for shard in shards.flatten() {
+            let name = shard.file_name().to_string_lossy().into_owned();
+            if name.len() == 2 && (name.starts_with(prefix) || prefix.starts_with(&name)) {
+                look(shard.path(), "");
+            }
+        }
+    }
+    look(root.join("failed"), ".json");
+    look(root.join("checkpoints"), ".json");
+    look(root.join("leases"), ".lease");
+    found
+        .into_iter()
+        .filter_map(|hex| TaskId::from_hex(&hex))
+        .collect()
+}
+
 /// Where a lease's holder runs: `Slurm element 12_3 on node7 (pid 4242)` or `node7 (pid 4242)`.
 pub fn where_held(lease: &Lease) -> String {
     match &lease.slurm {

@@ -157,7 +157,7 @@ pub const SCHEMA: &[ParamSpec] = &[
         path: "init.positions_file",
         kind: Kind::File,
         default: None,
-        doc: ".npy file, n × d, unit rows",
+        doc: ".npy file: n × d unit rows, or [mass, x_1 .. x_d] rows (as --out writes)",
     },
     ParamSpec {
         path: "init.law",
@@ -822,11 +822,16 @@ pub fn resolve(settings: &BTreeMap<String, Setting>) -> Result<Resolved, PlanErr
         let setting = &settings["init.positions_file"];
         let (rows, cols, values) =
             read_npy_for(Path::new(&path), &setting.origin, "init.positions_file")?;
-        if cols != dim {
+        // n × d unit rows (equal masses), or the `[mass, x_1 .. x_d]` rows the tool writes.
+        if cols != dim && cols != dim + 1 {
             return Err(invalid(
                 setting,
                 "init.positions_file",
-                format!("{path}: {cols} columns, but model.dim = {dim}"),
+                format!(
+                    "{path}: {cols} columns, but model.dim = {dim}: expected {dim} (unit rows) \
+                     or {} ([mass, x_1 .. x_{dim}] rows)",
+                    dim + 1
+                ),
             ));
         }
         if settings.contains_key("model.particles") && rows != particles {
@@ -837,7 +842,7 @@ pub fn resolve(settings: &BTreeMap<String, Setting>) -> Result<Resolved, PlanErr
             ));
         }
         particles = rows;
-        initial_values = Some((values, setting.clone()));
+        initial_values = Some((values, cols == dim + 1, setting.clone()));
     }
     let mut width = int("perceptron.width").map_or(dim, |w| w as usize);
     let mut weight_rows = None;
@@ -931,10 +936,14 @@ pub fn resolve(settings: &BTreeMap<String, Setting>) -> Result<Resolved, PlanErr
         });
     }
     let initial = match initial_values {
-        Some((values, setting)) => Some(
-            State::from_positions(dim, &values)
-                .map_err(|e| invalid(&setting, "init.positions_file", e.to_string()))?,
-        ),
+        Some((values, with_masses, setting)) => {
+            let state = if with_masses {
+                State::from_mass_rows(dim, &values)
+            } else {
+                State::from_positions(dim, &values)
+            };
+            Some(state.map_err(|e| invalid(&setting, "init.positions_file", e.to_string()))?)
+        }
         None => None,
     };
     let perceptron = match weight_rows {

@@ -77,6 +77,45 @@ impl State {
         })
     }
 
+    /// Atoms at supplied `[mass, x_1 .. x_d]` rows (`n × (d + 1)`, row-major: the layout of
+    /// every state file the tool writes). Masses must be positive and finite and are normalized
+    /// to sum 1; positions are checked and renormalized as by [`State::from_positions`].
+    ///
+    /// # Errors
+    /// `InvalidInput` naming the first row with a bad mass or position.
+    pub fn from_mass_rows(dim: usize, values: &[f64]) -> Result<State, SolverError> {
+        let columns = dim + 1;
+        if dim < 2 || values.is_empty() || !values.len().is_multiple_of(columns) {
+            return Err(SolverError::InvalidInput {
+                what: "initial positions",
+                reason: format!(
+                    "expected rows of a mass and {dim} coordinates, got {} values",
+                    values.len()
+                ),
+            });
+        }
+        let mut masses = Vec::with_capacity(values.len() / columns);
+        let mut positions = Vec::with_capacity(values.len() / columns * dim);
+        for (i, row) in values.chunks_exact(columns).enumerate() {
+            if !(row[0].is_finite() && row[0] > 0.0) {
+                return Err(SolverError::InvalidInput {
+                    what: "initial positions",
+                    reason: format!(
+                        "row {i} has mass {}, expected a positive number (rows are [mass, x_1 \
+                         .. x_{dim}])",
+                        row[0]
+                    ),
+                });
+            }
+            masses.push(row[0]);
+            positions.extend_from_slice(&row[1..]);
+        }
+        let mut state = State::from_positions(dim, &positions)?;
+        let total: f64 = masses.iter().sum();
+        state.masses = masses.iter().map(|m| m / total).collect();
+        Ok(state)
+    }
+
     /// Number of particles (atoms, once merged).
     pub fn len(&self) -> usize {
         self.masses.len()
