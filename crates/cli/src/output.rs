@@ -142,13 +142,15 @@ pub fn require_figure(path: &Path, dim: usize) -> Result<(), Failure> {
 
 /// Draws one state as the paper's figures draw final states (a circle on S^1 over the
 /// perceptron's sectors, a map of S^2 with its clusters ringed) and writes it as PNG or SVG,
-/// as the name of `path` says ([`require_figure`] checked it).
+/// as the name of `path` says ([`require_figure`] checked it). `mark`, if any, is printed in red
+/// under the title (a run that stopped at its cap says so).
 pub fn write_state_figure(
     path: &Path,
     title: &str,
     state: &State,
     perceptron: &Perceptron,
     clusters: Vec<(Vec<f64>, f64)>,
+    mark: Option<String>,
 ) -> Result<(), Failure> {
     let figure = match state.dim {
         2 => AnyFigure::Circles(CircleGrid {
@@ -158,6 +160,7 @@ pub fn write_state_figure(
                 title: String::new(),
                 state: state.clone(),
                 perceptron: Some(perceptron.clone()),
+                mark,
             }],
         }),
         _ => AnyFigure::Spheres(SphereGrid {
@@ -167,6 +170,7 @@ pub fn write_state_figure(
                 state: state.clone(),
                 perceptron: Some(perceptron.clone()),
                 clusters,
+                mark,
             }],
         }),
     };

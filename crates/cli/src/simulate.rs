@@ -110,6 +110,9 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             &result.final_state,
             &problem.dynamics.perceptron,
             clusters,
+            s.stop_reason
+                .hit_cap()
+                .then(|| format!("did not converge ({})", s.stop_reason.as_str())),
         )?;
     }
     Ok(())

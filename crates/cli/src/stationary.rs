@@ -234,6 +234,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             &atoms,
             &problem.dynamics.perceptron,
             clusters,
+            None,
         )?;
     }
     Ok(())
