@@ -4,6 +4,9 @@
 //! It reads the store through `sphereflow-exec` and knows nothing about drawing. Analysis of a
 //! partial sweep works: pending and failed tasks are rows of `tasks` with their status, and
 //! running `analyze` again after more tasks finish picks them up.
+//!
+//! Long file: `analyze` builds the five tables and the fits in one pass over the tasks, each
+//! task's stored result loaded once; split, the pass would be repeated per table.
 
 pub mod error;
 pub mod fits;

@@ -224,8 +224,10 @@ fn to_json(
             "violations": analysis.violations,
         },
         "null_runs": {
-            "checked": analysis.null_runs.0,
-            "equal_k_star": analysis.null_runs.1,
+            "ascent_with_plateau": analysis.null_runs.0,
+            "within_one_of_k_star": analysis.null_runs.1,
+            "descent_spread": analysis.spread_runs,
         },
+        "capped_runs": analysis.capped_runs,
     })
 }

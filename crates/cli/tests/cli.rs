@@ -1003,7 +1003,7 @@ fn a_closed_output_pipe_ends_the_command_quietly() {
 
 /// Two tiny tasks at two β: every fit of their analysis goes through two points.
 const TWO_BETAS: &str = "[sweep]\nname = \"pair\"\n[model]\nparticles = 24\n\
-                         [stop]\nmax_steps = 200\n[grid]\nmodel.beta = [1, 4]\n";
+                         [stop]\nmax_steps = 20000\n[grid]\nmodel.beta = [1, 4]\n";
 
 #[test]
 fn run_status_analyze_and_show_speak_json() {

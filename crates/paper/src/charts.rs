@@ -197,23 +197,27 @@ pub struct Group<'a> {
 }
 
 /// Mean ± standard deviation over seeds of `(β, value, capped)` points against sqrt β (shifted
-/// by `shift`), as two series in one colour: the β with every run converged as discs (with the
-/// label), those with a run stopped at its cap as rings.
+/// by `shift`), as two series in one colour: the runs that converged as discs (with the label),
+/// and, apart, the runs stopped at their cap as rings (the fits leave them out, so the discs are
+/// what a fit is drawn over).
 fn per_beta_series(
     label: &str,
     points: &[(f64, f64, bool)],
     shift: f64,
     colour: Colour,
 ) -> Vec<Series> {
-    let capped_betas: std::collections::BTreeSet<u64> = points
-        .iter()
-        .filter(|p| p.2)
-        .map(|p| p.0.to_bits())
-        .collect();
-    let stats = per_beta(&points.iter().map(|p| (p.0, p.1)).collect::<Vec<_>>());
-    let (rings, discs): (Vec<_>, Vec<_>) = stats
-        .iter()
-        .partition(|s| capped_betas.contains(&s.0.to_bits()));
+    let of = |capped: bool| {
+        per_beta(
+            &points
+                .iter()
+                .filter(|p| p.2 == capped)
+                .map(|p| (p.0, p.1))
+                .collect::<Vec<_>>(),
+        )
+    };
+    let (converged, capped) = (of(false), of(true));
+    let discs: Vec<&(f64, f64, f64)> = converged.iter().collect();
+    let rings: Vec<&(f64, f64, f64)> = capped.iter().collect();
     let series_of = |label: &str, stats: &[&(f64, f64, f64)], marker: Marker| {
         let mut series = Series::new(
             label,
@@ -311,7 +315,7 @@ pub fn against_sqrt_beta(groups: &[Group<'_>], title: &str, y_label: &str) -> Ch
         groups
             .iter()
             .flat_map(|g| g.capped.iter().flatten().copied()),
-        "a run at this β ",
+        "mean of the runs that ",
     ));
     chart
 }
@@ -426,7 +430,7 @@ pub fn masses(runs: &[&Run], title: &str) -> Chart {
     });
     chart.series.extend(cap_legend(
         runs.iter().filter_map(|r| r.did_not_converge()),
-        "a run at this β ",
+        "mean of the runs that ",
     ));
     chart.y_range = Some((0.0, MASS_TOP));
     chart

@@ -183,7 +183,7 @@ pub fn paper_figures(results: &Results) -> Vec<PaperFigure> {
                 "Cluster count against sqrt β over seeds",
                 "clusters at the end",
             ))),
-            "Cluster count against sqrt β with the perceptron: mean ± sd over seeds, the fit a + b sqrt β over β ≥ 1 with its 95% bootstrap band (all perceptron draws pooled; the report gives the fit per draw). Null runs in descent are not drawn: they spread towards the uniform law, and the arcs of width r that a spread state needs are not clusters.",
+            "Cluster count against sqrt β with the perceptron: mean ± sd over seeds of the converged runs, the fit a + b sqrt β over β ≥ 1 with its 95% bootstrap band (all perceptron draws pooled; the report gives the fit per draw); runs stopped at the step cap are drawn apart as rings and left out of the fit. Null runs in descent are not drawn: they spread towards the uniform law, and the arcs of width r that a spread state needs are not clusters.",
         );
         let relu: Vec<&Run> = many
             .runs
