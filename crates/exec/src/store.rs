@@ -195,6 +195,12 @@ fn check_unmarked(root: &Path, layout: &Path) -> Result<(), ExecError> {
     if used.is_empty() {
         return Ok(());
     }
+    // Another process may have created the store since the layout file was looked for: it
+    // writes the layout file before it leases or commits anything, so a layout file present now
+    // means a new store, not a damaged one.
+    if fs::read_to_string(layout).is_ok_and(|text| text.trim() == STORE_LAYOUT) {
+        return Ok(());
+    }
     Err(ExecError::Damaged {
         path: layout.to_path_buf(),
         reason: format!(

@@ -286,3 +286,32 @@ fn gc_removes_orphans_and_keeps_objects() {
         assert_eq!(task_state(&store, &task.id), TaskState::Cached);
     }
 }
+
+/// Processes that open one new store at once: whichever creates it, none mistakes the folders
+/// the others already use for a store whose layout file was lost.
+#[test]
+fn a_store_opened_by_many_at_once_is_one_new_store() {
+    for _ in 0..20 {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("store");
+        let opened: Vec<bool> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8)
+                .map(|i| {
+                    let root = root.clone();
+                    scope.spawn(move || {
+                        let store = Store::open(&root)?;
+                        // Use the store at once, as a runner does: a lease in `leases/`.
+                        std::fs::write(root.join("leases").join(format!("t{i}.lease")), b"x")
+                            .unwrap();
+                        Ok::<Store, sphereflow_exec::ExecError>(store)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap().is_ok())
+                .collect()
+        });
+        assert!(opened.iter().all(|ok| *ok), "{opened:?}");
+    }
+}
