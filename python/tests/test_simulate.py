@@ -128,8 +128,8 @@ def test_run_contents_are_consistent():
 
 def test_params_is_the_schema_of_the_cli(cli):
     schema = sphereflow.params()
-    lines = cli("params").stdout.splitlines()[1:]
-    assert [spec["path"] for spec in schema] == [line.split()[0] for line in lines]
+    listed = json.loads(cli("params", "--json").stdout)["parameters"]
+    assert [spec["path"] for spec in schema] == [spec["path"] for spec in listed]
     by_path = {spec["path"]: spec for spec in schema}
     assert by_path["model.beta"]["default"] == 1.0
     assert by_path["model.particles"]["type"] == "integer"
