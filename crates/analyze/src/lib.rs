@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use sphereflow_exec::{task_state, Store, StoredResult, TaskState};
 use sphereflow_plan::{Kind, Plan, Task, Typed, SCHEMA};
-use sphereflow_solver::{Params, Problem, Regime};
+use sphereflow_solver::{Problem, Regime};
 
 pub use error::AnalyzeError;
 pub use fits::{fit, Fit, Law};
@@ -152,15 +152,6 @@ pub struct Analysis {
     /// Finished runs (other than those) stopped at the step or time cap: not converged, not
     /// fitted.
     pub capped_runs: usize,
-}
-
-/// Whether a run is a descent run of pure attention (no perceptron, or one whose weights are
-/// all 0), whose end state is spread rather than clustered (MODEL.md §4): the case the solver's
-/// `stop.spread_tol` applies to.
-pub fn spreads(params: &Params, weights: &[f64]) -> bool {
-    params.model.regime == Regime::Descent
-        && (params.perceptron.activation == sphereflow_solver::Activation::None
-            || weights.iter().all(|&w| w == 0.0))
 }
 
 /// The column a parameter gets: its key, except the two seeds.
@@ -575,6 +566,13 @@ pub fn analyze(
         let null_circle = params.model.dim == 2
             && params.perceptron.activation == sphereflow_solver::Activation::None;
         let k_star = null_circle.then(|| theory::unstable_mode(beta));
+        let first_plateau = if null_circle {
+            let counts: Vec<(f64, usize)> =
+                result.series.iter().map(|r| (r.t, r.n_clusters)).collect();
+            theory::first_plateau(&counts, summary.stop_reason.is_stationary()).map(|p| p.count)
+        } else {
+            None
+        };
         bound_rows.push(BoundRow {
             task_id: id.clone(),
             beta,
@@ -590,13 +588,7 @@ pub fn analyze(
             corollary_holds: summary.n_heavy as f64 <= corollary,
             n_clusters: summary.n_clusters,
             k_star,
-            first_plateau: if null_circle {
-                let counts: Vec<(f64, usize)> =
-                    result.series.iter().map(|r| (r.t, r.n_clusters)).collect();
-                theory::first_plateau(&counts, summary.stop_reason.is_stationary()).map(|p| p.count)
-            } else {
-                None
-            },
+            first_plateau,
             theta_c: theory::concavity_angle(beta),
         });
         if applies.is_ok() {
@@ -605,8 +597,8 @@ pub fn analyze(
                 violations += 1;
             }
         }
-        let plateau = bound_rows.last().and_then(|row| row.first_plateau);
-        if let (Some(k), Some(count), Regime::Ascent) = (k_star, plateau, params.model.regime) {
+        if let (Some(k), Some(count), Regime::Ascent) = (k_star, first_plateau, params.model.regime)
+        {
             null_runs.0 += 1;
             if count.abs_diff(k) <= 1 {
                 null_runs.1 += 1;
@@ -615,7 +607,7 @@ pub fn analyze(
         // A descent run of pure attention spreads towards the uniform law (MODEL.md §4): its
         // "clusters" are the arcs of width r that a spread state needs, which grow with β for
         // that reason alone. Such runs get no cluster fits (MODEL.md §7).
-        if spreads(&params, &perceptron.weights) {
+        if sphereflow_solver::spreads(&params, perceptron) {
             spread_runs += 1;
             continue;
         }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use sphereflow_exec::lease;
+use sphereflow_exec::{lease, TaskState};
 use sphereflow_plan::schema::{parse_set, Setting};
 use sphereflow_plan::{Plan, PlanError, PlanOptions, Sweep, Task};
 
@@ -147,9 +147,19 @@ pub fn check_memory(params: &sphereflow_solver::Params) -> Result<(), Failure> {
     }
 }
 
-/// A task's axis values by parameter path, as the `--json` of `plan`, `status` and `run` print
-/// them.
-pub fn coordinates(plan: &Plan, task: &Task) -> serde_json::Map<String, serde_json::Value> {
+/// A task as the `--json` of `plan`, `status` and `run` list it: its id, state, the state's
+/// detail and its coordinates.
+pub fn task_json(plan: &Plan, task: &Task, state: &TaskState) -> serde_json::Value {
+    serde_json::json!({
+        "id": task.id.to_hex(),
+        "state": state.name(),
+        "detail": state.detail(),
+        "coordinates": coordinates(plan, task),
+    })
+}
+
+/// A task's axis values by parameter path.
+fn coordinates(plan: &Plan, task: &Task) -> serde_json::Map<String, serde_json::Value> {
     plan.coordinates(task)
         .into_iter()
         .map(|(path, value)| {

@@ -72,14 +72,7 @@ fn to_json(plan: &Plan, states: &[TaskState]) -> serde_json::Value {
         .tasks
         .iter()
         .zip(states)
-        .map(|(task, state)| {
-            json!({
-                "id": task.id.to_hex(),
-                "state": state.name(),
-                "detail": state.detail(),
-                "coordinates": crate::args::coordinates(plan, task),
-            })
-        })
+        .map(|(task, state)| crate::args::task_json(plan, task, state))
         .collect();
     json!({
         "sweep": sweep.name,

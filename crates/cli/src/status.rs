@@ -57,13 +57,8 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             .iter()
             .zip(&states)
             .map(|(task, state)| {
-                let mut entry = json!({
-                    "id": task.id.to_hex(),
-                    "state": state.name(),
-                    "label": label(&plan, task),
-                    "detail": state.detail(),
-                    "coordinates": crate::args::coordinates(&plan, task),
-                });
+                let mut entry = crate::args::task_json(&plan, task, state);
+                entry["label"] = label(&plan, task).into();
                 if let TaskState::Running(lease) = state {
                     entry["lease"] = serde_json::to_value(lease).expect("plain data");
                 }

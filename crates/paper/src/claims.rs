@@ -152,7 +152,7 @@ fn sqrt_beta_laws(results: &Results) -> Vec<Claim> {
                 not_tested.retain(|(_, count)| *count > 0);
                 claims.push(Claim {
                     claim: claim.into(),
-                    hypotheses: "an observation, not a theorem: ReLU, β ≥ 1, converged runs, each perceptron draw fitted over its initial seeds".into(),
+                    hypotheses: SQRT_HYPOTHESES.into(),
                     tested: 0,
                     not_tested,
                     measured: "no converged run to fit".into(),
@@ -190,10 +190,7 @@ fn sqrt_beta_laws(results: &Results) -> Vec<Claim> {
             let exponents: Vec<String> = draws
                 .iter()
                 .map(|d| {
-                    let seed = d.values.iter().find_map(|(path, value)| match value {
-                        Typed::Int(seed) if *path == "perceptron.seed" => Some(*seed),
-                        _ => None,
-                    });
+                    let seed = draw_seed(d);
                     let shares = seed
                         .and_then(|seed| {
                             many.runs.iter().find(|r| {
@@ -234,7 +231,7 @@ fn sqrt_beta_laws(results: &Results) -> Vec<Claim> {
         }
         claims.push(Claim {
             claim: claim.into(),
-            hypotheses: "an observation, not a theorem: ReLU, β ≥ 1, converged runs, each perceptron draw fitted over its initial seeds".into(),
+            hypotheses: SQRT_HYPOTHESES.into(),
             tested: f.fit.n_points,
             not_tested,
             measured: format!(
@@ -251,6 +248,17 @@ fn sqrt_beta_laws(results: &Results) -> Vec<Claim> {
     claims
 }
 
+const SQRT_HYPOTHESES: &str = "an observation, not a theorem: ReLU, β ≥ 1, converged runs, each \
+                               perceptron draw fitted over its initial seeds";
+
+/// The perceptron seed of a draw's fit.
+fn draw_seed(draw: &sphereflow_analyze::GroupFit) -> Option<i64> {
+    draw.values.iter().find_map(|(path, value)| match value {
+        Typed::Int(seed) if *path == "perceptron.seed" => Some(*seed),
+        _ => None,
+    })
+}
+
 /// The tasks behind a failing draw-by-draw fit: for each draw whose interval fails the test,
 /// its converged runs at the largest β of its fit (where the law and the draw differ most).
 fn draw_failures(
@@ -263,10 +271,7 @@ fn draw_failures(
         if passes(draw.fit.interval) != Some(false) {
             continue;
         }
-        let Some(seed) = draw.values.iter().find_map(|(path, value)| match value {
-            Typed::Int(seed) if *path == "perceptron.seed" => Some(*seed),
-            _ => None,
-        }) else {
+        let Some(seed) = draw_seed(draw) else {
             continue;
         };
         failing.extend(

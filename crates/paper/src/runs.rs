@@ -30,7 +30,7 @@ impl Run {
     /// Whether it is a descent run of pure attention, whose end state is spread rather than
     /// clustered: its cluster count is not a count of clusters (MODEL.md §4, §7).
     pub fn spreads(&self) -> bool {
-        sphereflow_analyze::spreads(&self.params, &self.perceptron.weights)
+        sphereflow_solver::spreads(&self.params, &self.perceptron)
     }
 
     /// Its activation.

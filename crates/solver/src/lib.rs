@@ -40,8 +40,8 @@ pub use params::{
 };
 pub use perceptron::Perceptron;
 pub use run::{
-    certify_options, simulate, simulate_certified, Conclusion, Frame, Frames, Problem, RunResult,
-    SeriesRow, Simulation, StopReason, Summary, MAX_CERTIFIED_ATOMS, SETTLED_SPREAD,
+    certify_options, simulate, simulate_certified, spreads, Conclusion, Frame, Frames, Problem,
+    RunResult, SeriesRow, Simulation, StopReason, Summary, MAX_CERTIFIED_ATOMS, SETTLED_SPREAD,
 };
 pub use state::State;
 pub use stationary::{certify, Certificate, CertifyOptions, Classification};

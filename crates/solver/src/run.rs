@@ -173,6 +173,15 @@ impl StopReason {
     }
 }
 
+/// Whether a run is a descent run of pure attention (no perceptron, or one whose weights are all
+/// 0), whose end state is spread rather than clustered (MODEL.md §4): the runs `stop.spread_tol`
+/// applies to, and those the analysis reports as spread, never as clusters.
+pub fn spreads(params: &Params, perceptron: &Perceptron) -> bool {
+    params.model.regime == Regime::Descent
+        && (params.perceptron.activation == Activation::None
+            || perceptron.weights.iter().all(|&w| w == 0.0))
+}
+
 /// One row of the time series, recorded at every check.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SeriesRow {
@@ -608,15 +617,7 @@ impl Simulation {
         if settled {
             return Ok(Some(StopReason::Settled));
         }
-        let pure_descent = params.model.regime == Regime::Descent
-            && (params.perceptron.activation == Activation::None
-                || problem
-                    .dynamics
-                    .perceptron
-                    .weights
-                    .iter()
-                    .all(|&w| w == 0.0));
-        let stationary_spread = pure_descent
+        let stationary_spread = spreads(params, &problem.dynamics.perceptron)
             && max_spread > radius
             && spread_is_stationary(
                 &self.series,
