@@ -45,12 +45,13 @@ ARROW_TYPES = {
 
 # Two small sweeps named like two of the paper's, sharing two tasks (β = 4 and 9, relu, seed
 # 42); their fits tables differ in their middle columns (only the first varies the activation).
+# The step cap leaves room for every ReLU run to converge: runs stopped at the cap get no fits.
 DOC_SWEEPS = {
     "s1_beta": """
 [model]
 particles = 30
 [stop]
-max_steps = 2000
+max_steps = 50000
 [grid]
 model.beta = [1, 4, 9]
 perceptron.activation = ["relu", "none"]
@@ -61,7 +62,7 @@ particles = 30
 [perceptron]
 activation = "relu"
 [stop]
-max_steps = 2000
+max_steps = 50000
 [grid]
 model.beta = [4, 9, 16]
 init.seed = [42, 43]
