@@ -50,7 +50,12 @@ impl Default for AnalyzeOptions {
 }
 
 /// The quantities fitted against β.
-pub const FITTED: &[&str] = &["n_clusters", "n_heavy", "max_cluster_mass"];
+pub const FITTED: &[&str] = &[
+    "n_clusters",
+    "n_active_clusters",
+    "n_heavy",
+    "max_cluster_mass",
+];
 
 impl GroupFit {
     /// Whether the group sets parameter `path` to `value` (`perceptron.activation`, `relu`).
@@ -306,6 +311,7 @@ fn task_result_columns() -> Vec<(&'static str, Column)> {
         ("t_final", float()),
         ("stop_reason", dict()),
         ("n_clusters", int()),
+        ("n_active_clusters", int()),
         ("n_heavy", int()),
         ("max_cluster_mass", float()),
         ("max_window_mass", float()),
@@ -388,6 +394,7 @@ pub fn analyze(
         ("angle", float()),
         ("spread", float()),
         ("size", int()),
+        ("active", boolean()),
     ]);
     let mut series = Builder::new(vec![
         ("task_id", text()),
@@ -460,6 +467,33 @@ pub fn analyze(
             (TaskState::Cached, Some(store)) => Some(store.load(&task.id)?),
             _ => None,
         };
+        // The task's problem, for the theorem checks and where the perceptron acts (cheap: no
+        // steps).
+        let problem = match &stored {
+            Some(_) => {
+                let resolved = plan.resolve(task).map_err(|source| AnalyzeError::Resolve {
+                    task: id.clone(),
+                    source,
+                })?;
+                let problem = Problem::new(resolved.params, resolved.initial, resolved.perceptron)
+                    .map_err(|source| AnalyzeError::Problem {
+                        task: id.clone(),
+                        source,
+                    })?;
+                Some(problem)
+            }
+            None => None,
+        };
+        // Each final cluster: whether the perceptron acts at its centre. Where it does not
+        // (ReLU, every neuron off), only attention moves particles: in descent they repel
+        // and spread, as in a null run.
+        let active: Option<Vec<bool>> = stored.as_ref().zip(problem.as_ref()).map(|(r, p)| {
+            r.summary
+                .clusters
+                .iter()
+                .map(|c| p.dynamics.perceptron.acts_at(&c.centre))
+                .collect()
+        });
         let summary = stored.as_ref().map(|r| &r.summary.summary);
         let provenance = stored.as_ref().map(|r| &r.summary.provenance);
         tasks.int("steps", summary.map(|s| s.steps as i64));
@@ -469,6 +503,8 @@ pub fn analyze(
             summary.map(|s| s.stop_reason.as_str().into()),
         );
         tasks.int("n_clusters", summary.map(|s| s.n_clusters as i64));
+        let n_active = active.as_ref().map(|a| a.iter().filter(|on| **on).count());
+        tasks.int("n_active_clusters", n_active.map(|n| n as i64));
         tasks.int("n_heavy", summary.map(|s| s.n_heavy as i64));
         tasks.float("max_cluster_mass", summary.map(|s| s.max_cluster_mass));
         tasks.float("max_window_mass", summary.map(|s| s.max_window_mass));
@@ -506,7 +542,9 @@ pub fn analyze(
         tasks.timestamp("started", provenance.map(|p| p.started.as_str()));
         tasks.timestamp("finished", provenance.map(|p| p.finished.as_str()));
 
-        let Some(result) = stored else {
+        let (Some(result), Some(problem), Some(active), Some(n_active)) =
+            (stored, problem, active, n_active)
+        else {
             continue;
         };
         let summary = &result.summary.summary;
@@ -520,6 +558,7 @@ pub fn analyze(
             clusters.float("angle", angle);
             clusters.float("spread", Some(cluster.spread));
             clusters.int("size", Some(cluster.size as i64));
+            clusters.bool("active", Some(active[index]));
         }
         for row in &result.series {
             series.text("task_id", Some(id.clone()));
@@ -530,17 +569,7 @@ pub fn analyze(
             series.float("max_drift", Some(row.max_drift));
         }
 
-        // Theorem checks need the task's perceptron: rebuild the problem (cheap: no steps).
-        let resolved = plan.resolve(task).map_err(|source| AnalyzeError::Resolve {
-            task: id.clone(),
-            source,
-        })?;
-        let params = resolved.params.clone();
-        let problem = Problem::new(resolved.params, resolved.initial, resolved.perceptron)
-            .map_err(|source| AnalyzeError::Problem {
-                task: id.clone(),
-                source,
-            })?;
+        let params = problem.params.clone();
         let beta = params.model.beta;
         let perceptron = &problem.dynamics.perceptron;
         let c = theory::perceptron_constant(perceptron);
@@ -619,6 +648,7 @@ pub fn analyze(
         let label = group_label(plan, task, &groups);
         for (quantity, value) in [
             ("n_clusters", summary.n_clusters as f64),
+            ("n_active_clusters", n_active as f64),
             ("n_heavy", summary.n_heavy as f64),
             ("max_cluster_mass", summary.max_cluster_mass),
         ] {
@@ -631,6 +661,7 @@ pub fn analyze(
             let seed = params.perceptron.seed;
             for (quantity, value) in [
                 ("n_clusters", summary.n_clusters as f64),
+                ("n_active_clusters", n_active as f64),
                 ("n_heavy", summary.n_heavy as f64),
             ] {
                 draw_points

@@ -170,9 +170,10 @@ fn tables_follow_their_documented_schemas_and_the_stored_results() {
         .map(|t| store.load(&t.id).unwrap().series.len())
         .sum();
     assert_eq!(analysis.series.rows(), series_rows);
-    // The relu group × three quantities × two laws; the null runs (descent) spread out and
+    // The relu group × four quantities (the cluster count, the clusters where the perceptron
+    // acts, heavy atoms, the largest mass) × two laws; the null runs (descent) spread out and
     // get no cluster fits.
-    assert_eq!(analysis.fits.rows(), 6);
+    assert_eq!(analysis.fits.rows(), 8);
     assert!(analysis
         .group_fits
         .iter()
@@ -235,4 +236,80 @@ fn runs_stopped_at_the_step_cap_are_not_fitted() {
     assert_eq!(analysis.capped_runs, 6);
     assert_eq!(analysis.fits.rows(), 0);
     assert!(analysis.group_fits.is_empty() && analysis.draw_fits.is_empty());
+}
+
+/// A 2-d `.npy` file of little-endian f64, C order.
+fn write_npy(path: &Path, rows: usize, cols: usize, values: &[f64]) {
+    let mut header =
+        format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend((header.len() as u16).to_le_bytes());
+    bytes.extend(header.as_bytes());
+    for v in values {
+        bytes.extend(v.to_le_bytes());
+    }
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// Two ReLU neurons along the axes, both pulling (s_j < 0, descent): the perceptron acts
+/// everywhere but on the closed third quadrant. Each final cluster is `active` exactly when its
+/// centre lies off that quadrant, and `n_active_clusters` counts them; the dead zone keeps some
+/// clusters after a short run from a uniform start, the rest of the circle others.
+#[test]
+fn clusters_say_whether_the_perceptron_acts_where_they_lie() {
+    let dir = tempfile::tempdir().unwrap();
+    write_npy(
+        &dir.path().join("axes.npy"),
+        2,
+        3,
+        &[1.0, 0.0, -1.0, 0.0, 1.0, -1.0],
+    );
+    let text = "[model]\nparticles = 80\n[perceptron]\nweights_file = \"axes.npy\"\n\
+                [stop]\nmax_steps = 300\n[grid]\nmodel.beta = [9, 16]\ninit.seed = [1, 2]\n";
+    let sweep = Sweep::parse(text, "zone.toml", dir.path(), "zone").unwrap();
+    let plan = Plan::new(sweep, &PlanOptions::default()).unwrap();
+    let store = Store::open(&dir.path().join("store")).unwrap();
+    let never = AtomicBool::new(false);
+    run(&plan, &store, &RunOptions::default(), &|_| {}, &never).unwrap();
+    let analysis = analyze(&plan, Some(&store), &options()).unwrap();
+    assert_eq!(analysis.counts["ok"], 4);
+    let (Some(Column::Text(ids)), Some(Column::FloatList(centres)), Some(Column::Bool(active))) = (
+        analysis.clusters.column("task_id"),
+        analysis.clusters.column("centre"),
+        analysis.clusters.column("active"),
+    ) else {
+        panic!()
+    };
+    let mut per_task: BTreeMap<String, usize> = BTreeMap::new();
+    let (mut on, mut off) = (0, 0);
+    for ((id, centre), active) in ids.iter().zip(centres).zip(active) {
+        let centre = centre.as_ref().unwrap();
+        let in_dead_zone = centre[0] <= 0.0 && centre[1] <= 0.0;
+        assert_eq!(*active, Some(!in_dead_zone), "{centre:?}");
+        if in_dead_zone {
+            off += 1;
+        } else {
+            on += 1;
+            *per_task.entry(id.clone().unwrap()).or_default() += 1;
+        }
+    }
+    assert!(on > 0 && off > 0, "{on} active, {off} in the dead zone");
+    let (Some(Column::Text(task_ids)), Some(Column::Int(counts))) = (
+        analysis.tasks.column("task_id"),
+        analysis.tasks.column("n_active_clusters"),
+    ) else {
+        panic!()
+    };
+    for (id, count) in task_ids.iter().zip(counts) {
+        let id = id.as_ref().unwrap();
+        assert_eq!(
+            *count,
+            Some(per_task.get(id).copied().unwrap_or(0) as i64),
+            "{id}"
+        );
+    }
 }

@@ -199,6 +199,22 @@ fn sqrt_beta_laws(results: &Results) -> Vec<Claim> {
                             })
                         })
                         .and_then(|r| circle_shares(&r.perceptron));
+                    let dead_zone = if quantity == "n_clusters" {
+                        seed.map_or(String::new(), |seed| dead_zone_text(many, d, seed))
+                    } else {
+                        String::new()
+                    };
+                    let notes: Vec<String> = shares
+                        .map(|(active, wells)| {
+                            format!(
+                                "active on {:.0}% of the circle, v < 0 on {:.0}%",
+                                100.0 * active,
+                                100.0 * wells
+                            )
+                        })
+                        .into_iter()
+                        .chain((!dead_zone.is_empty()).then_some(dead_zone))
+                        .collect();
                     format!(
                         "seed {}: {:.2} {} over β {}–{}{}",
                         seed.map_or("?".into(), |s| s.to_string()),
@@ -206,11 +222,11 @@ fn sqrt_beta_laws(results: &Results) -> Vec<Claim> {
                         d.fit.interval_text(2),
                         d.fit.beta_min,
                         d.fit.beta_max,
-                        shares.map_or(String::new(), |(active, wells)| format!(
-                            ", active on {:.0}% of the circle, v < 0 on {:.0}%",
-                            100.0 * active,
-                            100.0 * wells
-                        ))
+                        if notes.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" ({})", notes.join("; "))
+                        }
                     )
                 })
                 .collect();
@@ -218,7 +234,7 @@ fn sqrt_beta_laws(results: &Results) -> Vec<Claim> {
                 "per draw: {} of {} perceptron draws pass ({}); ",
                 judged.iter().filter(|ok| **ok).count(),
                 draws.len(),
-                exponents.join(", ")
+                exponents.join("; ")
             )
         };
         let below = relu_runs.saturating_sub(f.fit.n_points + capped);
@@ -257,6 +273,49 @@ fn draw_seed(draw: &sphereflow_analyze::GroupFit) -> Option<i64> {
         Typed::Int(seed) if *path == "perceptron.seed" => Some(*seed),
         _ => None,
     })
+}
+
+/// Where a draw's clusters lie: at the largest β of its cluster-count fit, how many of the
+/// converged runs' clusters (mean over runs) sit where no neuron acts, and the exponent of the
+/// clusters where the perceptron acts. Where it does not act only attention moves particles, and
+/// in descent they spread as in a null run, so their count at radius `r = c/sqrt β` grows like
+/// sqrt β whatever the perceptron (MODEL.md §7).
+fn dead_zone_text(many: &SweepResults, draw: &sphereflow_analyze::GroupFit, seed: i64) -> String {
+    let runs: Vec<_> = many
+        .runs
+        .iter()
+        .filter(|r| {
+            r.activation() == Activation::Relu
+                && r.params.perceptron.seed as i64 == seed
+                && r.beta() == draw.fit.beta_max
+                && !r.result.summary.summary.stop_reason.hit_cap()
+        })
+        .collect();
+    if runs.is_empty() {
+        return String::new();
+    }
+    let (mut all, mut off) = (0usize, 0usize);
+    for run in &runs {
+        for cluster in &run.result.summary.clusters {
+            all += 1;
+            off += usize::from(!run.perceptron.acts_at(&cluster.centre));
+        }
+    }
+    let mean = |count: usize| count as f64 / runs.len() as f64;
+    let active_fit = many.analysis.draw_fits.iter().find(|f| {
+        f.quantity == "n_active_clusters" && f.group == draw.group && draw_seed(f) == Some(seed)
+    });
+    format!(
+        "at β = {}, {:.1} of {:.1} clusters lie where no neuron acts{}",
+        draw.fit.beta_max,
+        mean(off),
+        mean(all),
+        active_fit.map_or(String::new(), |f| format!(
+            "; the clusters where one acts: exponent {:.2} {}",
+            f.fit.exponent,
+            f.fit.interval_text(2)
+        ))
+    )
 }
 
 /// The tasks behind a failing draw-by-draw fit: for each draw whose interval fails the test,

@@ -63,7 +63,9 @@ const SWEEPS: &[(&str, &str)] = &[
     (
         "many_seeds",
         "[model]\nparticles = 24\n[stop]\nmax_steps = 7000\n[grid]\nmodel.beta = [1, 4, 9]\n\
-         perceptron.activation = [\"relu\", \"none\"]\ninit.seed = { range = [1, 4] }\n",
+         perceptron.activation = [\"relu\", \"none\"]\ninit.seed = { range = [1, 4] }\n\
+         perceptron.seed = [777, 779]\n[[grid.exclude]]\nperceptron.activation = \"none\"\n\
+         perceptron.seed = 779\n",
     ),
 ];
 
@@ -196,6 +198,44 @@ fn the_claims_and_the_report_of_a_fixed_reproduction() {
         .find(|c| c.claim.contains("grows at γ_k"))
         .unwrap();
     assert_eq!((growth.tested, growth.verdict), (40, Verdict::Holds));
+    // The cluster count per perceptron draw, with how many clusters lie where no neuron acts
+    // at the draw's largest β (mean over its converged runs), counted here from the runs.
+    let count = claims
+        .iter()
+        .find(|c| c.claim.starts_with("The cluster count grows"))
+        .unwrap();
+    assert!(count.measured.contains("2 perceptron draws"), "{count:#?}");
+    for seed in [777u64, 779] {
+        let runs: Vec<_> = results["many_seeds"]
+            .runs
+            .iter()
+            .filter(|r| {
+                r.activation() == Activation::Relu
+                    && r.params.perceptron.seed == seed
+                    && r.beta() == 9.0
+                    && !r.result.summary.summary.stop_reason.hit_cap()
+            })
+            .collect();
+        assert!(!runs.is_empty(), "seed {seed}");
+        let clusters = &|r: &&sphereflow_paper::runs::Run| r.result.summary.clusters.len();
+        let off = |r: &&sphereflow_paper::runs::Run| {
+            r.result
+                .summary
+                .clusters
+                .iter()
+                .filter(|c| !r.perceptron.acts_at(&c.centre))
+                .count()
+        };
+        let mean = |f: &dyn Fn(&&sphereflow_paper::runs::Run) -> usize| {
+            runs.iter().map(f).sum::<usize>() as f64 / runs.len() as f64
+        };
+        let expected = format!(
+            "at β = 9, {:.1} of {:.1} clusters lie where no neuron acts",
+            mean(&off),
+            mean(clusters)
+        );
+        assert!(count.measured.contains(&expected), "{expected}: {count:#?}");
+    }
     insta::assert_snapshot!("claims", report::claims_table(&claims, "results/store"));
     let figures = paper_figures(results);
     let names: Vec<&str> = figures.iter().map(|f| f.name.as_str()).collect();

@@ -222,10 +222,67 @@ impl Perceptron {
             .sum()
     }
 
+    /// Whether the drift acts near `x`: false where it vanishes on a neighbourhood, so that
+    /// only attention moves a particle there. For `relu` that is where every neuron with
+    /// `s_j ≠ 0` has `<a_j,x> <= 0` (a ReLU is 0 with its derivative on that side); the other
+    /// activations vanish only at isolated points, so they act wherever some `s_j ≠ 0`.
+    pub fn acts_at(&self, x: &[f64]) -> bool {
+        let live = |j: &usize| self.weights[*j] != 0.0;
+        match self.sigma.activation {
+            Activation::None => false,
+            Activation::Relu => (0..self.width())
+                .filter(live)
+                .any(|j| dot(self.direction(j), x) > 0.0),
+            _ => (0..self.width()).any(|j| live(&j)),
+        }
+    }
+
     /// Number of neurons active at `x` (`<a_j,x> > 0`).
     pub fn active_count(&self, x: &[f64]) -> usize {
         (0..self.width())
             .filter(|&j| dot(self.direction(j), x) > 0.0)
             .count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two ReLU neurons at angles 0 and π/2 on S^1: the drift vanishes exactly on the closed
+    /// quarter circle where both `<a_j,x> <= 0`, and acts everywhere else; a neuron with
+    /// `s_j = 0` never counts; other activations act everywhere.
+    #[test]
+    fn relu_drift_acts_off_the_quarter_where_every_neuron_is_off() {
+        let mut perceptron = Perceptron {
+            dim: 2,
+            directions: vec![1.0, 0.0, 0.0, 1.0],
+            weights: vec![0.7, -1.3],
+            sigma: Sigma {
+                activation: Activation::Relu,
+                leaky_slope: 0.01,
+            },
+        };
+        let at = |degrees: f64| {
+            let angle = degrees.to_radians();
+            [angle.cos(), angle.sin()]
+        };
+        for degrees in [-80.0, 0.0, 45.0, 91.0, 170.0] {
+            assert!(perceptron.acts_at(&at(degrees)), "{degrees}");
+        }
+        for degrees in [181.0, 225.0, 269.0] {
+            let x = at(degrees);
+            assert!(!perceptron.acts_at(&x), "{degrees}");
+            // Where it does not act, the drift is exactly zero.
+            let mut drift = [0.0; 2];
+            perceptron.add_ambient_drift(&x, &mut drift);
+            assert_eq!(drift, [0.0, 0.0]);
+        }
+        perceptron.weights[1] = 0.0;
+        assert!(!perceptron.acts_at(&at(120.0)));
+        perceptron.sigma.activation = Activation::Gelu;
+        assert!(perceptron.acts_at(&at(225.0)));
+        perceptron.sigma.activation = Activation::None;
+        assert!(!perceptron.acts_at(&at(0.0)));
     }
 }
