@@ -19,9 +19,20 @@ fn main() {
         let suffix = if dirty { "-dirty" } else { "" };
         println!("cargo:rustc-env=SPHEREFLOW_GIT_COMMIT={commit}{suffix}");
     }
-    for path in ["../../.git/HEAD", "../../.git/index"] {
-        if std::path::Path::new(path).exists() {
-            println!("cargo:rerun-if-changed={path}");
+    // Run again when the checkout moves: its HEAD and index, wherever git keeps them (a linked
+    // worktree's `.git` is a file naming a folder elsewhere).
+    let git_dir = Command::new("git")
+        .args(["rev-parse", "--absolute-git-dir"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| std::path::PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+    if let Some(dir) = git_dir {
+        for name in ["HEAD", "index"] {
+            let path = dir.join(name);
+            if path.exists() {
+                println!("cargo:rerun-if-changed={}", path.display());
+            }
         }
     }
 }
