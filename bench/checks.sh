@@ -2,7 +2,9 @@
 # The cost of the stopping rule's checks against the steps, on S^2 (β = 1, the default model of
 # `sphereflow simulate` with model.dim = 3): per step with checks every 10 steps and without,
 # measured alternately in one process, for n = 10^3, 10^4 and 2·10^4; the parts of a check
-# (energy, cluster counting) and the all-pairs counting the cell lists replaced.
+# (cluster counting, the linkage alone; the energy, which a check takes from the step's pair
+# pass, timed as a separate pass for comparison) and the all-pairs counting the cell lists
+# replaced.
 #
 #   bench/checks.sh [reps]
 #

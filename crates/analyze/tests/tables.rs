@@ -238,23 +238,6 @@ fn runs_stopped_at_the_step_cap_are_not_fitted() {
     assert!(analysis.group_fits.is_empty() && analysis.draw_fits.is_empty());
 }
 
-/// A 2-d `.npy` file of little-endian f64, C order.
-fn write_npy(path: &Path, rows: usize, cols: usize, values: &[f64]) {
-    let mut header =
-        format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend((header.len() as u16).to_le_bytes());
-    bytes.extend(header.as_bytes());
-    for v in values {
-        bytes.extend(v.to_le_bytes());
-    }
-    std::fs::write(path, bytes).unwrap();
-}
-
 /// Two ReLU neurons along the axes, both pulling (s_j < 0, descent): the perceptron acts
 /// everywhere but on the closed third quadrant. Each final cluster is `active` exactly when its
 /// centre lies off that quadrant, and `n_active_clusters` counts them; the dead zone keeps some
@@ -262,12 +245,9 @@ fn write_npy(path: &Path, rows: usize, cols: usize, values: &[f64]) {
 #[test]
 fn clusters_say_whether_the_perceptron_acts_where_they_lie() {
     let dir = tempfile::tempdir().unwrap();
-    write_npy(
-        &dir.path().join("axes.npy"),
-        2,
-        3,
-        &[1.0, 0.0, -1.0, 0.0, 1.0, -1.0],
-    );
+    let weights = [1.0, 0.0, -1.0, 0.0, 1.0, -1.0];
+    let bytes = sphereflow_exec::store::npy_bytes(&weights, &[2, 3]);
+    std::fs::write(dir.path().join("axes.npy"), bytes).unwrap();
     let text = "[model]\nparticles = 80\n[perceptron]\nweights_file = \"axes.npy\"\n\
                 [stop]\nmax_steps = 300\n[grid]\nmodel.beta = [9, 16]\ninit.seed = [1, 2]\n";
     let sweep = Sweep::parse(text, "zone.toml", dir.path(), "zone").unwrap();

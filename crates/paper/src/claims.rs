@@ -275,22 +275,27 @@ fn draw_seed(draw: &sphereflow_analyze::GroupFit) -> Option<i64> {
     })
 }
 
+/// The ReLU runs of one perceptron draw at one β that were not stopped at a cap.
+fn converged_draw_runs(
+    many: &SweepResults,
+    seed: i64,
+    beta: f64,
+) -> impl Iterator<Item = &crate::runs::Run> {
+    many.runs.iter().filter(move |r| {
+        r.activation() == Activation::Relu
+            && r.params.perceptron.seed as i64 == seed
+            && r.beta() == beta
+            && !r.result.summary.summary.stop_reason.hit_cap()
+    })
+}
+
 /// Where a draw's clusters lie: at the largest β of its cluster-count fit, how many of the
 /// converged runs' clusters (mean over runs) sit where no neuron acts, and the exponent of the
 /// clusters where the perceptron acts. Where it does not act only attention moves particles, and
 /// in descent they spread as in a null run, so their count at radius `r = c/sqrt β` grows like
 /// sqrt β whatever the perceptron (MODEL.md §7).
 fn dead_zone_text(many: &SweepResults, draw: &sphereflow_analyze::GroupFit, seed: i64) -> String {
-    let runs: Vec<_> = many
-        .runs
-        .iter()
-        .filter(|r| {
-            r.activation() == Activation::Relu
-                && r.params.perceptron.seed as i64 == seed
-                && r.beta() == draw.fit.beta_max
-                && !r.result.summary.summary.stop_reason.hit_cap()
-        })
-        .collect();
+    let runs: Vec<_> = converged_draw_runs(many, seed, draw.fit.beta_max).collect();
     if runs.is_empty() {
         return String::new();
     }
@@ -334,19 +339,11 @@ fn draw_failures(
             continue;
         };
         failing.extend(
-            many.runs
-                .iter()
-                .filter(|r| {
-                    r.activation() == Activation::Relu
-                        && r.params.perceptron.seed as i64 == seed
-                        && r.beta() == draw.fit.beta_max
-                        && !r.result.summary.summary.stop_reason.hit_cap()
-                })
-                .map(|r| TaskRef {
-                    sweep: "many_seeds".into(),
-                    task_id: r.task_id.clone(),
-                    label: r.label.clone(),
-                }),
+            converged_draw_runs(many, seed, draw.fit.beta_max).map(|r| TaskRef {
+                sweep: "many_seeds".into(),
+                task_id: r.task_id.clone(),
+                label: r.label.clone(),
+            }),
         );
     }
     failing

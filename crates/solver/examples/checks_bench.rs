@@ -1,5 +1,6 @@
 //! Times the steps of a run with and without the checks of the stopping rule, in one process,
-//! and the parts of a check (energy, cluster counting, and the all-pairs counting it replaced).
+//! and the parts of a check (cluster counting and the linkage alone; the energy as a separate pass,
+//! which a check no longer makes; the all-pairs counting the cell lists replaced).
 //!
 //! ```text
 //! cargo run --release -p sphereflow-solver --example checks_bench -- \
@@ -13,7 +14,7 @@
 
 use std::time::Instant;
 
-use sphereflow_solver::clusters::count_and_spread;
+use sphereflow_solver::clusters::{count_and_spread_within, linkage_groups};
 use sphereflow_solver::testing::default_params_in;
 use sphereflow_solver::{reference, Par, Problem, Simulation};
 
@@ -86,6 +87,7 @@ fn main() {
     let radius = params.cluster_radius();
     let (mut with_checks, mut without_checks) = (Vec::new(), Vec::new());
     let (mut energy_ms, mut counting_ms, mut all_pairs_ms) = (Vec::new(), Vec::new(), Vec::new());
+    let mut linkage_ms = Vec::new();
     let mut clusters = 0;
     for rep in 0..options.reps.max(1) {
         for checking in [rep % 2 == 0, rep % 2 != 0] {
@@ -115,8 +117,14 @@ fn main() {
         );
         energy_ms.push(millis(clock));
         let clock = Instant::now();
-        clusters = count_and_spread(state, radius).0;
+        // What a check computes: the count, and whether the spreads are within the radius
+        // and a tenth of it.
+        clusters = count_and_spread_within(state, radius, &[radius, 0.1 * radius]).0;
         counting_ms.push(millis(clock));
+        // The linkage alone (the rest of the count is the clusters' spreads).
+        let clock = Instant::now();
+        std::hint::black_box(linkage_groups(state, radius));
+        linkage_ms.push(millis(clock));
         if options.n <= 20_000 {
             let clock = Instant::now();
             let groups = reference::linkage_groups(state, radius);
@@ -135,7 +143,7 @@ fn main() {
         "{{\"n\": {}, \"dim\": {}, \"beta\": {}, \"check_every\": {}, \"steps\": {}, \
          \"reps\": {}, \"step_ms_with_checks\": {:.3}, \"step_ms_without_checks\": {:.3}, \
          \"checks_share\": {:.4}, \"energy_ms\": {:.3}, \"counting_ms\": {:.3}, \
-         \"all_pairs_counting_ms\": {}, \"clusters\": {}, \"first_check_ms\": {:.1}, \
+         \"linkage_ms\": {:.3}, \"all_pairs_counting_ms\": {}, \"clusters\": {}, \"first_check_ms\": {:.1}, \
          \"pairs_per_s_without_checks\": {:.4e}}}",
         options.n,
         options.dim,
@@ -148,6 +156,7 @@ fn main() {
         with_checks / without_checks - 1.0,
         median(energy_ms),
         median(counting_ms),
+        median(linkage_ms),
         if all_pairs_ms.is_empty() {
             "null".to_string()
         } else {

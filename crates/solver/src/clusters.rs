@@ -177,6 +177,27 @@ pub fn widest_chord_sq(state: &State, members: &[usize]) -> f64 {
     if members.len() <= ALL_PAIRS_SIZE {
         return all_pairs_widest(state, members);
     }
+    let first = first_bracket(state, members);
+    let max_reach = first.reach[first.farthest_out];
+    if may_exceed(max_reach, max_reach, first.widest) {
+        if first.widest > 2.0 {
+            return antipodal_widest(state, members, first.widest);
+        }
+        return bounded_widest(state, members, &first.reach, first.widest);
+    }
+    first.widest
+}
+
+/// A first bracket of a cluster's widest chord, in O(size): the squared chord of a pair found
+/// by two farthest-member passes (a lower bound, the start of the exact search) and each
+/// member's distance from the normalised centre (twice the largest bounds it from above).
+struct Bracket {
+    reach: Vec<f64>,
+    farthest_out: usize,
+    widest: f64,
+}
+
+fn first_bracket(state: &State, members: &[usize]) -> Bracket {
     let dim = state.dim;
     let mut centre = vec![0.0; dim];
     for &i in members {
@@ -203,15 +224,51 @@ pub fn widest_chord_sq(state: &State, members: &[usize]) -> f64 {
     // farthest from that one.
     let (first, across) = farthest_from(state, members, members[farthest_out]);
     let (second, _) = farthest_from(state, members, across);
-    let widest = first.max(second);
-    let max_reach = reach[farthest_out];
-    if may_exceed(max_reach, max_reach, widest) {
-        if widest > 2.0 {
-            return antipodal_widest(state, members, widest);
-        }
-        return bounded_widest(state, members, &reach, widest);
+    Bracket {
+        reach,
+        farthest_out,
+        widest: first.max(second),
     }
-    widest
+}
+
+/// The cluster count at `radius` and, for each of `limits`, whether every cluster's spread is
+/// within it: the answers of comparing [`count_and_spread`]'s largest spread with each limit,
+/// but from the bracket of each cluster's widest chord where it decides them, and the exact
+/// spread only where it does not (a tight cluster is decided in O(size), not O(size²)).
+pub fn count_and_spread_within(state: &State, radius: f64, limits: &[f64]) -> (usize, Vec<bool>) {
+    let groups = groups(state, radius);
+    let mut within = vec![true; limits.len()];
+    for group in &groups {
+        if !within.contains(&true) {
+            break;
+        }
+        // What to compare with each limit: the bracket's upper end where the bracket decides
+        // every open question (`high <= limit`: within; `low > limit`: beyond, and then
+        // `high > limit` too), else the exact spread.
+        let upper = if state.dim == 2 || group.len() <= ALL_PAIRS_SIZE {
+            spread(state, group)
+        } else {
+            let bracket = first_bracket(state, group);
+            let reach = 2.0 * bracket.reach[bracket.farthest_out];
+            let low = chord_sq_to_geodesic(bracket.widest);
+            let high = chord_sq_to_geodesic(reach * reach * (1.0 + BOUND_SLACK));
+            let decided = limits
+                .iter()
+                .zip(&within)
+                .all(|(&limit, &ok)| !ok || high <= limit || low > limit);
+            if decided {
+                high
+            } else {
+                spread(state, group)
+            }
+        };
+        for (ok, &limit) in within.iter_mut().zip(limits) {
+            if upper > limit {
+                *ok = false;
+            }
+        }
+    }
+    (groups.len(), within)
 }
 
 /// Whether a pair at distances `a` and `b` from the centre can be farther apart than
@@ -394,10 +451,30 @@ pub fn linkage_groups(state: &State, radius: f64) -> Vec<Vec<usize>> {
             }
         }
     };
+    let link_first = |sets: &mut DisjointSets, from: &[usize], to: &[usize]| {
+        for &i in from {
+            let xi = state.position(i);
+            if let Some(&j) = to
+                .iter()
+                .find(|&&j| chord_sq(xi, state.position(j)) <= threshold)
+            {
+                sets.union(i, j);
+                return;
+            }
+        }
+    };
     // Within each cell first, so that most cells are whole components before their
-    // neighbours are compared.
+    // neighbours are compared. A cell whose members fit in a box of diagonal within the chord
+    // is one component without a test: every pair's chord is at most the diagonal (a tight
+    // cluster is such a cell, and would otherwise cost all its pairs).
     for &(_, begin, end) in &cells.cells {
         let members = &cells.order[begin..end];
+        if members.len() > 2 && box_diagonal_sq(state, members) <= threshold * (1.0 - BOUND_SLACK) {
+            for &j in &members[1..] {
+                sets.union(members[0], j);
+            }
+            continue;
+        }
         for a in 0..members.len() {
             link(&mut sets, &members[a..=a], &members[a + 1..]);
         }
@@ -425,11 +502,19 @@ pub fn linkage_groups(state: &State, radius: f64) -> Vec<Vec<usize>> {
                 continue;
             };
             let (_, other_begin, other_end) = cells.cells[b];
+            let both_whole =
+                is_whole(&mut sets, &mut whole, a) && is_whole(&mut sets, &mut whole, b);
             // Two cells each wholly in one component, the same: nothing to link.
-            if is_whole(&mut sets, &mut whole, a)
-                && is_whole(&mut sets, &mut whole, b)
-                && sets.find(cells.order[begin]) == sets.find(cells.order[other_begin])
-            {
+            if both_whole && sets.find(cells.order[begin]) == sets.find(cells.order[other_begin]) {
+                continue;
+            }
+            if both_whole {
+                // One linked pair joins the two components: stop at the first.
+                link_first(
+                    &mut sets,
+                    &cells.order[begin..end],
+                    &cells.order[other_begin..other_end],
+                );
                 continue;
             }
             link(
@@ -440,6 +525,21 @@ pub fn linkage_groups(state: &State, radius: f64) -> Vec<Vec<usize>> {
         }
     }
     sets.groups()
+}
+
+/// The squared diagonal of the smallest axis-aligned box holding the members: no two of them
+/// are farther apart (chord) than its square root.
+fn box_diagonal_sq(state: &State, members: &[usize]) -> f64 {
+    let dim = state.dim;
+    let mut low = state.position(members[0]).to_vec();
+    let mut high = low.clone();
+    for &i in &members[1..] {
+        for (k, &x) in state.position(i).iter().enumerate() {
+            low[k] = low[k].min(x);
+            high[k] = high[k].max(x);
+        }
+    }
+    (0..dim).map(|k| (high[k] - low[k]).powi(2)).sum()
 }
 
 /// The largest mass in a window of length `length`: on S^1 the heaviest closed arc of that

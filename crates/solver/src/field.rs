@@ -8,6 +8,8 @@
 //! (for comparisons). None forms the `n × n` weight matrix, and none depends on how the work is
 //! split across threads.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -299,16 +301,67 @@ impl Dynamics {
                 return pair / (2.0 * self.beta) + perceptron;
             }
         };
+        self.energy_from_weights(positions, masses, &weights, par)
+    }
+
+    /// The energy from each particle's weight sum `Z_i = Σ_j m_j w_ij`, summed in a fixed
+    /// order.
+    fn energy_from_weights(
+        &self,
+        positions: &[f64],
+        masses: &[f64],
+        weights: &[f64],
+        par: Par,
+    ) -> f64 {
+        let dim = self.dim;
+        let n = masses.len();
+        let term = |i: usize| {
+            let potential = 0.5
+                * self
+                    .perceptron
+                    .potential(&positions[i * dim..(i + 1) * dim]);
+            masses[i] * (weights[i] / (2.0 * self.beta) + potential)
+        };
         let terms: Vec<f64> = match par {
-            Par::Seq => (0..n)
-                .map(|i| masses[i] * (weights[i] / (2.0 * self.beta) + potential(i)))
-                .collect(),
-            Par::Rayon => (0..n)
-                .into_par_iter()
-                .map(|i| masses[i] * (weights[i] / (2.0 * self.beta) + potential(i)))
-                .collect(),
+            Par::Seq => (0..n).map(term).collect(),
+            Par::Rayon => (0..n).into_par_iter().map(term).collect(),
         };
         terms.iter().sum()
+    }
+
+    /// [`velocity`](Self::velocity) and [`energy`](Self::energy) at one state, equal to calling
+    /// both; on the direct path from one pair pass, each row's weight sum `Z_i` taken with its
+    /// vector sum (the checks of the stopping rule need both, and the energy's own pass costs
+    /// as much as a step).
+    pub fn velocity_and_energy(
+        &self,
+        positions: &[f64],
+        masses: &[f64],
+        out: &mut [f64],
+        par: Par,
+    ) -> f64 {
+        let path = self.resolve(self.field_path(masses.len()));
+        let FieldPath::Direct(backend) = path else {
+            self.velocity_via(path, positions, masses, out, par);
+            return self.energy_via(path, positions, masses, par);
+        };
+        let dim = self.dim;
+        let sums: Vec<AtomicU64> = (0..masses.len()).map(|_| AtomicU64::new(0)).collect();
+        let finish = |i: usize, weight_sum: f64, row: &mut [f64]| {
+            sums[i].store(weight_sum.to_bits(), Ordering::Relaxed);
+            self.finish_row(&positions[i * dim..(i + 1) * dim], weight_sum, row);
+        };
+        let rows = direct::Rows::Vectors {
+            out,
+            weights: true,
+            finish: &finish,
+        };
+        self.direct_sums(backend, positions, masses, rows, par);
+        let weights: Vec<f64> = sums
+            .into_iter()
+            .map(|sum| f64::from_bits(sum.into_inner()))
+            .collect();
+        self.energy_from_weights(positions, masses, &weights, par)
     }
 }
 

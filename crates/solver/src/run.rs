@@ -41,7 +41,7 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
-use crate::clusters::{count_and_spread, merge_close, observe, Observables};
+use crate::clusters::{count_and_spread_within, merge_close, observe, Observables};
 use crate::error::SolverError;
 use crate::field::Dynamics;
 use crate::integrate::{check_step_size, step, Scratch};
@@ -396,8 +396,8 @@ pub fn certify_options(params: &Params, state: &State) -> CertifyOptions {
     let defaults = CertifyOptions::default();
     let merge_tol = params.stop.certify_merge.unwrap_or_else(|| {
         let tight = SETTLED_SPREAD * params.cluster_radius();
-        let (_, max_spread) = count_and_spread(state, params.cluster_radius());
-        if max_spread <= tight {
+        let (_, within) = count_and_spread_within(state, params.cluster_radius(), &[tight]);
+        if within[0] {
             tight
         } else {
             defaults.merge_tol
@@ -467,22 +467,28 @@ impl Simulation {
         let mut scratch = Scratch::default();
         let mut velocity = vec![0.0; self.state.positions.len()];
         let mut velocity_ready = false;
+        // The energy at the current state, when its field was computed in the same pass.
+        let mut energy_here = None;
         let stop_at = self.step.saturating_add(budget);
         loop {
+            let checking = self.step.is_multiple_of(params.stop.check_every)
+                && self.last_check != Some(self.step);
             if !velocity_ready {
                 velocity.resize(self.state.positions.len(), 0.0);
-                dynamics.velocity(
-                    &self.state.positions,
-                    &self.state.masses,
-                    &mut velocity,
-                    par,
-                );
+                let (positions, masses) = (&self.state.positions, &self.state.masses);
+                if checking {
+                    // A check needs the energy too: one pair pass for both.
+                    let energy =
+                        dynamics.velocity_and_energy(positions, masses, &mut velocity, par);
+                    energy_here = Some(energy);
+                } else {
+                    dynamics.velocity(positions, masses, &mut velocity, par);
+                    energy_here = None;
+                }
                 velocity_ready = true;
             }
-            if self.step.is_multiple_of(params.stop.check_every)
-                && self.last_check != Some(self.step)
-            {
-                if let Some(reason) = self.check(problem, &velocity, par)? {
+            if checking {
+                if let Some(reason) = self.check(problem, &velocity, energy_here.take(), par)? {
                     self.stopped = Some(reason);
                     return Ok(Some(reason));
                 }
@@ -561,18 +567,23 @@ impl Simulation {
     }
 
     /// Records a check (series row, snapshot) and applies the stopping rule.
+    /// `energy` is the energy at the current state when the caller has it (from the pass that
+    /// computed `velocity`), else the check computes it.
     fn check(
         &mut self,
         problem: &Problem,
         velocity: &[f64],
+        energy: Option<f64>,
         par: Par,
     ) -> Result<Option<StopReason>, SolverError> {
         let params = &problem.params;
         let dim = params.model.dim;
         let max_drift = velocity.chunks_exact(dim).map(norm).fold(0.0, f64::max);
-        let energy = problem
-            .dynamics
-            .energy(&self.state.positions, &self.state.masses, par);
+        let energy = energy.unwrap_or_else(|| {
+            problem
+                .dynamics
+                .energy(&self.state.positions, &self.state.masses, par)
+        });
         if !energy.is_finite() {
             return Err(SolverError::NonFinite {
                 step: self.step,
@@ -582,7 +593,11 @@ impl Simulation {
             });
         }
         let radius = params.cluster_radius();
-        let (n_clusters, max_spread) = count_and_spread(&self.state, radius);
+        // The rule asks only whether every spread is within the radius (and, to settle, within
+        // a tenth of it).
+        let (n_clusters, within) =
+            count_and_spread_within(&self.state, radius, &[radius, SETTLED_SPREAD * radius]);
+        let (within_radius, tight) = (within[0], within[1]);
         self.series.push(SeriesRow {
             step: self.step,
             t: self.t,
@@ -607,18 +622,18 @@ impl Simulation {
             && self.recent_counts.iter().all(|&c| c == n_clusters);
         let converged = params.stop.drift_tol > 0.0
             && stable
-            && max_spread <= radius
+            && within_radius
             && max_drift <= params.stop.drift_tol;
         if converged {
             return Ok(Some(StopReason::Converged));
         }
         // Tight clusters: the counting arcs also tile a spread state, each within the radius.
-        let settled = self.settle && stable && max_spread <= SETTLED_SPREAD * radius;
+        let settled = self.settle && stable && tight;
         if settled {
             return Ok(Some(StopReason::Settled));
         }
         let stationary_spread = spreads(params, &problem.dynamics.perceptron)
-            && max_spread > radius
+            && !within_radius
             && spread_is_stationary(
                 &self.series,
                 window,
@@ -679,7 +694,7 @@ impl Simulation {
         par: Par,
     ) -> Result<Option<StopReason>, SolverError> {
         if self.last_check != Some(self.step) {
-            self.check(problem, velocity, par)?;
+            self.check(problem, velocity, None, par)?;
         }
         self.stopped = Some(reason);
         Ok(Some(reason))

@@ -7,7 +7,9 @@ mod common;
 
 use common::random_state;
 use proptest::prelude::*;
-use sphereflow_solver::clusters::{count_and_spread, linkage_groups, observe, widest_chord_sq};
+use sphereflow_solver::clusters::{
+    count_and_spread, count_and_spread_within, linkage_groups, observe, widest_chord_sq,
+};
 use sphereflow_solver::{reference, State};
 
 /// Normalizes `x` in place.
@@ -80,6 +82,22 @@ fn check(state: &State, radius: f64) {
     let (count, spread) = count_and_spread(state, radius);
     assert_eq!(count, groups.len());
     assert_eq!(spread.to_bits(), widest_spread.to_bits());
+    // The stopping rule's questions, answered from bounds where they decide, as the exact
+    // spread answers them, at limits on both sides of it and exactly at it.
+    let limits = [
+        radius,
+        0.1 * radius,
+        spread,
+        spread * (1.0 - 1e-12),
+        spread * (1.0 + 1e-12),
+        0.5 * spread,
+        2.0 * spread,
+    ];
+    let (count_within, within) = count_and_spread_within(state, radius, &limits);
+    assert_eq!(count_within, groups.len());
+    for (limit, answer) in limits.iter().zip(within) {
+        assert_eq!(answer, spread <= *limit, "limit {limit}, spread {spread}");
+    }
     let observed = observe(state, radius, radius, 0.05);
     assert_eq!(observed.n_clusters, groups.len());
     assert_eq!(observed.max_spread.to_bits(), widest_spread.to_bits());

@@ -434,6 +434,42 @@ fn fast_paths_give_the_same_bits_for_any_thread_count() {
     }
 }
 
+/// The checks' fused pass (the field and the energy from one pair pass) gives the bits of the
+/// two separate calls, on every path, for USA and SA, spread and clustered states, any thread
+/// count: the stopping rule's energy and the trajectory are those of separate calls.
+#[test]
+fn velocity_and_energy_in_one_pass_equal_the_separate_calls() {
+    for (dim, n, attention, seed) in [
+        (3, 1000, Attention::Usa, 4),
+        (3, 1000, Attention::Usa, 5),
+        (3, 777, Attention::Sa, 7),
+        (5, 300, Attention::Usa, 1),
+        (2, 900, Attention::Usa, 3),
+        (2, 900, Attention::Sa, 2),
+        (40, 200, Attention::Usa, 9),
+    ] {
+        let case = Case {
+            attention,
+            ..Case::new(dim, n, 9.0, seed)
+        };
+        let (dynamics, state) = (case.dynamics(), case.state());
+        for par in [Par::Seq, Par::Rayon] {
+            let mut separate = vec![0.0; state.positions.len()];
+            dynamics.velocity(&state.positions, &state.masses, &mut separate, par);
+            let energy = dynamics.energy(&state.positions, &state.masses, par);
+            let mut fused = vec![0.0; state.positions.len()];
+            let fused_energy =
+                dynamics.velocity_and_energy(&state.positions, &state.masses, &mut fused, par);
+            assert!(same_bits(&separate, &fused), "{case:?} {par:?}: velocity");
+            assert_eq!(
+                energy.to_bits(),
+                fused_energy.to_bits(),
+                "{case:?} {par:?}: energy {energy} against {fused_energy}"
+            );
+        }
+    }
+}
+
 // Spectral kernel --------------------------------------------------------------------------------
 
 /// `e^{-β} I_k(β)` by its power series `Σ_m (β/2)^{2m+k} / (m! (m+k)!)`, in logarithms: positive
