@@ -5,11 +5,12 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::anyhow;
+use anyhow::{anyhow, Context as _};
 use sphereflow_analyze::{analyze, write_tables, AnalyzeOptions};
 use sphereflow_exec::{RunOptions, Store};
 use sphereflow_paper::report::{self, Context};
 use sphereflow_paper::{claims, finished_runs, paper_figures, Results, SweepResults, PAPER_SWEEPS};
+use sphereflow_plan::TaskId;
 
 use crate::args::{load_plan, DEFAULT_STORE};
 use crate::failure::Failure;
@@ -156,6 +157,23 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         elapsed_s: started.elapsed().as_secs_f64(),
         store: args.store.display().to_string(),
     };
+    // The end states the report names, copied beside it (a fresh folder: only this report's).
+    let states = args.out.join("states");
+    if states.exists() {
+        std::fs::remove_dir_all(&states)
+            .with_context(|| format!("cannot clear {}", states.display()))
+            .map_err(Failure::Run)?;
+    }
+    for task in claims.iter().flat_map(|c| &c.failing) {
+        let id = TaskId::from_hex(&task.task_id)
+            .ok_or_else(|| anyhow!("not a task id: {}", task.task_id))
+            .map_err(Failure::Run)?;
+        let source = store.object_dir(&id).join("final.npy");
+        let bytes = std::fs::read(&source)
+            .with_context(|| format!("cannot read {}", source.display()))
+            .map_err(Failure::Run)?;
+        write_file(&args.out.join(report::state_copy(&task.task_id)), &bytes)?;
+    }
     let markdown = report::markdown(&context, &results, &claims, &figures);
     let html = report::html(&markdown, &|target| {
         std::fs::read(args.out.join(target)).ok()

@@ -121,9 +121,17 @@ pub fn markdown(
     md
 }
 
+/// Where, relative to the report, the end state of a task behind a "fails" is copied (rows
+/// `[mass, x...]`, as the store's `final.npy`), so that the report's folder holds the atoms it
+/// names even without the store.
+pub fn state_copy(task_id: &str) -> String {
+    format!("states/{task_id}.npy")
+}
+
 /// The claims as a Markdown table under a `## Claims` heading: for each, the hypotheses a task
 /// must meet, the tasks tested and not tested (by reason), what was measured and the verdict;
-/// then the tasks behind every "fails", with their state files under `store`.
+/// then the tasks behind every "fails", with their state files: the copy beside the report
+/// ([`state_copy`]) and the original under `store`.
 pub fn claims_table(claims: &[Claim], store: &str) -> String {
     let mut md = String::from(
         "## Claims\n\nA verdict counts only the tasks that meet every hypothesis of the claim \
@@ -154,17 +162,21 @@ pub fn claims_table(claims: &[Claim], store: &str) -> String {
     }
     let failing: Vec<_> = claims.iter().filter(|c| !c.failing.is_empty()).collect();
     if !failing.is_empty() {
-        md.push_str("\n### Tasks behind each \"fails\"\n\n");
+        md.push_str(
+            "\n### Tasks behind each \"fails\"\n\nEach task's end state (rows `[mass, x_1 .. x_d]`) \
+             is copied beside this report, under `states/`.\n\n",
+        );
         for claim in failing {
             let _ = writeln!(md, "{}:\n", claim.claim);
             for task in &claim.failing {
                 let id = &task.task_id;
                 let _ = writeln!(
                     md,
-                    "- `{}` ({}, {}): `{store}/objects/{}/{id}/final.npy`",
+                    "- `{}` ({}, {}): `{}`, a copy of `{store}/objects/{}/{id}/final.npy`",
                     &id[..id.len().min(12)],
                     task.sweep,
                     task.label,
+                    state_copy(id),
                     &id[..id.len().min(2)]
                 );
             }
