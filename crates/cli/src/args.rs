@@ -158,6 +158,15 @@ pub fn task_json(plan: &Plan, task: &Task, state: &TaskState) -> serde_json::Val
     })
 }
 
+/// Every task of a plan as [`task_json`] gives it, with its state (`states` in plan order).
+pub fn tasks_json(plan: &Plan, states: &[TaskState]) -> Vec<serde_json::Value> {
+    plan.tasks
+        .iter()
+        .zip(states)
+        .map(|(task, state)| task_json(plan, task, state))
+        .collect()
+}
+
 /// A task's axis values by parameter path.
 fn coordinates(plan: &Plan, task: &Task) -> serde_json::Map<String, serde_json::Value> {
     plan.coordinates(task)

@@ -68,12 +68,7 @@ fn to_json(plan: &Plan, states: &[TaskState]) -> serde_json::Value {
             )
         })
         .collect();
-    let tasks: Vec<_> = plan
-        .tasks
-        .iter()
-        .zip(states)
-        .map(|(task, state)| crate::args::task_json(plan, task, state))
-        .collect();
+    let tasks = crate::args::tasks_json(plan, states);
     json!({
         "sweep": sweep.name,
         "file": sweep.file.display().to_string(),

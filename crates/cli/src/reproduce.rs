@@ -164,15 +164,21 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             .with_context(|| format!("cannot clear {}", states.display()))
             .map_err(Failure::Run)?;
     }
-    for task in claims.iter().flat_map(|c| &c.failing) {
-        let id = TaskId::from_hex(&task.task_id)
-            .ok_or_else(|| anyhow!("not a task id: {}", task.task_id))
+    // A task behind several claims is copied once.
+    let named: std::collections::BTreeSet<&str> = claims
+        .iter()
+        .flat_map(|c| &c.failing)
+        .map(|task| task.task_id.as_str())
+        .collect();
+    for task_id in named {
+        let id = TaskId::from_hex(task_id)
+            .ok_or_else(|| anyhow!("not a task id: {task_id}"))
             .map_err(Failure::Run)?;
         let source = store.object_dir(&id).join("final.npy");
         let bytes = std::fs::read(&source)
             .with_context(|| format!("cannot read {}", source.display()))
             .map_err(Failure::Run)?;
-        write_file(&args.out.join(report::state_copy(&task.task_id)), &bytes)?;
+        write_file(&args.out.join(report::state_copy(task_id)), &bytes)?;
     }
     let markdown = report::markdown(&context, &results, &claims, &figures);
     let html = report::html(&markdown, &|target| {

@@ -121,12 +121,7 @@ fn to_json(
             .map(|(id, reason)| json!({ "id": id, "reason": reason }))
             .collect()
     };
-    let tasks: Vec<_> = plan
-        .tasks
-        .iter()
-        .zip(states)
-        .map(|(task, state)| crate::args::task_json(plan, task, state))
-        .collect();
+    let tasks = crate::args::tasks_json(plan, states);
     json!({
         "sweep": plan.sweep.name,
         "n_tasks": report.tasks,

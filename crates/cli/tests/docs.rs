@@ -166,7 +166,7 @@ fn keys(value: &serde_json::Value, out: &mut BTreeSet<String>) {
 /// The quoted keys (`"name":`) of a JSON sketch with comments and ellipses.
 fn sketch_keys(text: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
-    for piece in text.split('"').collect::<Vec<_>>().windows(2).step_by(1) {
+    for piece in text.split('"').collect::<Vec<_>>().windows(2) {
         if piece[1].trim_start().starts_with(':') && !piece[0].contains(' ') {
             out.insert(piece[0].to_string());
         }

@@ -115,7 +115,8 @@ pub fn observe(state: &State, radius: f64, window_length: f64, heavy_mass: f64) 
     }
 }
 
-/// Just the count and largest spread, for the stopping rule.
+/// The count and the exact largest spread (the stopping rule asks only how the spread compares
+/// with limits: [`count_and_spread_within`]).
 pub fn count_and_spread(state: &State, radius: f64) -> (usize, f64) {
     let groups = groups(state, radius);
     let spread = groups.iter().map(|g| spread(state, g)).fold(0.0, f64::max);
@@ -177,7 +178,12 @@ pub fn widest_chord_sq(state: &State, members: &[usize]) -> f64 {
     if members.len() <= ALL_PAIRS_SIZE {
         return all_pairs_widest(state, members);
     }
-    let first = first_bracket(state, members);
+    widest_from(state, members, &first_bracket(state, members))
+}
+
+/// The exact widest chord of a cluster of more than `ALL_PAIRS_SIZE` members, searched from
+/// its first bracket.
+fn widest_from(state: &State, members: &[usize], first: &Bracket) -> f64 {
     let max_reach = first.reach[first.farthest_out];
     if may_exceed(max_reach, max_reach, first.widest) {
         if first.widest > 2.0 {
@@ -259,7 +265,8 @@ pub fn count_and_spread_within(state: &State, radius: f64, limits: &[f64]) -> (u
             if decided {
                 high
             } else {
-                spread(state, group)
+                // The exact spread, its search started from the same bracket.
+                chord_sq_to_geodesic(widest_from(state, group, &bracket))
             }
         };
         for (ok, &limit) in within.iter_mut().zip(limits) {

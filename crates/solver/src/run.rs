@@ -467,12 +467,12 @@ impl Simulation {
         let mut scratch = Scratch::default();
         let mut velocity = vec![0.0; self.state.positions.len()];
         let mut velocity_ready = false;
-        // The energy at the current state, when its field was computed in the same pass.
-        let mut energy_here = None;
         let stop_at = self.step.saturating_add(budget);
         loop {
             let checking = self.step.is_multiple_of(params.stop.check_every)
                 && self.last_check != Some(self.step);
+            // The energy at the current state, when its field was computed in the same pass.
+            let mut energy_here = None;
             if !velocity_ready {
                 velocity.resize(self.state.positions.len(), 0.0);
                 let (positions, masses) = (&self.state.positions, &self.state.masses);
@@ -483,12 +483,11 @@ impl Simulation {
                     energy_here = Some(energy);
                 } else {
                     dynamics.velocity(positions, masses, &mut velocity, par);
-                    energy_here = None;
                 }
                 velocity_ready = true;
             }
             if checking {
-                if let Some(reason) = self.check(problem, &velocity, energy_here.take(), par)? {
+                if let Some(reason) = self.check(problem, &velocity, energy_here, par)? {
                     self.stopped = Some(reason);
                     return Ok(Some(reason));
                 }
