@@ -358,6 +358,67 @@ fn plan_refuses_bad_sweeps_with_exit_2_and_their_place() {
     assert_eq!(code, 0, "{stderr}");
 }
 
+/// The S^2 β and many-seed sweeps merge particles that meet (`measure.merge_tol`): at the
+/// distance they use, a run stops at the same step, for the same reason, with the same clusters
+/// and energy as without merging, and costs its atoms, not its particles.
+#[test]
+fn the_paper_sweeps_merge_only_particles_that_have_met() {
+    let dir = tempfile::tempdir().unwrap();
+    for (sweep, beta, draw) in [("s2_beta", "7", "111"), ("many_seeds", "3", "777")] {
+        let text =
+            std::fs::read_to_string(root().join(format!("sweeps/paper/{sweep}.toml"))).unwrap();
+        let table: toml::Table = text.parse().unwrap();
+        let merge_tol = table["measure"]["merge_tol"].as_float().unwrap();
+        assert!(
+            merge_tol > 0.0 && merge_tol <= 1e-12,
+            "{sweep}: {merge_tol}"
+        );
+        let model = &table["model"];
+        let (dim, attention, regime) = (
+            model["dim"].as_integer().unwrap().to_string(),
+            model["attention"].as_str().unwrap(),
+            model["regime"].as_str().unwrap(),
+        );
+        let run = |merge: f64| {
+            let sets = [
+                format!("model.dim={dim}"),
+                format!("model.attention={attention}"),
+                format!("model.regime={regime}"),
+                "model.particles=120".to_string(),
+                format!("model.beta={beta}"),
+                "perceptron.activation=relu".to_string(),
+                format!("perceptron.seed={draw}"),
+                "init.seed=42".to_string(),
+                format!("measure.merge_tol={merge:e}"),
+            ];
+            let mut args = vec!["simulate".to_string(), "--json".to_string()];
+            for set in sets {
+                args.push("--set".to_string());
+                args.push(set);
+            }
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let (code, stdout, stderr) = check(&args, dir.path());
+            assert_eq!(code, 0, "{stderr}");
+            serde_json::from_str::<serde_json::Value>(&stdout).unwrap()
+        };
+        let (plain, merged) = (run(0.0), run(merge_tol));
+        assert_eq!(plain["stop_reason"], "converged", "{sweep}: {plain}");
+        for key in ["stop_reason", "steps", "n_clusters", "n_heavy"] {
+            assert_eq!(plain[key], merged[key], "{sweep}: {key}");
+        }
+        for key in ["energy_final", "max_cluster_mass"] {
+            let (a, b) = (plain[key].as_f64().unwrap(), merged[key].as_f64().unwrap());
+            assert!(
+                (a - b).abs() <= 1e-12 * a.abs().max(1.0),
+                "{sweep}: {key} {a} {b}"
+            );
+        }
+        assert_eq!(plain["n_atoms"], 120);
+        let atoms = merged["n_atoms"].as_u64().unwrap();
+        assert!(atoms <= 40, "{sweep}: {atoms} atoms of 120 particles");
+    }
+}
+
 #[test]
 fn every_paper_sweep_plans_cleanly() {
     let folder = root().join("sweeps/paper");
