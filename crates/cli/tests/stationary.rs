@@ -278,3 +278,40 @@ fn a_certifying_sweep_stores_each_certificate_with_its_task() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("0 computed, 2 cached"), "{stdout}{stderr}");
 }
+
+/// The end state of the paper's S^2 run at β = 7 (n = 500 merged into 8 atoms, ReLU, seeds
+/// 42/111) leads, after one escape, to a saddle whose negative curvature is weak (λ ≈ -8e-6
+/// against a Hessian norm of 0.89, carried by an atom of mass 0.002): a step of 1e-2 rad off it
+/// gains about 2e-12 of energy, below what the flow's descent test resolves, and ten such
+/// escapes end where they began. Escapes whose flow falls short step farther, and leave it.
+#[test]
+fn a_weak_saddle_is_left_by_growing_escape_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/s2_weak_saddle.npy");
+    let from = fixture.to_str().unwrap();
+    let mut args = vec!["stationary", "--from", from, "--json"];
+    for set in [
+        "model.dim=3",
+        "model.particles=500",
+        "model.beta=7",
+        "perceptron.activation=relu",
+        "perceptron.seed=111",
+        "init.seed=42",
+    ] {
+        args.extend(["--set", set]);
+    }
+    let (code, stdout, stderr) = check(&args, dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    let cert = json(&stdout);
+    let escapes = cert["escapes"].as_array().unwrap();
+    // The weak saddle's energy, where the fixed-step escapes stayed.
+    let saddle = -0.244_153_727_316_846_8;
+    let energy = cert["energy"].as_f64().unwrap();
+    assert!(
+        energy < saddle - 1e-9,
+        "energy {energy} not below the weak saddle's {saddle}: {escapes:?}"
+    );
+    assert!(escapes.len() < 10, "{} escapes: {escapes:?}", escapes.len());
+    assert_ne!(cert["classification"], "saddle", "{stdout}");
+    assert!(cert["lambda_min"].as_f64().unwrap() > 0.0, "{stdout}");
+}

@@ -52,4 +52,6 @@ pub use stationary::{certify, Certificate, CertifyOptions, Classification};
 /// Revision 4: snapshots (`Frames`) add an early tier of checks 0, 1, 2, 3, 4, 6, 9, ... to the
 /// evenly spaced ones. Revision 5: `stop.spread_tol` stops null descent runs in a spread state
 /// whose drift and energy stopped changing (`stationary_spread`) instead of running to the cap.
-pub const SOLVER_REV: u32 = 5;
+/// Revision 6: an escape from a saddle whose flow falls short of its target steps farther the
+/// next time (certificates of `stop.certify` tasks).
+pub const SOLVER_REV: u32 = 6;

@@ -44,7 +44,11 @@
 //!   (atoms within `merge_tol` merge) until its field is below `flow_tol` of the scale and the
 //!   objective is below the saddle's by a hundred times what the step gained (so a weak negative
 //!   curvature is left behind, not polished back onto), and certify again; at most
-//!   `max_escapes` times.
+//!   `max_escapes` times. A flow that ends short of that target has not resolved its descent:
+//!   under a weak negative curvature (λ of order 1e-5 against a Hessian norm of order 1) the
+//!   energy a small step gains, and its decrease per flow step, fall below the energy's
+//!   rounding. The next escape then steps `ESCAPE_GROWTH` times farther, up to
+//!   `MAX_ESCAPE_STEP`.
 
 mod calculus;
 mod linalg;
@@ -67,6 +71,11 @@ use linalg::{column_span, svd, symmetric_eigen};
 
 /// Relative threshold of the spectrum: `τ = SPECTRAL_THRESHOLD · ‖H_w‖`.
 pub const SPECTRAL_THRESHOLD: f64 = 1e-8;
+/// Factor by which the step off a saddle grows after an escape whose flow fell short.
+const ESCAPE_GROWTH: f64 = 4.0;
+/// Largest step off a saddle (radians, for the atom that moves most) that growth reaches.
+const MAX_ESCAPE_STEP: f64 = 0.5;
+
 /// Distance to a ReLU line `<a_j, x> = 0` below which an atom is on a kink.
 pub const KINK_TOL: f64 = 1e-12;
 /// The perceptron is unresolved when its scale is below this many `ε` of attention's.
@@ -269,6 +278,7 @@ pub fn certify(
     merge_close(&mut atoms, options.merge_tol);
     let guard = perceptron_unresolved(dynamics, &atoms);
     let mut escapes = Vec::new();
+    let mut escape_step = options.escape_step;
     loop {
         let polish = polish_and_merge(dynamics, &mut atoms, options)?;
         let kink = find_kink(dynamics, &atoms);
@@ -294,18 +304,24 @@ pub fn certify(
             let energy_before = energy(dynamics, &atoms);
             let atoms_before = atoms.len();
             let at_saddle = newton::objective(dynamics, &atoms);
-            step_off_saddle(dynamics, &mut atoms, &direction, options.escape_step);
+            step_off_saddle(dynamics, &mut atoms, &direction, escape_step);
             // Flow on until the objective is below the saddle's by a hundred times what the
             // step off it gained (ten times the distance along the unstable direction).
             let gained = (at_saddle - newton::objective(dynamics, &atoms)).max(0.0);
+            let target = at_saddle - 100.0 * gained;
             let flow_steps = newton::flow(
                 dynamics,
                 &mut atoms,
                 options.merge_tol,
                 options.flow_tol,
-                at_saddle - 100.0 * gained,
+                target,
                 options.max_flow_steps,
             )?;
+            if newton::objective(dynamics, &atoms) > target {
+                // Short of the target: the descent was not resolved (module doc).
+                escape_step =
+                    (escape_step * ESCAPE_GROWTH).min(MAX_ESCAPE_STEP.max(options.escape_step));
+            }
             escapes.push(Escape {
                 eigenvalue,
                 energy_before,
