@@ -75,7 +75,6 @@ pub const SPECTRAL_THRESHOLD: f64 = 1e-8;
 const ESCAPE_GROWTH: f64 = 4.0;
 /// Largest step off a saddle (radians, for the atom that moves most) that growth reaches.
 const MAX_ESCAPE_STEP: f64 = 0.5;
-
 /// Distance to a ReLU line `<a_j, x> = 0` below which an atom is on a kink.
 pub const KINK_TOL: f64 = 1e-12;
 /// The perceptron is unresolved when its scale is below this many `ε` of attention's.
