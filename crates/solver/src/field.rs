@@ -90,7 +90,7 @@ impl Dynamics {
             (PairKernel::Direct, _) => false,
             (PairKernel::Spectral, _) => true,
             (PairKernel::Auto, _) => {
-                let modes = SpectralPlan::new(self.beta).modes();
+                let modes = SpectralPlan::cached(self.beta).modes();
                 SPECTRAL_MODE_COST * (n * (modes + 1)) as f64 <= 0.5 * (n * n) as f64
             }
         };
@@ -142,7 +142,7 @@ impl Dynamics {
                 self.direct_sums(backend, positions, masses, rows, par);
             }
             FieldPath::Spectral(backend) => {
-                let plan = SpectralPlan::new(self.beta);
+                let plan = SpectralPlan::cached(self.beta);
                 let moments = Moments::new(backend, &plan, positions, masses, par);
                 let result = moments.pair_sums(backend, &plan, self.kernel_scale(), positions, par);
                 self.finish_rows(positions, &result.sums, out, par);
@@ -153,12 +153,13 @@ impl Dynamics {
         }
     }
 
-    /// Writes `±F_i` of every particle from its pair sums.
+    /// Writes `±F_i` of every particle on S^1 from its spectral pair sums.
     fn finish_rows(&self, positions: &[f64], sums: &PairSums, out: &mut [f64], par: Par) {
-        let dim = self.dim;
-        for_each_row(out, dim, par, |i, out_row| {
-            out_row.copy_from_slice(&sums.vectors[i * dim..(i + 1) * dim]);
-            self.finish_row(&positions[i * dim..(i + 1) * dim], sums.weights[i], out_row);
+        for_each_row(out, 2, par, |i, out_row| {
+            let (x, t) = (&positions[2 * i..2 * i + 2], sums.tangents[i]);
+            out_row[0] = -t * x[1];
+            out_row[1] = t * x[0];
+            self.finish_row(x, sums.weights[i], out_row);
         });
     }
 
@@ -247,6 +248,30 @@ impl Dynamics {
     /// Turns the pair sums of particle `x` (`S` in `out`, `Z`) into `±F`.
     #[inline]
     fn finish_row(&self, x: &[f64], weight_sum: f64, out: &mut [f64]) {
+        // S^1 and S^2 unrolled: the same operations in the same order.
+        match self.dim {
+            2 => self.finish_row_fixed::<2>(as_array(x), weight_sum, as_array_mut(out)),
+            3 => self.finish_row_fixed::<3>(as_array(x), weight_sum, as_array_mut(out)),
+            _ => self.finish_row_any(x, weight_sum, out),
+        }
+    }
+
+    /// [`Self::finish_row`] in a dimension known at compile time.
+    #[inline(always)]
+    fn finish_row_fixed<const D: usize>(&self, x: &[f64; D], weight_sum: f64, out: &mut [f64; D]) {
+        if self.attention == Attention::Sa {
+            let inverse = 1.0 / weight_sum;
+            out.iter_mut().for_each(|o| *o *= inverse);
+        }
+        self.perceptron.add_ambient_drift_fixed(x, out);
+        project_tangent(x, out);
+        let sign = self.sign();
+        out.iter_mut().for_each(|o| *o *= sign);
+    }
+
+    /// [`Self::finish_row`] in any dimension.
+    #[inline]
+    fn finish_row_any(&self, x: &[f64], weight_sum: f64, out: &mut [f64]) {
         if self.attention == Attention::Sa {
             let inverse = 1.0 / weight_sum;
             out.iter_mut().for_each(|o| *o *= inverse);
@@ -294,7 +319,7 @@ impl Dynamics {
                 weights
             }
             FieldPath::Spectral(backend) => {
-                let plan = SpectralPlan::new(self.beta);
+                let plan = SpectralPlan::cached(self.beta);
                 let moments = Moments::new(backend, &plan, positions, masses, par);
                 let pair = moments.pair_energy(&plan, self.kernel_scale());
                 let perceptron: f64 = (0..n).map(|i| masses[i] * potential(i)).sum();
@@ -363,6 +388,18 @@ impl Dynamics {
             .collect();
         self.energy_from_weights(positions, masses, &weights, par)
     }
+}
+
+/// `values` as an array of its length `D` (the caller's dimension).
+#[inline(always)]
+pub(crate) fn as_array<const D: usize>(values: &[f64]) -> &[f64; D] {
+    values.try_into().expect("a row of the dimension")
+}
+
+/// `values` as a mutable array of its length `D` (the caller's dimension).
+#[inline(always)]
+pub(crate) fn as_array_mut<const D: usize>(values: &mut [f64]) -> &mut [f64; D] {
+    values.try_into().expect("a row of the dimension")
 }
 
 /// Calls `row(i, out_row)` for every row of `out` (`dim` values each), in tasks of

@@ -9,6 +9,8 @@
 //! with the exact inverse differential. Euler is the one-stage case: `x ← R_x(dt F(x))`, the
 //! authors' update (`normalize`) and the angle update `θ ← θ + dt θ̇` on S^1 (`exp`).
 
+use rayon::prelude::*;
+
 use crate::error::SolverError;
 use crate::field::Dynamics;
 use crate::par::Par;
@@ -247,13 +249,14 @@ pub fn step(
     scratch.stages[0].copy_from_slice(velocity);
     for s in 1..n_stages {
         let (done, rest) = scratch.stages.split_at_mut(s);
-        combine(dt, tableau.a[s], done, &mut scratch.chart);
+        combine(dt, tableau.a[s], done, &mut scratch.chart, par);
         chart_to_sphere(
             retraction,
             dim,
             positions,
             &scratch.chart,
             &mut scratch.point,
+            par,
         );
         dynamics.velocity(&scratch.point, masses, &mut scratch.velocity, par);
         pull_back_all(
@@ -264,6 +267,7 @@ pub fn step(
             &scratch.point,
             &scratch.velocity,
             &mut rest[0],
+            par,
         );
     }
 
@@ -275,7 +279,7 @@ pub fn step(
     };
     if let Some(b_low) = tableau.b_low {
         let weights: Vec<f64> = tableau.b.iter().zip(b_low).map(|(h, l)| h - l).collect();
-        combine(dt, &weights, &scratch.stages, &mut scratch.chart);
+        combine(dt, &weights, &scratch.stages, &mut scratch.chart, par);
         let error = scratch
             .chart
             .chunks_exact(dim)
@@ -293,13 +297,14 @@ pub fn step(
             return outcome;
         }
     }
-    combine(dt, tableau.b, &scratch.stages, &mut scratch.chart);
+    combine(dt, tableau.b, &scratch.stages, &mut scratch.chart, par);
     chart_to_sphere(
         retraction,
         dim,
         positions,
         &scratch.chart,
         &mut scratch.point,
+        par,
     );
     positions.copy_from_slice(&scratch.point);
     // FSAL: when the last stage was evaluated at the solution (identical weights, identical
@@ -315,37 +320,147 @@ pub fn step(
     outcome
 }
 
+/// Particles below which the per-particle passes of a step stay on the calling thread (their
+/// cost is then below a parallel task's).
+const PARALLEL_PARTICLES: usize = 16_384;
+
+/// Particles per parallel task of the per-particle passes.
+const PARTICLES_PER_TASK: usize = 4096;
+
+/// Runs `pass` on matching blocks of `dim`-value rows of `inputs` and `out`: in parallel tasks
+/// of [`PARTICLES_PER_TASK`] particles when `par` allows and there are many, else in one call.
+/// Each particle's values depend on its own rows only, so the result is the same either way.
+fn per_particle<const N: usize>(
+    dim: usize,
+    par: Par,
+    inputs: [&[f64]; N],
+    out: &mut [f64],
+    pass: impl Fn(usize, [&[f64]; N], &mut [f64]) + Sync,
+) {
+    let n = out.len() / dim;
+    if par == Par::Seq || n < PARALLEL_PARTICLES {
+        pass(0, inputs, out);
+        return;
+    }
+    let block = PARTICLES_PER_TASK * dim;
+    out.par_chunks_mut(block)
+        .enumerate()
+        .for_each(|(task, out_block)| {
+            let range = task * block..task * block + out_block.len();
+            pass(
+                range.start,
+                inputs.map(|input| &input[range.clone()]),
+                out_block,
+            );
+        });
+}
+
 /// `out = dt Σ_m weights[m] stages[m]`, in stage order.
-fn combine(dt: f64, weights: &[f64], stages: &[Vec<f64>], out: &mut [f64]) {
+fn combine(dt: f64, weights: &[f64], stages: &[Vec<f64>], out: &mut [f64], par: Par) {
+    per_particle(1, par, [], out, |offset, _, out| {
+        combine_block(dt, weights, stages, offset, out);
+    });
+}
+
+/// [`combine`] on the values `offset..offset + out.len()`.
+fn combine_block(dt: f64, weights: &[f64], stages: &[Vec<f64>], offset: usize, out: &mut [f64]) {
     out.fill(0.0);
+    let range = offset..offset + out.len();
     for (&w, stage) in weights.iter().zip(stages) {
         if w == 0.0 {
             continue;
         }
-        for (o, &k) in out.iter_mut().zip(stage) {
+        for (o, &k) in out.iter_mut().zip(&stage[range.clone()]) {
             *o += w * k;
         }
     }
     out.iter_mut().for_each(|o| *o *= dt);
 }
 
+/// Writes `R_x(y)` for every particle (S^1 and S^2 unrolled: the same operations in the same
+/// order).
 fn chart_to_sphere(
     retraction: Retraction,
     dim: usize,
     positions: &[f64],
     chart: &[f64],
     out: &mut [f64],
+    par: Par,
+) {
+    per_particle(
+        dim,
+        par,
+        [positions, chart],
+        out,
+        |_, [positions, chart], out| match dim {
+            2 => retract_rows::<2>(retraction, positions, chart, out),
+            3 => retract_rows::<3>(retraction, positions, chart, out),
+            _ => {
+                for ((x, y), o) in positions
+                    .chunks_exact(dim)
+                    .zip(chart.chunks_exact(dim))
+                    .zip(out.chunks_exact_mut(dim))
+                {
+                    retract(retraction, x, y, o);
+                }
+            }
+        },
+    );
+}
+
+/// [`chart_to_sphere`]'s rows in dimension `D`.
+#[inline(always)]
+fn retract_rows<const D: usize>(
+    retraction: Retraction,
+    positions: &[f64],
+    chart: &[f64],
+    out: &mut [f64],
 ) {
     for ((x, y), o) in positions
-        .chunks_exact(dim)
-        .zip(chart.chunks_exact(dim))
-        .zip(out.chunks_exact_mut(dim))
+        .chunks_exact(D)
+        .zip(chart.chunks_exact(D))
+        .zip(out.chunks_exact_mut(D))
     {
         retract(retraction, x, y, o);
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn pull_back_all(
+    retraction: Retraction,
+    dim: usize,
+    positions: &[f64],
+    chart: &[f64],
+    points: &[f64],
+    velocity: &[f64],
+    out: &mut [f64],
+    par: Par,
+) {
+    let inputs = [positions, chart, points, velocity];
+    per_particle(dim, par, inputs, out, |_, [x, y, p, k], out| match dim {
+        2 => pull_back_rows::<2>(retraction, x, y, p, k, out),
+        3 => pull_back_rows::<3>(retraction, x, y, p, k, out),
+        _ => pull_back_rows_any(retraction, dim, x, y, p, k, out),
+    });
+}
+
+/// [`pull_back_all`]'s rows in dimension `D`.
+#[inline(always)]
+fn pull_back_rows<const D: usize>(
+    retraction: Retraction,
+    positions: &[f64],
+    chart: &[f64],
+    points: &[f64],
+    velocity: &[f64],
+    out: &mut [f64],
+) {
+    pull_back_rows_any(retraction, D, positions, chart, points, velocity, out);
+}
+
+/// [`pull_back_all`]'s rows in any dimension (inlined with a constant `dim` by
+/// [`pull_back_rows`]).
+#[inline(always)]
+fn pull_back_rows_any(
     retraction: Retraction,
     dim: usize,
     positions: &[f64],

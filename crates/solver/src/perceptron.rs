@@ -215,6 +215,22 @@ impl Perceptron {
         }
     }
 
+    /// [`Self::add_ambient_drift`] in a dimension known at compile time (the same operations
+    /// in the same order, unrolled).
+    #[inline(always)]
+    pub fn add_ambient_drift_fixed<const D: usize>(&self, x: &[f64; D], out: &mut [f64; D]) {
+        for j in 0..self.width() {
+            let a: &[f64; D] = self
+                .direction(j)
+                .try_into()
+                .expect("a direction of length D");
+            let coefficient = self.weights[j] * self.sigma.sigma(dot(a, x));
+            for (o, &ak) in out.iter_mut().zip(a) {
+                *o += coefficient * ak;
+            }
+        }
+    }
+
     /// The potential `v(x) = Σ_j s_j φ(<a_j,x>)`.
     pub fn potential(&self, x: &[f64]) -> f64 {
         (0..self.width())

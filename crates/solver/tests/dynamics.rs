@@ -448,6 +448,62 @@ fn results_are_bit_identical_across_thread_counts() {
     }
 }
 
+/// Past 16,384 particles the per-particle passes of a step (the stage combinations, the
+/// retraction and the pull-back) run in parallel tasks; the spectral kernel evaluates 16
+/// particles at a time with a tail of fewer. Neither may change a bit: S^1 (spectral, RK4,
+/// normal coordinates, a particle count that leaves a tail) and S^2 (direct, Heun,
+/// gnomonic), each against the calling thread alone.
+#[test]
+fn many_particle_steps_are_bit_identical_across_thread_counts() {
+    let cases = [
+        (2, 20_011, Method::Rk4, Retraction::Exp, 3),
+        (3, 16_500, Method::Rk2, Retraction::Normalize, 1),
+    ];
+    for (dim, n, method, retraction, steps) in cases {
+        let mut params = small_params(
+            dim,
+            n,
+            3.0,
+            Activation::Relu,
+            Attention::Usa,
+            Regime::Descent,
+            Kernel::Shifted,
+        );
+        params.integrator.method = method;
+        params.integrator.retraction = retraction;
+        params.integrator.dt = 0.05;
+        fixed_run(&mut params, steps, 1000);
+        let problem = problem_from(params, random_state(dim, n, 11));
+        let sequential = simulate(&problem, Par::Seq).unwrap();
+        for threads in [2, 3] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let parallel = pool.install(|| simulate(&problem, Par::Rayon)).unwrap();
+            assert_eq!(parallel.summary.steps, steps);
+            let differing = parallel
+                .final_state
+                .positions
+                .iter()
+                .zip(&sequential.final_state.positions)
+                .filter(|(a, b)| a.to_bits() != b.to_bits())
+                .count();
+            assert_eq!(
+                differing,
+                0,
+                "S^{}: {differing} coordinates differ with {threads} threads",
+                dim - 1
+            );
+        }
+        let moved = max_abs_diff(
+            &sequential.final_state.positions,
+            &problem.initial.positions,
+        );
+        assert!(moved > 1e-6, "S^{}: the particles did not move", dim - 1);
+    }
+}
+
 // 8. ---------------------------------------------------------------------------------------------
 
 #[test]

@@ -27,6 +27,9 @@
 //! started far above the last significant order and normalized by `I_0 + 2 Σ_{k>=1} I_k = e^β`
 //! (so directly scaled by `e^{-β}`), with rescaling against overflow.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use rayon::prelude::*;
 
 use super::lanes::{Lanes, WIDTH};
@@ -38,6 +41,10 @@ pub const TRUNCATION_TOL: f64 = 1e-15;
 
 /// Particles per chunk of the moment sums and the evaluation (fixed, for determinism).
 const CHUNK: usize = 1024;
+
+/// Groups of [`WIDTH`] particles the moment and evaluation loops carry at once (independent
+/// dependency chains, for the pipeline; the results do not depend on it).
+const GROUPS: usize = 4;
 
 /// `e^{-β} I_k(β)` for `k = 0..count` (Miller's backward recurrence, normalized by the sum rule).
 pub fn scaled_bessel(beta: f64, count: usize) -> Vec<f64> {
@@ -107,6 +114,26 @@ impl SpectralPlan {
         }
     }
 
+    /// [`SpectralPlan::new`], kept per thread for the last β asked for: a run asks for the
+    /// same plan at every evaluation of its field, and computing it costs about as much as
+    /// evaluating a few hundred particles.
+    pub fn cached(beta: f64) -> Rc<SpectralPlan> {
+        thread_local! {
+            static LAST: RefCell<Option<Rc<SpectralPlan>>> = const { RefCell::new(None) };
+        }
+        LAST.with(|last| {
+            let mut last = last.borrow_mut();
+            match &*last {
+                Some(plan) if plan.beta.to_bits() == beta.to_bits() => Rc::clone(plan),
+                _ => {
+                    let plan = Rc::new(SpectralPlan::new(beta));
+                    *last = Some(Rc::clone(&plan));
+                    plan
+                }
+            }
+        })
+    }
+
     /// The number of modes `K` kept.
     pub fn modes(&self) -> usize {
         self.coefficients.len() - 1
@@ -145,12 +172,32 @@ impl LaneTask for MomentsTask<'_> {
     fn run<L: Lanes>(self) -> Vec<f64> {
         let mut real = vec![L::splat(0.0); self.modes + 1];
         let mut imaginary = vec![L::splat(0.0); self.modes + 1];
-        for first in (0..self.masses.len()).step_by(WIDTH) {
+        let n = self.masses.len();
+        // `GROUPS` groups of `WIDTH` particles at a time: their powers are independent chains,
+        // so they overlap in the pipeline, while each mode's sums still take the groups in
+        // particle order (the same additions, in the same order, as one group at a time).
+        let load = |first: usize| {
             let (x, y) = load_xy::<L>(self.positions, first);
             let mut m = [0.0; WIDTH];
-            let count = WIDTH.min(self.masses.len() - first);
+            let count = WIDTH.min(n - first);
             m[..count].copy_from_slice(&self.masses[first..first + count]);
-            let m = L::load(&m);
+            (x, y, L::load(&m))
+        };
+        let block = GROUPS * WIDTH;
+        let whole = n / block * block;
+        for first in (0..whole).step_by(block) {
+            let groups: [(L, L, L); GROUPS] = std::array::from_fn(|g| load(first + g * WIDTH));
+            let mut powers: [(L, L); GROUPS] = groups.map(|(_, _, m)| (m, L::splat(0.0)));
+            for k in 0..=self.modes {
+                for (g, power) in powers.iter_mut().enumerate() {
+                    real[k] = real[k].add(power.0);
+                    imaginary[k] = imaginary[k].add(power.1);
+                    *power = complex_mul(power.0, power.1, groups[g].0, groups[g].1);
+                }
+            }
+        }
+        for first in (whole..n).step_by(WIDTH) {
+            let (x, y, m) = load(first);
             let (mut power_re, mut power_im) = (m, L::splat(0.0));
             for k in 0..=self.modes {
                 real[k] = real[k].add(power_re);
@@ -182,7 +229,35 @@ impl LaneTask for EvaluateTask<'_> {
     #[inline(always)]
     fn run<L: Lanes>(self) {
         let n = self.tangents.len();
-        for first in (0..n).step_by(WIDTH) {
+        // `GROUPS` groups of particles at a time, each with its own sums in the order of one
+        // group at a time (the same bits): independent chains that overlap in the pipeline.
+        let block = GROUPS * WIDTH;
+        let whole = n / block * block;
+        for first in (0..whole).step_by(block) {
+            let points: [(L, L); GROUPS] =
+                std::array::from_fn(|g| load_xy::<L>(self.positions, first + g * WIDTH));
+            let mut powers = points;
+            let mut tangent = [L::splat(0.0); GROUPS];
+            let mut weight = [L::splat(self.weight_constant); GROUPS];
+            for factor in self.factors {
+                let [a_re, a_im, b_re, b_im] = factor.map(L::splat);
+                let minus_a_im = L::splat(0.0).sub(a_im);
+                for g in 0..GROUPS {
+                    let (power_re, power_im) = powers[g];
+                    tangent[g] = power_im.mul_add(a_re, tangent[g]);
+                    tangent[g] = power_re.mul_add(minus_a_im, tangent[g]);
+                    weight[g] = power_re.mul_add(b_re, weight[g]);
+                    weight[g] = power_im.mul_add(b_im, weight[g]);
+                    powers[g] = complex_mul(power_re, power_im, points[g].0, points[g].1);
+                }
+            }
+            for g in 0..GROUPS {
+                let at = first + g * WIDTH;
+                tangent[g].store(&mut self.tangents[at..at + WIDTH]);
+                weight[g].store(&mut self.weights[at..at + WIDTH]);
+            }
+        }
+        for first in (whole..n).step_by(WIDTH) {
             let (x, y) = load_xy::<L>(self.positions, first);
             let (mut power_re, mut power_im) = (x, y);
             let mut tangent = L::splat(0.0);
@@ -247,10 +322,11 @@ fn moments(
 /// One chunk's positions and outputs (tangential sums, weight sums).
 type ChunkIo<'a> = (&'a [f64], (&'a mut [f64], &'a mut [f64]));
 
-/// Per-particle pair sums.
+/// Per-particle pair sums on S^1.
 pub(crate) struct PairSums {
-    /// `Σ_j m_j w_ij x_j`, row-major `n × dim`.
-    pub vectors: Vec<f64>,
+    /// `T_i`: the tangential part of `Σ_j m_j w_ij x_j` is `T_i t_i`, with
+    /// `t_i = (-sin θ_i, cos θ_i) = (-x_i[1], x_i[0])`.
+    pub tangents: Vec<f64>,
     /// `Σ_j m_j w_ij`.
     pub weights: Vec<f64>,
 }
@@ -301,8 +377,8 @@ impl Moments {
     }
 
     /// The pair sums of every particle of `positions` (the state the moments were taken of):
-    /// `T_i t_i` in place of `Σ_j m_j w_ij x_j` (its tangential part, the only one the field
-    /// keeps) and `Z_i`, times `scale`.
+    /// `T_i` (`T_i t_i` stands for `Σ_j m_j w_ij x_j`: its tangential part, the only one the
+    /// field keeps) and `Z_i`, times `scale`.
     pub(crate) fn pair_sums(
         &self,
         backend: Backend,
@@ -354,17 +430,8 @@ impl Moments {
                 )
                 .for_each(evaluate),
         }
-        let mut vectors = vec![0.0; 2 * n];
-        for ((v, x), &t) in vectors
-            .chunks_exact_mut(2)
-            .zip(positions.chunks_exact(2))
-            .zip(&tangents)
-        {
-            v[0] = -t * x[1];
-            v[1] = t * x[0];
-        }
         SpectralSums {
-            sums: PairSums { vectors, weights },
+            sums: PairSums { tangents, weights },
             error_bound,
         }
     }
