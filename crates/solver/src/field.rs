@@ -19,7 +19,7 @@ use crate::kernel::{Backend, FieldPath};
 use crate::par::Par;
 use crate::params::{Attention, Kernel, PairKernel, Regime};
 use crate::perceptron::Perceptron;
-use crate::sphere::{dot, norm, project_tangent};
+use crate::sphere::{dot, norm, project_tangent, project_tangent_fixed};
 
 /// Rows per rayon task: large enough to amortize scheduling, small enough to balance.
 const ROWS_PER_TASK: usize = 64;
@@ -261,12 +261,16 @@ impl Dynamics {
     fn finish_row_fixed<const D: usize>(&self, x: &[f64; D], weight_sum: f64, out: &mut [f64; D]) {
         if self.attention == Attention::Sa {
             let inverse = 1.0 / weight_sum;
-            out.iter_mut().for_each(|o| *o *= inverse);
+            for o in out.iter_mut() {
+                *o *= inverse;
+            }
         }
         self.perceptron.add_ambient_drift_fixed(x, out);
-        project_tangent(x, out);
+        project_tangent_fixed(x, out);
         let sign = self.sign();
-        out.iter_mut().for_each(|o| *o *= sign);
+        for o in out.iter_mut() {
+            *o *= sign;
+        }
     }
 
     /// [`Self::finish_row`] in any dimension.

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::SolverError;
 use crate::params::{Activation, PerceptronParams, ScaleMode};
-use crate::sphere::{dot, random_unit_vector};
+use crate::sphere::{dot, dot_fixed, random_unit_vector};
 
 /// Stream of the ChaCha generator used for perceptron draws (the initial positions use another
 /// stream, so equal seeds still give independent draws).
@@ -219,14 +219,11 @@ impl Perceptron {
     /// in the same order, unrolled).
     #[inline(always)]
     pub fn add_ambient_drift_fixed<const D: usize>(&self, x: &[f64; D], out: &mut [f64; D]) {
-        for j in 0..self.width() {
-            let a: &[f64; D] = self
-                .direction(j)
-                .try_into()
-                .expect("a direction of length D");
-            let coefficient = self.weights[j] * self.sigma.sigma(dot(a, x));
-            for (o, &ak) in out.iter_mut().zip(a) {
-                *o += coefficient * ak;
+        for (a, &weight) in self.directions.chunks_exact(D).zip(&self.weights) {
+            let a: &[f64; D] = a.try_into().expect("a direction of length D");
+            let coefficient = weight * self.sigma.sigma(dot_fixed(a, x));
+            for k in 0..D {
+                out[k] += coefficient * a[k];
             }
         }
     }

@@ -15,6 +15,26 @@ pub fn norm(a: &[f64]) -> f64 {
     dot(a, a).sqrt()
 }
 
+/// [`dot`] in a dimension known at compile time: the same additions in the same order (from
+/// `-0.0`, as `Iterator::sum` of `f64` starts), unrolled.
+#[inline(always)]
+pub fn dot_fixed<const D: usize>(a: &[f64; D], b: &[f64; D]) -> f64 {
+    let mut sum = -0.0;
+    for k in 0..D {
+        sum += a[k] * b[k];
+    }
+    sum
+}
+
+/// [`project_tangent`] in a dimension known at compile time (the same operations, unrolled).
+#[inline(always)]
+pub fn project_tangent_fixed<const D: usize>(x: &[f64; D], y: &mut [f64; D]) {
+    let c = dot_fixed(x, y);
+    for k in 0..D {
+        y[k] -= c * x[k];
+    }
+}
+
 /// Replaces `y` by its tangential part at `x`: `y - <x,y> x`.
 #[inline]
 pub fn project_tangent(x: &[f64], y: &mut [f64]) {

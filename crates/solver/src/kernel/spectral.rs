@@ -159,6 +159,16 @@ fn load_xy<L: Lanes>(positions: &[f64], first: usize) -> (L, L) {
     (L::load(&x), L::load(&y))
 }
 
+/// [`load_xy`] with the four particles' masses (0 for missing particles).
+#[inline(always)]
+fn load_xym<L: Lanes>(positions: &[f64], masses: &[f64], first: usize) -> (L, L, L) {
+    let (x, y) = load_xy::<L>(positions, first);
+    let mut m = [0.0; WIDTH];
+    let count = WIDTH.min(masses.len() - first);
+    m[..count].copy_from_slice(&masses[first..first + count]);
+    (x, y, L::load(&m))
+}
+
 /// `(a + ib)(c + id)`.
 #[inline(always)]
 fn complex_mul<L: Lanes>(a: L, b: L, c: L, d: L) -> (L, L) {
@@ -176,28 +186,30 @@ impl LaneTask for MomentsTask<'_> {
         // `GROUPS` groups of `WIDTH` particles at a time: their powers are independent chains,
         // so they overlap in the pipeline, while each mode's sums still take the groups in
         // particle order (the same additions, in the same order, as one group at a time).
-        let load = |first: usize| {
-            let (x, y) = load_xy::<L>(self.positions, first);
-            let mut m = [0.0; WIDTH];
-            let count = WIDTH.min(n - first);
-            m[..count].copy_from_slice(&self.masses[first..first + count]);
-            (x, y, L::load(&m))
-        };
+        // Plain loops and functions rather than closures: a closure is compiled outside the
+        // caller's `target_feature` context, where each lane operation would be a call.
         let block = GROUPS * WIDTH;
         let whole = n / block * block;
+        let zero = L::splat(0.0);
         for first in (0..whole).step_by(block) {
-            let groups: [(L, L, L); GROUPS] = std::array::from_fn(|g| load(first + g * WIDTH));
-            let mut powers: [(L, L); GROUPS] = groups.map(|(_, _, m)| (m, L::splat(0.0)));
+            let mut points = [(zero, zero); GROUPS];
+            let mut powers = [(zero, zero); GROUPS];
+            for g in 0..GROUPS {
+                let (x, y, m) = load_xym::<L>(self.positions, self.masses, first + g * WIDTH);
+                points[g] = (x, y);
+                powers[g] = (m, zero);
+            }
             for k in 0..=self.modes {
-                for (g, power) in powers.iter_mut().enumerate() {
-                    real[k] = real[k].add(power.0);
-                    imaginary[k] = imaginary[k].add(power.1);
-                    *power = complex_mul(power.0, power.1, groups[g].0, groups[g].1);
+                for g in 0..GROUPS {
+                    let (power_re, power_im) = powers[g];
+                    real[k] = real[k].add(power_re);
+                    imaginary[k] = imaginary[k].add(power_im);
+                    powers[g] = complex_mul(power_re, power_im, points[g].0, points[g].1);
                 }
             }
         }
         for first in (whole..n).step_by(WIDTH) {
-            let (x, y, m) = load(first);
+            let (x, y, m) = load_xym::<L>(self.positions, self.masses, first);
             let (mut power_re, mut power_im) = (m, L::splat(0.0));
             for k in 0..=self.modes {
                 real[k] = real[k].add(power_re);
@@ -234,13 +246,16 @@ impl LaneTask for EvaluateTask<'_> {
         let block = GROUPS * WIDTH;
         let whole = n / block * block;
         for first in (0..whole).step_by(block) {
-            let points: [(L, L); GROUPS] =
-                std::array::from_fn(|g| load_xy::<L>(self.positions, first + g * WIDTH));
+            let mut points = [(L::splat(0.0), L::splat(0.0)); GROUPS];
+            for (g, point) in points.iter_mut().enumerate() {
+                *point = load_xy::<L>(self.positions, first + g * WIDTH);
+            }
             let mut powers = points;
             let mut tangent = [L::splat(0.0); GROUPS];
             let mut weight = [L::splat(self.weight_constant); GROUPS];
             for factor in self.factors {
-                let [a_re, a_im, b_re, b_im] = factor.map(L::splat);
+                let (a_re, a_im) = (L::splat(factor[0]), L::splat(factor[1]));
+                let (b_re, b_im) = (L::splat(factor[2]), L::splat(factor[3]));
                 let minus_a_im = L::splat(0.0).sub(a_im);
                 for g in 0..GROUPS {
                     let (power_re, power_im) = powers[g];
@@ -263,7 +278,8 @@ impl LaneTask for EvaluateTask<'_> {
             let mut tangent = L::splat(0.0);
             let mut weight = L::splat(self.weight_constant);
             for factor in self.factors {
-                let [a_re, a_im, b_re, b_im] = factor.map(L::splat);
+                let (a_re, a_im) = (L::splat(factor[0]), L::splat(factor[1]));
+                let (b_re, b_im) = (L::splat(factor[2]), L::splat(factor[3]));
                 tangent = power_im.mul_add(a_re, tangent);
                 tangent = power_re.mul_add(L::splat(0.0).sub(a_im), tangent);
                 weight = power_re.mul_add(b_re, weight);
