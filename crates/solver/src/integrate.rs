@@ -138,6 +138,22 @@ pub fn retract(retraction: Retraction, x: &[f64], y: &[f64], out: &mut [f64]) {
     out.iter_mut().for_each(|o| *o /= length);
 }
 
+/// [`retract`] for `exp`, returning `(sin r, cos r)` with `r = |y|` for the pull-back at the
+/// same point ([`pull_back_exp`]): one `sin_cos` instead of a cosine here and a sine, a cosine
+/// there. The same values, so the same bits: `sin_cos` is the sine and the cosine.
+#[inline]
+fn retract_exp(x: &[f64], y: &[f64], out: &mut [f64]) -> (f64, f64) {
+    let r = norm(y);
+    let (sin_r, cos_r) = r.sin_cos();
+    let s = if r < 1e-4 { sinc(r) } else { sin_r / r };
+    for ((o, &xk), &yk) in out.iter_mut().zip(x).zip(y) {
+        *o = cos_r * xk + s * yk;
+    }
+    let length = norm(out);
+    out.iter_mut().for_each(|o| *o /= length);
+    (sin_r, cos_r)
+}
+
 /// Pulls a tangent vector `k` at `p = R_x(y)` back to the chart at `x`: writes
 /// `(D R_x(y))^{-1} k` into `out` (a vector of `T_x`).
 #[inline]
@@ -163,33 +179,45 @@ pub fn pull_back(
                 *o = q_norm * (kk - kx * (xk + yk));
             }
         }
-        Retraction::Exp => {
-            let r = norm(y);
-            if r < 1e-12 {
-                out.copy_from_slice(k);
-                let kx = dot(k, x);
-                for (o, &xk) in out.iter_mut().zip(x) {
-                    *o -= kx * xk;
-                }
-                return;
-            }
-            // Along the geodesic direction the exponential map is an isometry; across it,
-            // lengths shrink by sin(r)/r. Split k at p = x cos r + ŷ sin r accordingly.
-            let (sin_r, cos_r) = r.sin_cos();
-            let mut radial_rate = 0.0; // <k, γ'(r)> with γ'(r) = -sin r x + cos r ŷ
-            let mut kp = 0.0;
-            for (((&kk, &xk), &yk), &pk) in k.iter().zip(x).zip(y).zip(p) {
-                radial_rate += kk * (-sin_r * xk + cos_r * yk / r);
-                kp += kk * pk;
-            }
-            let stretch = r / sin_r;
-            for ((((o, &kk), &xk), &yk), &pk) in out.iter_mut().zip(k).zip(x).zip(y).zip(p) {
-                let y_hat = yk / r;
-                let gamma = -sin_r * xk + cos_r * y_hat;
-                let across = kk - radial_rate * gamma - kp * pk;
-                *o = radial_rate * y_hat + stretch * across;
-            }
+        Retraction::Exp => pull_back_exp(x, y, p, k, out, None),
+    }
+}
+
+/// [`pull_back`] for `exp`, with `(sin r, cos r)` of `r = |y|` when the retraction computed
+/// them ([`retract_exp`]).
+#[inline]
+fn pull_back_exp(
+    x: &[f64],
+    y: &[f64],
+    p: &[f64],
+    k: &[f64],
+    out: &mut [f64],
+    trig: Option<(f64, f64)>,
+) {
+    let r = norm(y);
+    if r < 1e-12 {
+        out.copy_from_slice(k);
+        let kx = dot(k, x);
+        for (o, &xk) in out.iter_mut().zip(x) {
+            *o -= kx * xk;
         }
+        return;
+    }
+    // Along the geodesic direction the exponential map is an isometry; across it,
+    // lengths shrink by sin(r)/r. Split k at p = x cos r + ŷ sin r accordingly.
+    let (sin_r, cos_r) = trig.unwrap_or_else(|| r.sin_cos());
+    let mut radial_rate = 0.0; // <k, γ'(r)> with γ'(r) = -sin r x + cos r ŷ
+    let mut kp = 0.0;
+    for (((&kk, &xk), &yk), &pk) in k.iter().zip(x).zip(y).zip(p) {
+        radial_rate += kk * (-sin_r * xk + cos_r * yk / r);
+        kp += kk * pk;
+    }
+    let stretch = r / sin_r;
+    for ((((o, &kk), &xk), &yk), &pk) in out.iter_mut().zip(k).zip(x).zip(y).zip(p) {
+        let y_hat = yk / r;
+        let gamma = -sin_r * xk + cos_r * y_hat;
+        let across = kk - radial_rate * gamma - kp * pk;
+        *o = radial_rate * y_hat + stretch * across;
     }
 }
 
@@ -200,6 +228,8 @@ pub struct Scratch {
     chart: Vec<f64>,
     point: Vec<f64>,
     velocity: Vec<f64>,
+    /// `(sin r, cos r)` of each particle's stage point (`exp` only), for its pull-back.
+    trig: Vec<f64>,
 }
 
 /// What a step did.
@@ -244,20 +274,39 @@ pub fn step(
     scratch.chart.resize(len, 0.0);
     scratch.point.resize(len, 0.0);
     scratch.velocity.resize(len, 0.0);
+    if retraction == Retraction::Exp && n_stages > 1 {
+        scratch.trig.resize(2 * (len / dim), 0.0);
+    }
 
     // Stage 1: y = 0, where the pull-back is the identity on the (already tangent) velocity.
     scratch.stages[0].copy_from_slice(velocity);
     for s in 1..n_stages {
         let (done, rest) = scratch.stages.split_at_mut(s);
         combine(dt, tableau.a[s], done, &mut scratch.chart, par);
-        chart_to_sphere(
-            retraction,
-            dim,
-            positions,
-            &scratch.chart,
-            &mut scratch.point,
-            par,
-        );
+        let trig = match retraction {
+            Retraction::Exp => {
+                stage_to_sphere_exp(
+                    dim,
+                    positions,
+                    &scratch.chart,
+                    &mut scratch.point,
+                    &mut scratch.trig,
+                    par,
+                );
+                Some(scratch.trig.as_slice())
+            }
+            Retraction::Normalize => {
+                chart_to_sphere(
+                    retraction,
+                    dim,
+                    positions,
+                    &scratch.chart,
+                    &mut scratch.point,
+                    par,
+                );
+                None
+            }
+        };
         dynamics.velocity(&scratch.point, masses, &mut scratch.velocity, par);
         pull_back_all(
             retraction,
@@ -266,6 +315,7 @@ pub fn step(
             &scratch.chart,
             &scratch.point,
             &scratch.velocity,
+            trig,
             &mut rest[0],
             par,
         );
@@ -425,6 +475,69 @@ fn retract_rows<const D: usize>(
     }
 }
 
+/// [`chart_to_sphere`] for a stage under `exp`: also writes each particle's `(sin r, cos r)`
+/// into `trig`, for its pull-back.
+fn stage_to_sphere_exp(
+    dim: usize,
+    positions: &[f64],
+    chart: &[f64],
+    out: &mut [f64],
+    trig: &mut [f64],
+    par: Par,
+) {
+    let rows = |positions: &[f64], chart: &[f64], out: &mut [f64], trig: &mut [f64]| match dim {
+        2 => retract_exp_rows::<2>(positions, chart, out, trig),
+        3 => retract_exp_rows::<3>(positions, chart, out, trig),
+        _ => retract_exp_rows_any(dim, positions, chart, out, trig),
+    };
+    let n = out.len() / dim;
+    if par == Par::Seq || n < PARALLEL_PARTICLES {
+        rows(positions, chart, out, trig);
+        return;
+    }
+    let block = PARTICLES_PER_TASK * dim;
+    out.par_chunks_mut(block)
+        .zip(trig.par_chunks_mut(2 * PARTICLES_PER_TASK))
+        .enumerate()
+        .for_each(|(task, (out, trig))| {
+            let range = task * block..task * block + out.len();
+            rows(&positions[range.clone()], &chart[range], out, trig);
+        });
+}
+
+/// [`stage_to_sphere_exp`]'s rows in dimension `D`.
+#[inline(always)]
+fn retract_exp_rows<const D: usize>(
+    positions: &[f64],
+    chart: &[f64],
+    out: &mut [f64],
+    trig: &mut [f64],
+) {
+    retract_exp_rows_any(D, positions, chart, out, trig);
+}
+
+/// [`stage_to_sphere_exp`]'s rows in any dimension (inlined with a constant `dim` by
+/// [`retract_exp_rows`]).
+#[inline(always)]
+fn retract_exp_rows_any(
+    dim: usize,
+    positions: &[f64],
+    chart: &[f64],
+    out: &mut [f64],
+    trig: &mut [f64],
+) {
+    for (((x, y), o), t) in positions
+        .chunks_exact(dim)
+        .zip(chart.chunks_exact(dim))
+        .zip(out.chunks_exact_mut(dim))
+        .zip(trig.chunks_exact_mut(2))
+    {
+        let (sin_r, cos_r) = retract_exp(x, y, o);
+        t[0] = sin_r;
+        t[1] = cos_r;
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn pull_back_all(
     retraction: Retraction,
@@ -433,18 +546,24 @@ fn pull_back_all(
     chart: &[f64],
     points: &[f64],
     velocity: &[f64],
+    trig: Option<&[f64]>,
     out: &mut [f64],
     par: Par,
 ) {
     let inputs = [positions, chart, points, velocity];
-    per_particle(dim, par, inputs, out, |_, [x, y, p, k], out| match dim {
-        2 => pull_back_rows::<2>(retraction, x, y, p, k, out),
-        3 => pull_back_rows::<3>(retraction, x, y, p, k, out),
-        _ => pull_back_rows_any(retraction, dim, x, y, p, k, out),
+    per_particle(dim, par, inputs, out, |offset, [x, y, p, k], out| {
+        let first = offset / dim;
+        let trig = trig.map(|trig| &trig[2 * first..2 * (first + out.len() / dim)]);
+        match dim {
+            2 => pull_back_rows::<2>(retraction, x, y, p, k, trig, out),
+            3 => pull_back_rows::<3>(retraction, x, y, p, k, trig, out),
+            _ => pull_back_rows_any(retraction, dim, x, y, p, k, trig, out),
+        }
     });
 }
 
 /// [`pull_back_all`]'s rows in dimension `D`.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn pull_back_rows<const D: usize>(
     retraction: Retraction,
@@ -452,13 +571,15 @@ fn pull_back_rows<const D: usize>(
     chart: &[f64],
     points: &[f64],
     velocity: &[f64],
+    trig: Option<&[f64]>,
     out: &mut [f64],
 ) {
-    pull_back_rows_any(retraction, D, positions, chart, points, velocity, out);
+    pull_back_rows_any(retraction, D, positions, chart, points, velocity, trig, out);
 }
 
 /// [`pull_back_all`]'s rows in any dimension (inlined with a constant `dim` by
 /// [`pull_back_rows`]).
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn pull_back_rows_any(
     retraction: Retraction,
@@ -467,16 +588,26 @@ fn pull_back_rows_any(
     chart: &[f64],
     points: &[f64],
     velocity: &[f64],
+    trig: Option<&[f64]>,
     out: &mut [f64],
 ) {
-    for ((((x, y), p), k), o) in positions
+    let rows = positions
         .chunks_exact(dim)
         .zip(chart.chunks_exact(dim))
         .zip(points.chunks_exact(dim))
         .zip(velocity.chunks_exact(dim))
-        .zip(out.chunks_exact_mut(dim))
-    {
-        pull_back(retraction, x, y, p, k, o);
+        .zip(out.chunks_exact_mut(dim));
+    match (retraction, trig) {
+        (Retraction::Exp, Some(trig)) => {
+            for (((((x, y), p), k), o), t) in rows.zip(trig.chunks_exact(2)) {
+                pull_back_exp(x, y, p, k, o, Some((t[0], t[1])));
+            }
+        }
+        _ => {
+            for ((((x, y), p), k), o) in rows {
+                pull_back(retraction, x, y, p, k, o);
+            }
+        }
     }
 }
 
