@@ -357,7 +357,9 @@ fn sorted_from_largest_gap(state: &State) -> Vec<(usize, f64)> {
     let mut by_angle: Vec<(usize, f64)> = (0..state.len())
         .map(|i| (i, angle(state.position(i))))
         .collect();
-    by_angle.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+    // (angle, index) pairs are distinct, so the unstable sort gives the one sorted order (and
+    // allocates nothing).
+    by_angle.sort_unstable_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
     let n = by_angle.len();
     let mut start = 0;
     let mut largest_gap = -1.0;
@@ -609,6 +611,14 @@ pub fn window_mass(state: &State, length: f64) -> f64 {
 pub fn merge_close(state: &mut State, tol: f64) -> bool {
     if tol <= 0.0 || state.len() < 2 {
         return false;
+    }
+    if state.dim == 2 {
+        // Most checks merge nothing: decide that from the sorted circle alone, before building
+        // one group per particle (the same test as `linked_components`' opening of a group).
+        let sorted = sorted_from_largest_gap(state);
+        if sorted.windows(2).all(|pair| pair[1].1 - pair[0].1 > tol) {
+            return false;
+        }
     }
     let groups = linked_components(state, tol);
     if groups.len() == state.len() {

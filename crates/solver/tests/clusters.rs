@@ -1,7 +1,7 @@
 //! Single linkage, cluster spreads and window masses on `S^{d-1}`, `d >= 3`, through cell lists,
 //! against the all-pairs oracle of `reference`: the same components and the same spreads, bit for
 //! bit, and the same window masses to rounding, on uniform, clustered and chained states and on
-//! points exactly at the counting radius.
+//! points exactly at the counting radius; and merging on S^1 joins exactly the particles that have met.
 
 mod common;
 
@@ -176,5 +176,48 @@ fn antipodal_pairs_and_duplicates_match_all_pairs() {
     };
     for radius in [0.0, 0.05, 0.5, 3.2] {
         check(&state, radius);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Merging on S^1 at `tol = 1e-12` joins exactly the planted pairs: particles placed
+    /// `δ <= 3e-13` after another one (at `δ = 0` too), among uniform ones that are farther apart
+    /// than `tol`. A state with no planted pair is left as it is (the test of the sorted circle
+    /// alone), one with `k` pairs loses `k` atoms and keeps its mass.
+    #[test]
+    fn merging_on_the_circle_joins_exactly_the_particles_that_have_met(
+        angles in prop::collection::vec(0.0..std::f64::consts::TAU, 2..60),
+        planted in prop::collection::vec((0usize..60, 0.0..3e-13f64), 0..4),
+    ) {
+        let tol = 1e-12;
+        let mut sorted = angles.clone();
+        sorted.sort_by(f64::total_cmp);
+        let apart = sorted.windows(2).all(|w| w[1] - w[0] > 1e-9)
+            && sorted[0] + std::f64::consts::TAU - sorted[sorted.len() - 1] > 1e-9;
+        prop_assume!(apart);
+        let mut hosts: Vec<usize> = planted.iter().map(|&(i, _)| i % angles.len()).collect();
+        hosts.sort_unstable();
+        hosts.dedup();
+        let mut all = angles.clone();
+        for (&host, &(_, delta)) in hosts.iter().zip(&planted) {
+            all.push(angles[host] + delta);
+        }
+        let n = all.len();
+        let mut state = State {
+            dim: 2,
+            positions: all.iter().flat_map(|t| [t.cos(), t.sin()]).collect(),
+            masses: vec![1.0 / n as f64; n],
+        };
+        let before = state.clone();
+        let merged = sphereflow_solver::clusters::merge_close(&mut state, tol);
+        prop_assert_eq!(merged, !hosts.is_empty());
+        prop_assert_eq!(state.len(), n - hosts.len());
+        if hosts.is_empty() {
+            prop_assert_eq!(&state, &before);
+        }
+        let mass: f64 = state.masses.iter().sum();
+        prop_assert!((mass - 1.0).abs() < 1e-12);
     }
 }
