@@ -1,7 +1,8 @@
 //! Single linkage, cluster spreads and window masses on `S^{d-1}`, `d >= 3`, through cell lists,
 //! against the all-pairs oracle of `reference`: the same components and the same spreads, bit for
 //! bit, and the same window masses to rounding, on uniform, clustered and chained states and on
-//! points exactly at the counting radius; and merging on S^1 joins exactly the particles that have met.
+//! points exactly at the counting radius; and merging on S^1 joins exactly the particles that
+//! have met.
 
 mod common;
 
