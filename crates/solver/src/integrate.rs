@@ -141,7 +141,7 @@ pub fn retract(retraction: Retraction, x: &[f64], y: &[f64], out: &mut [f64]) {
 /// [`retract`] for `exp`, returning `(sin r, cos r)` with `r = |y|` for the pull-back at the
 /// same point ([`pull_back_exp`]): one `sin_cos` instead of a cosine here and a sine, a cosine
 /// there. The same values, so the same bits: `sin_cos` is the sine and the cosine.
-#[inline]
+#[inline(always)]
 fn retract_exp(x: &[f64], y: &[f64], out: &mut [f64]) -> (f64, f64) {
     let r = norm(y);
     let (sin_r, cos_r) = r.sin_cos();
@@ -185,7 +185,7 @@ pub fn pull_back(
 
 /// [`pull_back`] for `exp`, with `(sin r, cos r)` of `r = |y|` when the retraction computed
 /// them ([`retract_exp`]).
-#[inline]
+#[inline(always)]
 fn pull_back_exp(
     x: &[f64],
     y: &[f64],
