@@ -505,7 +505,9 @@ fn stage_to_sphere_exp(
         });
 }
 
-/// [`stage_to_sphere_exp`]'s rows in dimension `D`.
+/// [`stage_to_sphere_exp`]'s rows in dimension `D`. Kept as a const-generic function: calling
+/// the any-dimension rows with a literal `dim` instead gives the same bits but measured 10–15%
+/// slower on S^1 RK4 runs (3.9–4.1 s against 4.4–4.7 s, 2 · 10^5 particles, one thread).
 #[inline(always)]
 fn retract_exp_rows<const D: usize>(
     positions: &[f64],
@@ -562,7 +564,8 @@ fn pull_back_all(
     });
 }
 
-/// [`pull_back_all`]'s rows in dimension `D`.
+/// [`pull_back_all`]'s rows in dimension `D` (const-generic for the reason given at
+/// [`retract_exp_rows`]).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn pull_back_rows<const D: usize>(
