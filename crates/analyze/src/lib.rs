@@ -13,11 +13,12 @@ pub mod fits;
 pub mod tables;
 pub mod theory;
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use sphereflow_exec::{task_state, Store, StoredResult, TaskState};
-use sphereflow_plan::{Kind, Plan, Task, Typed, SCHEMA};
+use sphereflow_exec::{task_result, Store, StoredResult, TaskState};
+use sphereflow_plan::{Kind, Plan, Task, TaskId, Typed, SCHEMA};
 use sphereflow_solver::{Problem, Regime};
 
 pub use error::AnalyzeError;
@@ -374,6 +375,42 @@ pub fn analyze(
     store: Option<&Store>,
     options: &AnalyzeOptions,
 ) -> Result<Analysis, AnalyzeError> {
+    analyze_from(plan, options, |task| match store {
+        Some(store) => {
+            let (state, result) = task_result(store, &task.id)?;
+            Ok((state, result.map(Cow::Owned)))
+        }
+        None => Ok((TaskState::Pending, None)),
+    })
+}
+
+/// Analyzes a sweep whose committed results are already read (`loaded`, by task id: for
+/// instance the runs a report draws), as [`analyze`] would read them from `store`; the state
+/// of every other task is read from `store`.
+///
+/// # Errors
+/// A committed object that cannot be read back.
+pub fn analyze_loaded(
+    plan: &Plan,
+    store: &Store,
+    loaded: &HashMap<TaskId, &StoredResult>,
+    options: &AnalyzeOptions,
+) -> Result<Analysis, AnalyzeError> {
+    analyze_from(plan, options, |task| match loaded.get(&task.id) {
+        Some(result) => Ok((TaskState::Cached, Some(Cow::Borrowed(*result)))),
+        None => {
+            let (state, result) = task_result(store, &task.id)?;
+            Ok((state, result.map(Cow::Owned)))
+        }
+    })
+}
+
+/// The analysis, with each task's state and committed result from `fetch`.
+fn analyze_from<'a>(
+    plan: &Plan,
+    options: &AnalyzeOptions,
+    mut fetch: impl FnMut(&Task) -> Result<(TaskState, Option<Cow<'a, StoredResult>>), AnalyzeError>,
+) -> Result<Analysis, AnalyzeError> {
     let mut task_columns: Vec<(String, Column)> = vec![("task_id".into(), text())];
     for spec in SCHEMA {
         task_columns.push((column_name(spec.path), parameter_column(spec.kind)));
@@ -454,7 +491,7 @@ pub fn analyze(
             };
             push_typed(tasks.column(&column_name(spec.path)), value);
         }
-        let state = store.map_or(TaskState::Pending, |s| task_state(s, &task.id));
+        let (state, stored) = fetch(task)?;
         let (status, error) = match &state {
             TaskState::Cached => ("ok", None),
             TaskState::Failed { reason } => ("failed", Some(reason.clone())),
@@ -463,10 +500,6 @@ pub fn analyze(
         *counts.entry(status).or_default() += 1;
         tasks.text("status", Some(status.into()));
         tasks.text("error", error);
-        let stored: Option<StoredResult> = match (&state, store) {
-            (TaskState::Cached, Some(store)) => Some(store.load(&task.id)?),
-            _ => None,
-        };
         // The task's problem, for the theorem checks and where the perceptron acts (cheap: no
         // steps).
         let problem = match &stored {

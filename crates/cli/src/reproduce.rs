@@ -2,12 +2,13 @@
 //! `sphereflow-paper` judge the claims, choose the figures and write the report, and writes the
 //! tables, figures and `report.md` / `report.html`.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{anyhow, Context as _};
-use sphereflow_analyze::{analyze, write_tables, AnalyzeOptions};
-use sphereflow_exec::{RunOptions, Store};
+use sphereflow_analyze::{analyze_loaded, write_tables, AnalyzeOptions};
+use sphereflow_exec::{RunOptions, Store, StoredResult};
 use sphereflow_paper::report::{self, Context};
 use sphereflow_paper::{claims, finished_runs, paper_figures, Results, SweepResults, PAPER_SWEEPS};
 use sphereflow_plan::TaskId;
@@ -129,9 +130,16 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     let analyze_options = AnalyzeOptions::default();
     let mut results = Results::new();
     for plan in plans {
-        let analysis = analyze(&plan, Some(&store), &analyze_options).map_err(Failure::run)?;
-        write_tables(&analysis, &args.out.join(&plan.sweep.name)).map_err(Failure::run)?;
+        // Each committed object is read (and verified) once, for the figures and the tables.
         let runs = finished_runs(&plan, Some(&store)).map_err(Failure::run)?;
+        let loaded: HashMap<TaskId, &StoredResult> = runs
+            .iter()
+            .filter_map(|run| Some((TaskId::from_hex(&run.task_id)?, &run.result)))
+            .collect();
+        let analysis =
+            analyze_loaded(&plan, &store, &loaded, &analyze_options).map_err(Failure::run)?;
+        drop(loaded);
+        write_tables(&analysis, &args.out.join(&plan.sweep.name)).map_err(Failure::run)?;
         results.insert(
             plan.sweep.name.clone(),
             SweepResults {

@@ -29,5 +29,5 @@ pub use events::Event;
 pub use gc::{gc, GcReport};
 pub use lease::Lease;
 pub use runner::{cost_model, run, Report, RunOptions, Shard, MAX_JOBS};
-pub use state::{counts, label, task_state, task_states, TaskState};
+pub use state::{counts, label, task_result, task_state, task_states, TaskState};
 pub use store::{write_atomic, ObjectState, Store, StoredResult};

@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 use sphereflow_plan::{Plan, Task, TaskId};
 use sphereflow_solver::SOLVER_REV;
 
+use crate::error::ExecError;
 use crate::lease::{self, Lease};
-use crate::store::{ObjectState, Store};
+use crate::store::{ObjectState, Store, StoredResult};
 
 /// Every state name, in the order counts list them.
 pub const STATE_NAMES: &[&str] = &[
@@ -59,6 +60,34 @@ impl TaskState {
             TaskState::Running(_) => "running",
             TaskState::Pending => "pending",
         }
+    }
+}
+
+/// A task's state and, when it is cached, its result, read and verified in one pass (each file
+/// is read once, and the result parsed from the bytes whose checksums matched). Any other state
+/// is [`task_state`]'s.
+///
+/// # Errors
+/// A cached object whose files match their checksums but do not parse.
+pub fn task_result(
+    store: &Store,
+    id: &TaskId,
+) -> Result<(TaskState, Option<StoredResult>), ExecError> {
+    if let Some(result) = store.load_verified(id, SOLVER_REV)? {
+        return Ok((TaskState::Cached, Some(result)));
+    }
+    match task_state(store, id) {
+        // Committed since the first look (another runner): read it now.
+        TaskState::Cached => {
+            let result = store.load_verified(id, SOLVER_REV)?;
+            let state = if result.is_some() {
+                TaskState::Cached
+            } else {
+                task_state(store, id)
+            };
+            Ok((state, result))
+        }
+        state => Ok((state, None)),
     }
 }
 

@@ -303,19 +303,66 @@ pub fn npy_bytes(values: &[f64], shape: &[u64]) -> Vec<u8> {
     bytes
 }
 
-fn read_npy(path: &Path) -> Result<(Vec<u64>, Vec<f64>), ExecError> {
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ExecError> {
     let bytes = fs::read(path).map_err(|e| io_error(path, e))?;
-    let npy = npyz::NpyFile::new(&bytes[..]).map_err(|e| io_error(path, e))?;
+    parse_json(path, &bytes)
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(path: &Path, bytes: &[u8]) -> Result<T, ExecError> {
+    serde_json::from_slice(bytes).map_err(|e| ExecError::Corrupt {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })
+}
+
+fn parse_npy(path: &Path, bytes: &[u8]) -> Result<(Vec<u64>, Vec<f64>), ExecError> {
+    let npy = npyz::NpyFile::new(bytes).map_err(|e| io_error(path, e))?;
     let shape = npy.shape().to_vec();
     let values = npy.into_vec::<f64>().map_err(|e| io_error(path, e))?;
     Ok((shape, values))
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ExecError> {
-    let bytes = fs::read(path).map_err(|e| io_error(path, e))?;
-    serde_json::from_slice(&bytes).map_err(|e| ExecError::Corrupt {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
+/// An object's files (in [`OBJECT_FILES`] order), each matching its checksum, and its summary.
+struct VerifiedObject {
+    summary: StoredSummary,
+    files: Vec<Vec<u8>>,
+}
+
+/// A stored result from the bytes of its files, in [`OBJECT_FILES`] order (`dir` names them in
+/// errors).
+fn parse_object(
+    dir: &Path,
+    summary: StoredSummary,
+    files: &[Vec<u8>],
+) -> Result<StoredResult, ExecError> {
+    let [_, series, final_npy, frames_npy] = files else {
+        unreachable!("one entry per object file");
+    };
+    let (shape, rows) = parse_npy(&dir.join("final.npy"), final_npy)?;
+    let dim = (shape.get(1).copied().unwrap_or(2) as usize)
+        .saturating_sub(1)
+        .max(1);
+    let final_state = state_of_rows(&rows, dim);
+    let series = parse_json(&dir.join("series.json"), series)?;
+    let (_, rows) = parse_npy(&dir.join("frames.npy"), frames_npy)?;
+    let mut frames = Vec::with_capacity(summary.frames.len());
+    let mut offset = 0;
+    for index in &summary.frames {
+        let length = index.atoms * (dim + 1);
+        let Some(frame_rows) = rows.get(offset..offset + length) else {
+            return Err(ExecError::Corrupt {
+                path: dir.join("frames.npy"),
+                reason: "fewer rows than summary.json lists".into(),
+            });
+        };
+        frames.push((index.step, index.t, state_of_rows(frame_rows, dim)));
+        offset += length;
+    }
+    Ok(StoredResult {
+        summary,
+        final_state,
+        series,
+        frames,
     })
 }
 
@@ -547,77 +594,89 @@ impl Store {
 
     /// Verifies a task's object: every file present and matching its checksum.
     pub fn inspect(&self, id: &TaskId) -> ObjectState {
+        match self.read_verified(id) {
+            Ok(object) => ObjectState::Ok {
+                solver_rev: object.summary.solver_rev,
+            },
+            Err(state) => state,
+        }
+    }
+
+    /// Reads a task's object once, verifying each file against `checksums.json` as it is read:
+    /// the result is parsed from the very bytes whose checksums matched. `None` when the object
+    /// is missing, corrupt, or of another solver revision than `solver_rev` (then
+    /// [`Store::inspect`] says which).
+    ///
+    /// # Errors
+    /// Files that match their checksums but do not parse (an object written by another layout).
+    pub fn load_verified(
+        &self,
+        id: &TaskId,
+        solver_rev: u32,
+    ) -> Result<Option<StoredResult>, ExecError> {
+        match self.read_verified(id) {
+            Ok(object) if object.summary.solver_rev == solver_rev => {
+                let dir = self.object_dir(id);
+                parse_object(&dir, object.summary, &object.files).map(Some)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Every file of an object, read once and checked against its checksum, and its summary.
+    fn read_verified(&self, id: &TaskId) -> Result<VerifiedObject, ObjectState> {
         let dir = self.object_dir(id);
         if !dir.exists() {
-            return ObjectState::Missing;
+            return Err(ObjectState::Missing);
         }
         let corrupt = |reason: String| ObjectState::Corrupt { reason };
         let checksums: serde_json::Map<String, serde_json::Value> =
             match read_json(&dir.join("checksums.json")) {
                 Ok(map) => map,
                 Err(ExecError::Io { source, .. }) => {
-                    return corrupt(format!("checksums.json unreadable: {source}"))
+                    return Err(corrupt(format!("checksums.json unreadable: {source}")))
                 }
-                Err(error) => return corrupt(format!("checksums.json: {error}")),
+                Err(error) => return Err(corrupt(format!("checksums.json: {error}"))),
             };
+        let mut files = Vec::with_capacity(OBJECT_FILES.len());
         for name in OBJECT_FILES {
             let Some(expected) = checksums.get(*name).and_then(|v| v.as_str()) else {
-                return corrupt(format!("checksums.json lists no {name}"));
+                return Err(corrupt(format!("checksums.json lists no {name}")));
             };
             let bytes = match fs::read(dir.join(name)) {
                 Ok(bytes) => bytes,
-                Err(e) => return corrupt(format!("{name}: {e}")),
+                Err(e) => return Err(corrupt(format!("{name}: {e}"))),
             };
             if blake3::hash(&bytes).to_hex().as_str() != expected {
-                return corrupt(format!("{name}: checksum mismatch"));
+                return Err(corrupt(format!("{name}: checksum mismatch")));
             }
+            files.push(bytes);
         }
-        match read_json::<StoredSummary>(&dir.join("summary.json")) {
+        match serde_json::from_slice::<StoredSummary>(&files[0]) {
             // Whole and consistent, but another task's object (a copy into the wrong folder).
-            Ok(summary) if summary.spec.task_id != id.to_hex() => corrupt(format!(
+            Ok(summary) if summary.spec.task_id != id.to_hex() => Err(corrupt(format!(
                 "summary.json: the object of task {}, not of this one",
                 summary.spec.task_id
-            )),
-            Ok(summary) => ObjectState::Ok {
-                solver_rev: summary.solver_rev,
-            },
-            Err(error) => corrupt(format!("summary.json: {error}")),
+            ))),
+            Ok(summary) => Ok(VerifiedObject { summary, files }),
+            Err(error) => Err(corrupt(format!("summary.json: {error}"))),
         }
     }
 
-    /// Reads a committed object (verify it first with [`Store::inspect`]).
+    /// Reads a committed object (verify it first with [`Store::inspect`], or read and verify it
+    /// in one pass with [`Store::load_verified`]).
     ///
     /// # Errors
     /// Missing or malformed files.
     pub fn load(&self, id: &TaskId) -> Result<StoredResult, ExecError> {
         let dir = self.object_dir(id);
-        let summary: StoredSummary = read_json(&dir.join("summary.json"))?;
-        let (shape, rows) = read_npy(&dir.join("final.npy"))?;
-        let dim = (shape.get(1).copied().unwrap_or(2) as usize)
-            .saturating_sub(1)
-            .max(1);
-        let final_state = state_of_rows(&rows, dim);
-        let series = read_json(&dir.join("series.json"))?;
-        let (_, rows) = read_npy(&dir.join("frames.npy"))?;
-        let mut frames = Vec::with_capacity(summary.frames.len());
-        let mut offset = 0;
-        for index in &summary.frames {
-            let length = index.atoms * (dim + 1);
-            let Some(frame_rows) = rows.get(offset..offset + length) else {
-                return Err(ExecError::Corrupt {
-                    path: dir.join("frames.npy"),
-                    reason: "fewer rows than summary.json lists".into(),
-                });
-            };
-            frames.push((index.step, index.t, state_of_rows(frame_rows, dim)));
-            offset += length;
+        let mut files = Vec::with_capacity(OBJECT_FILES.len());
+        for name in OBJECT_FILES {
+            let path = dir.join(name);
+            files.push(fs::read(&path).map_err(|e| io_error(&path, e))?);
         }
-        Ok(StoredResult {
-            summary,
-            final_state,
-            series,
-            frames,
-        })
+        let summary = parse_json(&dir.join("summary.json"), &files[0])?;
+        parse_object(&dir, summary, &files)
     }
 
     /// Commits one object (see [`Store::stage`] and [`Store::publish`]).

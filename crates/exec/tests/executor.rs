@@ -1,5 +1,5 @@
 //! The executor against a real store: resumed tasks equal uninterrupted ones bit for bit,
-//! corrupt objects are found and recomputed, failures are isolated, concurrent runners compute
+//! corrupt objects are found (also by the one-pass verified read) and recomputed, failures are isolated, concurrent runners compute
 //! each task once, shards partition a sweep, and `gc` cleans what killed runs leave.
 
 use std::collections::BTreeMap;
@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use sphereflow_exec::{gc, run, task_state, Event, RunOptions, Shard, Store, TaskState};
+use sphereflow_exec::{
+    gc, run, task_result, task_state, Event, RunOptions, Shard, Store, TaskState,
+};
 use sphereflow_plan::{Plan, PlanOptions, Sweep};
 
 fn plan(text: &str) -> Plan {
@@ -136,6 +138,16 @@ fn corrupt_objects_are_detected_and_exactly_they_are_recomputed() {
             "{:?}",
             task_state(&store, &id)
         );
+        // Read and verified in one pass: no result from a corrupt object, the same state.
+        let (state, result) = task_result(&store, &id).unwrap();
+        assert!(matches!(state, TaskState::Corrupt { .. }), "{state:?}");
+        assert!(result.is_none());
+    }
+    // An intact object reads back as `load` reads it, from the bytes that were verified.
+    for task in &plan.tasks[2..] {
+        let (state, result) = task_result(&store, &task.id).unwrap();
+        assert_eq!(state, TaskState::Cached);
+        assert_eq!(result.unwrap(), store.load(&task.id).unwrap());
     }
     let recomputed = Mutex::new(Vec::new());
     let sink = |event: &Event| {

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use sphereflow_analyze::Analysis;
-use sphereflow_exec::{label, task_state, Store, StoredResult, TaskState};
+use sphereflow_exec::{label, task_result, Store, StoredResult};
 use sphereflow_plan::{Plan, Typed};
 use sphereflow_solver::{Activation, Params, Perceptron, Problem, StopReason};
 
@@ -79,10 +79,9 @@ pub fn finished_runs(plan: &Plan, store: Option<&Store>) -> Result<Vec<Run>, Pap
     };
     let mut out = Vec::new();
     for task in &plan.tasks {
-        if task_state(store, &task.id) != TaskState::Cached {
+        let (_, Some(result)) = task_result(store, &task.id)? else {
             continue;
-        }
-        let result = store.load(&task.id)?;
+        };
         let id = task.id.to_hex();
         let resolved = plan.resolve(task).map_err(|source| PaperError::Resolve {
             task: id.clone(),
