@@ -16,7 +16,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use sphereflow_exec::{cost_model, run, Event, Report, RunOptions, Store};
+use sphereflow_exec::{cost_model, run_many, Event, Report, RunOptions, Store};
 use sphereflow_plan::Plan;
 
 use crate::failure::Failure;
@@ -292,7 +292,7 @@ impl Counts {
 struct Display {
     counts: Mutex<Counts>,
     bars: Option<(MultiProgress, ProgressBar)>,
-    /// The cost model of every task of the plan, by id.
+    /// The cost model of every task of the run's sweeps, by id.
     costs: HashMap<String, (u64, u64)>,
     started: Instant,
     last_line: Mutex<Instant>,
@@ -302,17 +302,20 @@ struct Display {
 }
 
 impl Display {
-    fn new(plan: &Plan, fancy: bool, plain_to_stderr: bool) -> Display {
+    fn new(plans: &[&Plan], fancy: bool, plain_to_stderr: bool) -> Display {
         let bars = fancy.then(|| {
             let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
             let overall = multi.add(ProgressBar::new(0));
             overall.set_style(ProgressStyle::with_template("{msg}").expect("template"));
             (multi, overall)
         });
-        let costs = plan
-            .tasks
+        let costs = plans
             .iter()
-            .map(|task| (task.id.to_hex(), cost_model(plan, task)))
+            .flat_map(|plan| {
+                plan.tasks
+                    .iter()
+                    .map(|task| (task.id.to_hex(), cost_model(plan, task)))
+            })
             .collect();
         Display {
             counts: Mutex::new(Counts::default()),
@@ -348,9 +351,10 @@ impl Display {
         let mut counts = self.counts.lock().expect("counts");
         let width = terminal_width();
         match event {
+            // One per sweep of the run.
             Event::Planned { cached, queued, .. } => {
-                counts.cached = *cached;
-                counts.queued = *queued;
+                counts.cached += *cached;
+                counts.queued += *queued;
             }
             Event::Queued { id, .. } => {
                 let (particles, max_steps) = self.costs.get(id).copied().unwrap_or((0, 1));
@@ -494,9 +498,20 @@ pub fn run_drawn(
     plain: bool,
     json: bool,
 ) -> Result<Report, Failure> {
-    let display = Display::new(plan, !plain && std::io::stderr().is_terminal(), json);
-    let report = run(
-        plan,
+    run_drawn_many(&[plan], store, options, plain, json)
+}
+
+/// Runs several plans as one queue ([`run_many`]), drawn as one run.
+pub fn run_drawn_many(
+    plans: &[&Plan],
+    store: &Store,
+    options: &RunOptions,
+    plain: bool,
+    json: bool,
+) -> Result<Report, Failure> {
+    let display = Display::new(plans, !plain && std::io::stderr().is_terminal(), json);
+    let report = run_many(
+        plans,
         store,
         options,
         &|e| display.handle(e),

@@ -11,12 +11,12 @@ use sphereflow_analyze::{analyze_loaded, write_tables, AnalyzeOptions};
 use sphereflow_exec::{RunOptions, Store, StoredResult};
 use sphereflow_paper::report::{self, Context};
 use sphereflow_paper::{claims, finished_runs, paper_figures, Results, SweepResults, PAPER_SWEEPS};
-use sphereflow_plan::TaskId;
+use sphereflow_plan::{Plan, TaskId};
 
 use crate::args::{load_plan, DEFAULT_STORE};
 use crate::failure::Failure;
 use crate::output::{write_figures, write_file};
-use crate::progress::run_drawn;
+use crate::progress::run_drawn_many;
 
 /// Where the paper's sweeps, the store and the outputs are unless told otherwise.
 const DEFAULT_SWEEPS: &str = "sweeps/paper";
@@ -112,20 +112,20 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     if let Some(jobs) = jobs {
         options.jobs = jobs;
     }
-    let (mut computed, mut cached, mut failed) = (0, 0, 0);
     for plan in &plans {
         println!("{}: {} tasks", plan.sweep.name, plan.tasks.len());
-        let report = run_drawn(plan, &store, &options, false, false)?;
-        computed += report.committed;
-        cached += report.cached;
-        failed += report.failed.len() + report.failed_before.len();
-        if report.interrupted {
-            eprintln!(
-                "interrupted: committed results are kept; resume with `{}`",
-                resume_command(args)
-            );
-            return Err(Failure::Interrupted);
-        }
+    }
+    // One queue for every sweep: no core waits for a sweep's last task while another has work.
+    let all: Vec<&Plan> = plans.iter().collect();
+    let report = run_drawn_many(&all, &store, &options, false, false)?;
+    let (computed, cached) = (report.committed, report.cached);
+    let failed = report.failed.len() + report.failed_before.len();
+    if report.interrupted {
+        eprintln!(
+            "interrupted: committed results are kept; resume with `{}`",
+            resume_command(args)
+        );
+        return Err(Failure::Interrupted);
     }
     let analyze_options = AnalyzeOptions::default();
     let mut results = Results::new();

@@ -1,4 +1,5 @@
 //! The executor against a real store: resumed tasks equal uninterrupted ones bit for bit,
+//! sweeps run as one queue compute each task once,
 //! corrupt objects are found (also by the one-pass verified read) and recomputed, failures are isolated, concurrent runners compute
 //! each task once, shards partition a sweep, and `gc` cleans what killed runs leave.
 
@@ -9,7 +10,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use sphereflow_exec::{
-    gc, run, task_result, task_state, Event, RunOptions, Shard, Store, TaskState,
+    gc, run, run_many, task_result, task_state, Event, RunOptions, Shard, Store, TaskState,
 };
 use sphereflow_plan::{Plan, PlanOptions, Sweep};
 
@@ -248,6 +249,72 @@ fn concurrent_runners_compute_every_task_exactly_once() {
     for task in &plan.tasks {
         assert_eq!(task_state(&store, &task.id), TaskState::Cached);
     }
+}
+
+#[test]
+fn sweeps_run_as_one_queue_compute_each_task_once_with_the_same_results() {
+    // Two sweeps sharing the tasks of seeds 2 and 3, and a mean-field task in the second.
+    let first = plan(
+        "[model]\nparticles = 40\n[stop]\nmax_steps = 400\ndrift_tol = 0\n\
+         [grid]\ninit.seed = { range = [0, 4] }\n",
+    );
+    let second = plan(
+        "[model]\nparticles = 40\n[stop]\nmax_steps = 400\ndrift_tol = 0\n\
+         [meanfield]\ncells = 64\nt_end = 1\nsnapshots = 2\n\
+         [grid]\nmodel.solver = [\"particles\", \"meanfield\"]\ninit.seed = { range = [2, 6] }\n\
+         [[grid.exclude]]\nmodel.solver = \"meanfield\"\ninit.seed = [3, 4, 5]\n",
+    );
+    let shared: Vec<_> = first
+        .tasks
+        .iter()
+        .filter(|t| second.tasks.iter().any(|u| u.id == t.id))
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(shared.len(), 2);
+    let unique = first.tasks.len() + second.tasks.len() - shared.len();
+    let never = AtomicBool::new(false);
+
+    let together = tempfile::tempdir().unwrap();
+    let store = Store::open(together.path()).unwrap();
+    let finished = Mutex::new(Vec::new());
+    let planned = Mutex::new(Vec::new());
+    let sink = |event: &Event| match event {
+        Event::Finished { id, .. } => finished.lock().unwrap().push(id.clone()),
+        Event::Planned { sweep, tasks, .. } => {
+            planned.lock().unwrap().push((sweep.clone(), *tasks))
+        }
+        _ => {}
+    };
+    let report = run_many(&[&first, &second], &store, &options(2), &sink, &never).unwrap();
+    let mut finished = finished.into_inner().unwrap();
+    finished.sort();
+    let before = finished.len();
+    finished.dedup();
+    assert_eq!(before, finished.len(), "a task was computed twice");
+    assert_eq!(finished.len(), unique);
+    assert_eq!(report.tasks, unique);
+    assert_eq!(report.committed, unique);
+    assert_eq!(report.remaining, 0);
+    // Each sweep is planned on its own: the second counts only what the first did not queue.
+    assert_eq!(
+        planned.into_inner().unwrap(),
+        vec![
+            ("test".to_string(), first.tasks.len()),
+            ("test".to_string(), second.tasks.len() - shared.len())
+        ]
+    );
+
+    // The same objects as two runs one after the other.
+    let apart = tempfile::tempdir().unwrap();
+    let separate = Store::open(apart.path()).unwrap();
+    run(&first, &separate, &options(2), &|_| {}, &never).unwrap();
+    run(&second, &separate, &options(2), &|_| {}, &never).unwrap();
+    for plan in [&first, &second] {
+        assert_eq!(result_bytes(&store, plan), result_bytes(&separate, plan));
+    }
+    // Running both again finds everything cached.
+    let again = run_many(&[&first, &second], &store, &options(2), &|_| {}, &never).unwrap();
+    assert_eq!((again.cached, again.committed), (unique, 0));
 }
 
 #[test]
