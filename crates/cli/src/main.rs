@@ -74,6 +74,15 @@ fn main() {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    // Large buffers (a stored object's files, a 10^6-particle state) come from the heap and stay
+    // there when freed, instead of being mapped and unmapped each time: the kernel then zeroes
+    // the same pages again for every object read.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes the allocator's thresholds; called before any thread starts.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 30);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
+    }
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Params(args) => {
