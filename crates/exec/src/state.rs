@@ -64,8 +64,7 @@ impl TaskState {
 }
 
 /// A task's state and, when it is cached, its result, read and verified in one pass (each file
-/// is read once, and the result parsed from the bytes whose checksums matched). Any other state
-/// is [`task_state`]'s.
+/// is read once, and the result parsed from the bytes whose checksums matched).
 ///
 /// # Errors
 /// A cached object whose files match their checksums but do not parse.
@@ -73,28 +72,19 @@ pub fn task_result(
     store: &Store,
     id: &TaskId,
 ) -> Result<(TaskState, Option<StoredResult>), ExecError> {
-    if let Some(result) = store.load_verified(id, SOLVER_REV)? {
-        return Ok((TaskState::Cached, Some(result)));
-    }
-    match task_state(store, id) {
-        // Committed since the first look (another runner): read it now.
-        TaskState::Cached => {
-            let result = store.load_verified(id, SOLVER_REV)?;
-            let state = if result.is_some() {
-                TaskState::Cached
-            } else {
-                task_state(store, id)
-            };
-            Ok((state, result))
-        }
-        state => Ok((state, None)),
-    }
+    let (object, result) = store.load_verified(id, SOLVER_REV)?;
+    Ok((state_of(store, id, object), result))
 }
 
 /// A task's state: its object first, then an entry of the wrong kind, then a live lease, then a
 /// recorded failure.
 pub fn task_state(store: &Store, id: &TaskId) -> TaskState {
-    match store.inspect(id) {
+    state_of(store, id, store.inspect(id))
+}
+
+/// A task's state given what the store holds in its object's place.
+fn state_of(store: &Store, id: &TaskId, object: ObjectState) -> TaskState {
+    match object {
         ObjectState::Ok { solver_rev } if solver_rev == SOLVER_REV => return TaskState::Cached,
         ObjectState::Ok { solver_rev } => return TaskState::Stale { solver_rev },
         ObjectState::Corrupt { reason } => return TaskState::Corrupt { reason },

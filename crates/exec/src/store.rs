@@ -603,9 +603,8 @@ impl Store {
     }
 
     /// Reads a task's object once, verifying each file against `checksums.json` as it is read:
-    /// the result is parsed from the very bytes whose checksums matched. `None` when the object
-    /// is missing, corrupt, or of another solver revision than `solver_rev` (then
-    /// [`Store::inspect`] says which).
+    /// its state as [`Store::inspect`] gives it and, when it is whole and of solver revision
+    /// `solver_rev`, the result parsed from the very bytes whose checksums matched.
     ///
     /// # Errors
     /// Files that match their checksums but do not parse (an object written by another layout).
@@ -613,13 +612,20 @@ impl Store {
         &self,
         id: &TaskId,
         solver_rev: u32,
-    ) -> Result<Option<StoredResult>, ExecError> {
+    ) -> Result<(ObjectState, Option<StoredResult>), ExecError> {
         match self.read_verified(id) {
-            Ok(object) if object.summary.solver_rev == solver_rev => {
+            Ok(object) => {
+                let state = ObjectState::Ok {
+                    solver_rev: object.summary.solver_rev,
+                };
+                if object.summary.solver_rev != solver_rev {
+                    return Ok((state, None));
+                }
                 let dir = self.object_dir(id);
-                parse_object(&dir, object.summary, &object.files).map(Some)
+                let result = parse_object(&dir, object.summary, &object.files)?;
+                Ok((state, Some(result)))
             }
-            _ => Ok(None),
+            Err(state) => Ok((state, None)),
         }
     }
 
