@@ -77,6 +77,13 @@ pub fn coordinates(basis: &[f64], dim: usize, y: &[f64]) -> Vec<f64> {
     basis.chunks_exact(dim).map(|u| dot(u, y)).collect()
 }
 
+/// [`coordinates`] into `out` (`d - 1` values).
+fn coordinates_into(basis: &[f64], dim: usize, y: &[f64], out: &mut [f64]) {
+    for (o, u) in out.iter_mut().zip(basis.chunks_exact(dim)) {
+        *o = dot(u, y);
+    }
+}
+
 /// The ambient vector `Uᵀ ξ` of tangent coordinates `ξ`.
 pub fn ambient(basis: &[f64], dim: usize, coordinates: &[f64]) -> Vec<f64> {
     let mut out = vec![0.0; dim];
@@ -204,13 +211,25 @@ pub fn hessian(dynamics: &Dynamics, state: &State) -> Vec<f64> {
     let beta = dynamics.beta;
     let perceptron = &dynamics.perceptron;
     let bases: Vec<Vec<f64>> = (0..n).map(|a| tangent_basis(state.position(a))).collect();
+    // w_ab once per pair (the kernel is symmetric: the same bits either way round).
+    let mut weights = vec![0.0; n * n];
+    for a in 0..n {
+        for b in a + 1..n {
+            let w = dynamics.weight(dot(state.position(a), state.position(b)));
+            weights[a * n + b] = w;
+            weights[b * n + a] = w;
+        }
+    }
     let mut hessian = vec![0.0; size * size];
+    let mut diagonal = vec![0.0; tangent * tangent];
+    let mut ua_xb = vec![0.0; tangent];
+    let mut ub_xa = vec![0.0; tangent];
     for a in 0..n {
         let xa = state.position(a);
         let ma = state.masses[a];
         let ua = &bases[a];
         // Diagonal block, accumulated in a (d-1)² scratch.
-        let mut diagonal = vec![0.0; tangent * tangent];
+        diagonal.fill(0.0);
         let mut weingarten = 0.0;
         for b in 0..n {
             if b == a {
@@ -219,10 +238,10 @@ pub fn hessian(dynamics: &Dynamics, state: &State) -> Vec<f64> {
             let xb = state.position(b);
             let mb = state.masses[b];
             let s = dot(xa, xb);
-            let w = dynamics.weight(s);
+            let w = weights[a * n + b];
             weingarten += mb * w * s;
-            let ua_xb = coordinates(ua, dim, xb);
-            let ub_xa = coordinates(&bases[b], dim, xa);
+            coordinates_into(ua, dim, xb, &mut ua_xb);
+            coordinates_into(&bases[b], dim, xa, &mut ub_xa);
             let c = beta * mb * w;
             for i in 0..tangent {
                 for j in 0..tangent {
