@@ -672,3 +672,55 @@ fn certification_merges_tight_clusters_but_not_a_spread_state() {
     fixed.stop.certify_merge = Some(0.01);
     assert_eq!(certify_options(&fixed, &on_circle(&spread)).merge_tol, 0.01);
 }
+
+/// The mass bound sweep's end state that leaves a saddle of weak negative curvature (λ ≈ −8e-4
+/// against ‖H_w‖ ≈ 0.08) into a minimum of weak curvature (λ ≈ 9e-6): Newton's method takes the
+/// descent over from the flow, which reaches the same minimum only after thousands of steps more.
+#[test]
+fn newton_takes_over_a_slow_escape_and_reaches_the_flows_minimum() {
+    let mut params = small_params(
+        2,
+        100,
+        19.0,
+        Activation::Relu,
+        Attention::Usa,
+        Regime::Descent,
+        Kernel::Shifted,
+    );
+    params.perceptron.width = 2;
+    params.perceptron.scale = 0.01;
+    params.perceptron.scale_mode = sphereflow_solver::ScaleMode::Norm;
+    params.perceptron.seed = 777;
+    params.init.seed = 50;
+    params.stop.max_steps = 50_000;
+    let problem = Problem::new(params.clone(), None, None).unwrap();
+    let result = simulate(&problem, Par::Seq).unwrap();
+    let options = certify_options(&params, &result.final_state);
+    let handed = certify(&problem.dynamics, &result.final_state, &options, Par::Seq).unwrap();
+    let flowed = certify(
+        &problem.dynamics,
+        &result.final_state,
+        &CertifyOptions {
+            newton_handover: false,
+            ..options
+        },
+        Par::Seq,
+    )
+    .unwrap();
+    for cert in [&handed, &flowed] {
+        assert_eq!(cert.classification, Classification::Strict, "{cert:?}");
+        assert_eq!(cert.escapes.len(), 1, "{:?}", cert.escapes);
+    }
+    let (fast, slow) = (handed.escapes[0].flow_steps, flowed.escapes[0].flow_steps);
+    eprintln!("escape flow steps: {fast} with Newton's handover, {slow} without");
+    assert!(fast % 1000 == 0 && 4 * fast <= slow, "{fast} vs {slow}");
+    assert_eq!(handed.atoms.len(), flowed.atoms.len());
+    for (a, b) in handed.atoms.iter().zip(&flowed.atoms) {
+        assert!(
+            max_abs_diff(&a.position, &b.position) < 1e-8,
+            "{a:?} vs {b:?}"
+        );
+        assert!((a.mass - b.mass).abs() < 1e-15);
+    }
+    assert!((handed.energy - flowed.energy).abs() < 1e-15);
+}

@@ -48,7 +48,11 @@
 //!   under a weak negative curvature (λ of order 1e-5 against a Hessian norm of order 1) the
 //!   energy a small step gains, and its decrease per flow step, fall below the energy's
 //!   rounding. The next escape then steps `ESCAPE_GROWTH` times farther, up to
-//!   `MAX_ESCAPE_STEP`.
+//!   `MAX_ESCAPE_STEP`. Every thousand flow steps below the target, Newton's method may take over
+//!   the rest of the descent: when the objective Hessian is positive definite off the symmetry
+//!   modes there and a trial polish converges to a state below the saddle that is not a saddle.
+//!   The last stretch of a flow into a minimum of weak curvature is slow (of the order of
+//!   `‖H_w‖/λ` steps per factor `e`), Newton's is a few iterations.
 
 mod calculus;
 mod linalg;
@@ -100,6 +104,9 @@ pub struct CertifyOptions {
     pub flow_tol: f64,
     /// Flow steps allowed after each escape.
     pub max_flow_steps: usize,
+    /// Whether Newton's method may take over an escape's descent (module doc, Escape). Off, the
+    /// flow runs to its own stop.
+    pub newton_handover: bool,
 }
 
 impl Default for CertifyOptions {
@@ -113,6 +120,7 @@ impl Default for CertifyOptions {
             escape_step: 1e-2,
             flow_tol: 1e-6,
             max_flow_steps: 200_000,
+            newton_handover: true,
         }
     }
 }
@@ -308,6 +316,26 @@ pub fn certify(
             // step off it gained (ten times the distance along the unstable direction).
             let gained = (at_saddle - newton::objective(dynamics, &atoms)).max(0.0);
             let target = at_saddle - 100.0 * gained;
+            // Newton may finish the descent once the flow is where it polishes onto a minimum
+            // below the saddle: the Hessian positive definite off the symmetry modes there, and
+            // the polished state not a saddle and lower than the one left. (The target is for the
+            // flow's own stop: a minimum may lie above it when the step gained little.)
+            let mut handover = |flowing: &State| -> Result<bool, SolverError> {
+                if !options.newton_handover {
+                    return Ok(false);
+                }
+                let here = self::spectrum(dynamics, flowing)?;
+                if here.lambda_min.is_some_and(|l| l <= here.threshold) {
+                    return Ok(false);
+                }
+                let mut trial = flowing.clone();
+                let polish = polish_and_merge(dynamics, &mut trial, options)?;
+                if !polish.converged || newton::objective(dynamics, &trial) >= at_saddle {
+                    return Ok(false);
+                }
+                let there = self::spectrum(dynamics, &trial)?;
+                Ok(there.lambda_min.is_none_or(|l| l >= -there.threshold))
+            };
             let flow_steps = newton::flow(
                 dynamics,
                 &mut atoms,
@@ -315,6 +343,7 @@ pub fn certify(
                 options.flow_tol,
                 target,
                 options.max_flow_steps,
+                &mut handover,
             )?;
             if newton::objective(dynamics, &atoms) > target {
                 // Short of the target: the descent was not resolved (module doc).
