@@ -53,5 +53,7 @@ pub use stationary::{certify, Certificate, CertifyOptions, Classification};
 /// evenly spaced ones. Revision 5: `stop.spread_tol` stops null descent runs in a spread state
 /// whose drift and energy stopped changing (`stationary_spread`) instead of running to the cap.
 /// Revision 6: an escape from a saddle whose flow falls short of its target steps farther the
-/// next time (certificates of `stop.certify` tasks).
-pub const SOLVER_REV: u32 = 6;
+/// next time (certificates of `stop.certify` tasks). Revision 7: Newton's step for USA from the
+/// Jacobian's eigendecomposition instead of its SVD, and Newton's method may take over an
+/// escape's descent (certificates of `stop.certify` tasks).
+pub const SOLVER_REV: u32 = 7;
