@@ -76,6 +76,7 @@ def stationary(
     escape_step: float | None = None,
     flow_tol: float | None = None,
     max_flow_steps: int | None = None,
+    newton_handover: bool | None = None,
 ) -> Certificate:
     """Certifies a state: merge into atoms, Newton polish, spectrum, classification (MODEL.md §9).
 

@@ -15,11 +15,13 @@ use crate::run::{dynamics_of, Run};
 ///
 /// `state` is a `Run` (its final state, under the field it ran with) or an `n × d` array of
 /// positions, with `masses` (default equal) and `settings` for the model (as in `simulate`:
-/// `model.beta`, `perceptron.*`, ...). Options left `None` take the solver's defaults.
+/// `model.beta`, `perceptron.*`, ...). Options left `None` take the solver's defaults;
+/// `newton_handover=False` lets an escape's flow run to its own stop instead of handing the rest
+/// of the descent to Newton's method.
 #[pyfunction]
 #[pyo3(signature = (state, settings=None, *, masses=None, merge_tol=None, residual_tol=None,
     max_newton_iterations=None, escape=None, max_escapes=None, escape_step=None, flow_tol=None,
-    max_flow_steps=None))]
+    max_flow_steps=None, newton_handover=None))]
 pub fn stationary(
     py: Python<'_>,
     state: &Bound<'_, PyAny>,
@@ -33,6 +35,7 @@ pub fn stationary(
     escape_step: Option<f64>,
     flow_tol: Option<f64>,
     max_flow_steps: Option<usize>,
+    newton_handover: Option<bool>,
 ) -> PyResult<Certificate> {
     let (dynamics, mut state) = if let Ok(run) = state.cast::<Run>() {
         if settings.is_some() {
@@ -83,6 +86,7 @@ pub fn stationary(
         escape_step: escape_step.unwrap_or(defaults.escape_step),
         flow_tol: flow_tol.unwrap_or(defaults.flow_tol),
         max_flow_steps: max_flow_steps.unwrap_or(defaults.max_flow_steps),
+        newton_handover: newton_handover.unwrap_or(defaults.newton_handover),
     };
     let certificate = py
         .detach(|| certify(&dynamics, &state, &options, Par::Rayon))

@@ -47,6 +47,10 @@ def test_a_converged_state_is_certified(converged):
     escaped = sphereflow.stationary(converged, merge_tol=1e-3, escape=True)
     assert escaped.is_sopd and len(escaped.escapes) >= 1
     assert len(escaped.masses) == 1 and escaped.energy > certificate.energy
+    # Without Newton's handover the escape's flow runs to its own stop, to the same maximum.
+    flowed = sphereflow.stationary(converged, merge_tol=1e-3, escape=True, newton_handover=False)
+    assert flowed.is_sopd and len(flowed.masses) == 1
+    assert flowed.energy == pytest.approx(escaped.energy, rel=1e-12)
 
 
 def test_positions_with_settings_are_certified_under_that_model(converged):
