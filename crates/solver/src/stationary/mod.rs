@@ -48,9 +48,10 @@
 //!   under a weak negative curvature (λ of order 1e-5 against a Hessian norm of order 1) the
 //!   energy a small step gains, and its decrease per flow step, fall below the energy's
 //!   rounding. The next escape then steps `ESCAPE_GROWTH` times farther, up to
-//!   `MAX_ESCAPE_STEP`. Every thousand flow steps below the target, Newton's method may take over
-//!   the rest of the descent: when the objective Hessian is positive definite off the symmetry
-//!   modes there and a trial polish converges to a state below the saddle that is not a saddle.
+//!   `MAX_ESCAPE_STEP`. Every thousand flow steps, Newton's method may take over the rest of the
+//!   descent: when the objective Hessian is positive definite off the symmetry modes there and a
+//!   trial polish converges to a state below the saddle that is not a saddle (below the saddle,
+//!   not necessarily below the target: a minimum may lie above it when the step gained little).
 //!   The last stretch of a flow into a minimum of weak curvature is slow (of the order of
 //!   `‖H_w‖/λ` steps per factor `e`), Newton's is a few iterations.
 

@@ -10,11 +10,11 @@
 //! Each step minimizes `|r + J p|` within a trust region `|p| <= Δ` (Levenberg–Marquardt form
 //! through the singular triplets of `J`: `p(μ) = −Σ σ_i c_i / (σ_i² + μ) v_i`, `μ` found by
 //! bisection so that `|p| = Δ`, the plain pseudo-inverse step when it fits). The symmetric USA
-//! Jacobian gets its triplets from an eigendecomposition, SA's from an SVD. This is root finding on the field,
-//! not minimization: it converges to the stationary point near the start whatever its type,
-//! saddles included, which is what certifying a given state needs. Symmetry directions make `J`
-//! singular; singular values below `PSEUDO_INVERSE_CUTOFF` of the largest are dropped, so the
-//! step is the minimum-norm one and does not move along the orbit.
+//! Jacobian gets its triplets from an eigendecomposition, SA's from an SVD. This is root finding
+//! on the field, not minimization: it converges to the stationary point near the start whatever
+//! its type, saddles included, which is what certifying a given state needs. Symmetry directions
+//! make `J` singular; singular values below `PSEUDO_INVERSE_CUTOFF` of the largest are dropped,
+//! so the step is the minimum-norm one and does not move along the orbit.
 //!
 //! **Flow.** Projected gradient steps of the objective (`E` in descent, `−E` in ascent) along the
 //! dynamics' own velocity `±F_a`, with a backtracking (Armijo) step size, merging atoms that come
@@ -189,8 +189,8 @@ struct Triplets {
 }
 
 /// The singular triplets of `jac`. A symmetric `J` (USA: a scaled Hessian) comes from its
-/// eigendecomposition `J = Σ λ_k v_k v_kᵀ` (`σ_k = |λ_k|`, `u_k = sign(λ_k) v_k`), about three
-/// times cheaper than an SVD; any other through the SVD.
+/// eigendecomposition `J = Σ λ_k v_k v_kᵀ` (`σ_k = |λ_k|`, `u_k = sign(λ_k) v_k`), cheaper than
+/// an SVD; any other through the SVD.
 fn triplets(jac: &[f64], r: &[f64], size: usize, symmetric: bool) -> Result<Triplets, SolverError> {
     if symmetric {
         let eigen = symmetric_eigen(jac, size)?;
