@@ -2,7 +2,8 @@
 //! default parameters otherwise) are run to the stopping rule once, then `certify` (merge,
 //! Newton, spectrum, classification) is timed, without and with escapes. The merge tolerance
 //! matters: at `1e-2` the run's clusters merge into 15 atoms at once; at `1e-3` they leave 192
-//! atoms that Newton pulls together over a few dozen iterations (dense 192 × 192 eigendecompositions).
+//! atoms that Newton pulls together over a few dozen iterations (dense 192 × 192
+//! eigendecompositions).
 #![allow(missing_docs)] // criterion_group! generates undocumented items
 
 use criterion::{criterion_group, criterion_main, Criterion};
