@@ -465,14 +465,13 @@ enum EndState {
     /// Every cluster collapsed (spread within `SETTLED_SPREAD` of the counting radius) and no
     /// lone particle where no neuron acts: a few point masses.
     Collapsed,
-    /// A cluster wider than `SETTLED_SPREAD` of the radius: particles tiling an arc (the
-    /// counting arcs of a spread region each span about the radius) or a cluster still
-    /// contracting.
+    /// A cluster wider than `SETTLED_SPREAD` of the radius: sub-clusters still merging, a
+    /// cluster still contracting, or particles tiling an arc (the counting arcs of a spread
+    /// region each span about the radius).
     Extended,
     /// Lone particles where no neuron acts (ReLU, every neuron off): only attention moves
-    /// particles there, and in descent it spreads them; on S^2 a spread region shows as
-    /// clusters of one particle, each "collapsed". (Clusters of many particles there are judged
-    /// by their spread like any other.)
+    /// particles there, and in descent it repels them; each is a "collapsed" cluster of one.
+    /// (Clusters of many particles there are judged by their spread like any other.)
     DeadZone,
 }
 
@@ -591,7 +590,7 @@ fn atomic_states(results: &Results) -> Option<Claim> {
             "no run met the stopping rule".into()
         } else {
             format!(
-                "of {tested} (up to {particles} particles; {certified} certified): {} collapsed into a few point masses ({}every spread ≤ r/10); {} with clusters wider than r/10 ({}spreads up to {widest:.2} r: arcs of particles, or clusters still contracting); {} with lone particles where no neuron acts ({}a spread region on S^2)",
+                "of {tested} (up to {particles} particles; {certified} certified): {} collapsed into a few point masses ({}every spread ≤ r/10); {} with clusters wider than r/10 ({}spreads up to {widest:.2} r); {} with lone particles where no neuron acts ({}clusters of one particle)",
                 collapsed.len(),
                 range(&collapsed),
                 extended.len(),
