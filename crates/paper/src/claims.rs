@@ -513,29 +513,35 @@ fn atomic_states(results: &Results) -> Option<Claim> {
     if runs.is_empty() {
         return None;
     }
-    let state = |run: &Run| {
-        let summary = &run.result.summary.summary;
-        let dead = run
-            .result
-            .summary
-            .clusters
-            .iter()
-            .filter(|c| c.size == 1 && !run.perceptron.acts_at(&c.centre))
-            .count();
-        end_state(
-            summary.stop_reason.is_stationary(),
-            summary.max_spread,
-            run.params.cluster_radius(),
-            dead,
-            run.result
+    // Each run with its end state's shape, computed once.
+    let states: Vec<(&Run, EndState)> = runs
+        .iter()
+        .map(|&run| {
+            let summary = &run.result.summary.summary;
+            let dead = run
+                .result
                 .summary
-                .certificate
-                .as_ref()
-                .map(|c| c.classification),
-        )
-    };
+                .clusters
+                .iter()
+                .filter(|c| c.size == 1 && !run.perceptron.acts_at(&c.centre))
+                .count();
+            let certificate = run.result.summary.certificate.as_ref();
+            let state = end_state(
+                summary.stop_reason.is_stationary(),
+                summary.max_spread,
+                run.params.cluster_radius(),
+                dead,
+                certificate.map(|c| c.classification),
+            );
+            (run, state)
+        })
+        .collect();
     let of = |kind: EndState| -> Vec<&Run> {
-        runs.iter().copied().filter(|r| state(r) == kind).collect()
+        states
+            .iter()
+            .filter(|(_, s)| *s == kind)
+            .map(|(r, _)| *r)
+            .collect()
     };
     let (collapsed, extended, dead_zone) = (
         of(EndState::Collapsed),
@@ -555,14 +561,10 @@ fn atomic_states(results: &Results) -> Option<Claim> {
     .map(|(kind, reason)| (reason.to_string(), of(kind).len()))
     .filter(|(_, n)| *n > 0)
     .collect::<Vec<_>>();
-    let certified = runs
-        .iter()
-        .filter(|r| {
-            matches!(
-                state(r),
-                EndState::Collapsed | EndState::Extended | EndState::DeadZone
-            ) && r.result.summary.certificate.is_some()
-        })
+    let certified = [&collapsed, &extended, &dead_zone]
+        .into_iter()
+        .flatten()
+        .filter(|r| r.result.summary.certificate.is_some())
         .count();
     let range = |group: &[&Run]| {
         let counts = group.iter().map(|r| r.result.summary.summary.n_clusters);
@@ -1010,9 +1012,6 @@ mod tests {
     use super::*;
     use sphereflow_solver::perceptron::{Perceptron, Sigma};
 
-    /// Two ReLU neurons at angle φ are active on two half circles that overlap on π - φ: the
-    /// union is (π + φ) / 2π of the circle; with negative output weights the potential is
-    /// negative on all of it, with positive ones nowhere.
     /// An end state's shape: collapsed, extended (arcs), lone particles where no neuron acts;
     /// capped, not stationary and unresolved runs are set apart, whatever their shape.
     #[test]
@@ -1048,6 +1047,9 @@ mod tests {
         assert_eq!(end_state(false, 0.0, r, 0, None), EndState::Capped);
     }
 
+    /// Two ReLU neurons at angle φ are active on two half circles that overlap on π - φ: the
+    /// union is (π + φ) / 2π of the circle; with negative output weights the potential is
+    /// negative on all of it, with positive ones nowhere.
     #[test]
     fn the_shares_of_two_neurons_are_those_of_their_half_circles() {
         let phi: f64 = 1.0;

@@ -74,7 +74,9 @@ pub fn tangent_basis(x: &[f64]) -> Vec<f64> {
 
 /// Coordinates `U x` of the ambient vector `y` in the tangent basis `basis` (rows of `dim`).
 pub fn coordinates(basis: &[f64], dim: usize, y: &[f64]) -> Vec<f64> {
-    basis.chunks_exact(dim).map(|u| dot(u, y)).collect()
+    let mut out = vec![0.0; basis.len() / dim];
+    coordinates_into(basis, dim, y, &mut out);
+    out
 }
 
 /// [`coordinates`] into `out` (`d - 1` values).

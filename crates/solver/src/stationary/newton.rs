@@ -310,11 +310,12 @@ pub(crate) fn polish(
     let mut history = vec![current.max_field];
     let mut radius: Option<f64> = None;
     let mut iterations = 0;
+    // USA's Jacobian is a scaled Hessian: symmetric.
+    let symmetric = dynamics.attention == Attention::Usa;
     while current.max_field > tol * current.scale && iterations < max_iterations {
         iterations += 1;
         let size = state.len() * tangent;
         let jac = jacobian(dynamics, state)?;
-        let symmetric = dynamics.attention == Attention::Usa;
         let mut p = trust_region_step(&jac, &current.values, size, symmetric, radius)?;
         // Keep every atom's move below MAX_ATOM_STEP.
         let largest_move = (0..state.len())
