@@ -85,9 +85,11 @@ pub struct BoundRow {
     pub task_id: String,
     /// β.
     pub beta: f64,
-    /// The largest mass in an arc of the theorem's length.
+    /// The largest mass in an arc of the theorem's length: of a set of at least two of the
+    /// certified atoms when the task has a certificate on S^1
+    /// ([`theory::pair_window_mass`]), else of the end state's particles.
     pub window_mass: f64,
-    /// The largest cluster mass.
+    /// The heaviest certified atom (certified S^1 tasks), else the largest cluster mass.
     pub max_cluster_mass: f64,
     /// The perceptron constant in the theorem's convention (`e^β C` for the shifted kernel).
     pub c_eff: f64,
@@ -99,7 +101,8 @@ pub struct BoundRow {
     pub holds: bool,
     /// B(β) minus the window mass.
     pub margin: f64,
-    /// Heavy atoms at the end.
+    /// Heavy atoms at the end: certified atoms of mass at least `measure.heavy_mass` (certified
+    /// S^1 tasks), else clusters.
     pub n_heavy: usize,
     /// The corollary's bound on heavy atoms.
     pub corollary_bound: f64,
@@ -623,31 +626,45 @@ fn analyze_from<'a>(
             options.theorem_beta_min,
         );
         let bound = theory::mass_bound(beta, c_eff);
-        let holds = summary.max_window_mass <= bound;
-        let corollary = theory::heavy_atom_bound(beta, c_eff, params.measure.heavy_mass);
+        // The theorem is about the certified state: on S^1 its window mass, heaviest atom and
+        // heavy atoms are those of the certificate's atoms (after any escape from a saddle),
+        // not of the particles the flow stopped at.
+        let heavy_mass = params.measure.heavy_mass;
+        let certified = result
+            .summary
+            .certificate
+            .as_ref()
+            .and_then(|c| theory::certified_masses(c, beta, heavy_mass));
+        let (max_cluster_mass, window_mass, n_heavy) = certified.unwrap_or((
+            summary.max_cluster_mass,
+            summary.max_window_mass,
+            summary.n_heavy,
+        ));
+        let holds = window_mass <= bound;
+        let corollary = theory::heavy_atom_bound(beta, c_eff, heavy_mass);
         let null_circle = params.model.dim == 2
             && params.perceptron.activation == sphereflow_solver::Activation::None;
         let k_star = null_circle.then(|| theory::unstable_mode(beta));
         let first_plateau = if null_circle {
             let counts: Vec<(f64, usize)> =
                 result.series.iter().map(|r| (r.t, r.n_clusters)).collect();
-            theory::first_plateau(&counts, summary.stop_reason.is_stationary()).map(|p| p.count)
+            theory::first_plateau(&counts).map(|p| p.count)
         } else {
             None
         };
         bound_rows.push(BoundRow {
             task_id: id.clone(),
             beta,
-            window_mass: summary.max_window_mass,
-            max_cluster_mass: summary.max_cluster_mass,
+            window_mass,
+            max_cluster_mass,
             c_eff,
             bound,
             not_applicable: applies.err(),
             holds,
-            margin: bound - summary.max_window_mass,
-            n_heavy: summary.n_heavy,
+            margin: bound - window_mass,
+            n_heavy,
             corollary_bound: corollary,
-            corollary_holds: summary.n_heavy as f64 <= corollary,
+            corollary_holds: n_heavy as f64 <= corollary,
             n_clusters: summary.n_clusters,
             k_star,
             first_plateau,

@@ -30,6 +30,57 @@ pub fn mass_bound(beta: f64, c: f64) -> f64 {
     (4.0 + 2.0 * 1.5f64.exp() * c * (-beta).exp()) / (4.0 + 0.75 * (11.0f64 / 8.0).exp())
 }
 
+/// The largest total mass of a set of at least two atoms of an S^1 state whose pairwise circular
+/// distances are at most `length` (< π): the quantity the anti-concentration theorem bounds
+/// (MODEL.md §7). On the circle such a set lies in an arc of that length, so this is the
+/// heaviest arc of length `length` holding two atoms or more; 0 when no arc holds two. A single
+/// atom is not a set of two, however heavy. `positions` are unit rows `[x, y]`.
+pub fn pair_window_mass(positions: &[f64], masses: &[f64], length: f64) -> f64 {
+    let n = masses.len();
+    let mut atoms: Vec<(f64, f64)> = (0..n)
+        .map(|a| (positions[2 * a + 1].atan2(positions[2 * a]), masses[a]))
+        .collect();
+    atoms.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let angle_at = |k: usize| atoms[k % n].0 + if k >= n { std::f64::consts::TAU } else { 0.0 };
+    let mut best = 0.0f64;
+    // Two pointers over the angles unrolled once around the circle: the window starts at atom
+    // `begin` and holds atoms `begin..end`.
+    let (mut end, mut mass) = (0, 0.0);
+    for begin in 0..n {
+        if end < begin + 1 {
+            end = begin;
+            mass = 0.0;
+        }
+        while end < begin + n && angle_at(end) - angle_at(begin) <= length {
+            mass += atoms[end % n].1;
+            end += 1;
+        }
+        if end - begin >= 2 {
+            best = best.max(mass);
+        }
+        mass -= atoms[begin].1;
+    }
+    best.min(1.0)
+}
+
+/// What the theorem measures on a certified S^1 state: its heaviest atom, the heaviest set of
+/// two or more atoms within the theorem's length `1/(2 sqrt β)` ([`pair_window_mass`]), and the
+/// atoms of mass at least `heavy_mass`. `None` off the circle or without atoms.
+pub fn certified_masses(
+    certificate: &sphereflow_solver::Certificate,
+    beta: f64,
+    heavy_mass: f64,
+) -> Option<(f64, f64, usize)> {
+    let atoms = certificate.state();
+    if atoms.dim != 2 || atoms.masses.is_empty() {
+        return None;
+    }
+    let heaviest = atoms.masses.iter().copied().fold(0.0, f64::max);
+    let heavy = atoms.masses.iter().filter(|&&m| m >= heavy_mass).count();
+    let window = pair_window_mass(&atoms.positions, &atoms.masses, 0.5 / beta.sqrt());
+    Some((heaviest, window, heavy))
+}
+
 /// The corollary's bound on the number of atoms of mass at least `heavy_mass`, with the
 /// support covered by one arc of length `2π` (the whole circle):
 /// `(M / ε)(1 + 2 L sqrt β) B(β)` with `M = 1`, `L = 2π`.
@@ -196,12 +247,13 @@ pub struct Plateau {
 
 /// The first plateau of a cluster count series `(t, count)` (MODEL.md §7): the first run of
 /// equal counts, at most half the initial count, that lasts at least as long as it took to
-/// form (`end - start >= start`), or that lasts to the end of a run that stopped because it
-/// had settled (`settled_at_end`). Clusters that first form from a near-uniform start hold for
+/// form (`end - start >= start`). Clusters that first form from a near-uniform start hold for
 /// a time that grows like `e^{c β}` before they merge, far longer than their formation, while
-/// the counts crossed on the way down last a fraction of it. `None` if no run of equal counts
-/// qualifies (the run ended before its clusters formed).
-pub fn first_plateau(series: &[(f64, usize)], settled_at_end: bool) -> Option<Plateau> {
+/// the counts crossed on the way down last a fraction of it. A count the run stopped on without
+/// it lasting that long is no plateau: it may come after merges (at β = 50 a run can hold
+/// k* = 10 clusters briefly, merge to 8 and converge there). `None` if no run of equal counts
+/// qualifies.
+pub fn first_plateau(series: &[(f64, usize)]) -> Option<Plateau> {
     let &(_, initial) = series.first()?;
     let mut i = 0;
     while i < series.len() {
@@ -211,9 +263,7 @@ pub fn first_plateau(series: &[(f64, usize)], settled_at_end: bool) -> Option<Pl
             j += 1;
         }
         let end = series[j].0;
-        let last = j + 1 == series.len();
-        if start > 0.0 && 2 * count <= initial && (end - start >= start || (last && settled_at_end))
-        {
+        if start > 0.0 && 2 * count <= initial && end - start >= start {
             return Some(Plateau { count, start, end });
         }
         i = j + 1;
@@ -403,9 +453,28 @@ mod tests {
     }
 
     #[test]
+    fn the_window_mass_counts_sets_of_two_atoms_or_more() {
+        let at = |angles: &[f64]| -> Vec<f64> {
+            angles.iter().flat_map(|t| [t.cos(), t.sin()]).collect()
+        };
+        // A heavy lone atom is not a set of two: the heaviest pair within 0.1 rad is 0.3.
+        let positions = at(&[0.0, 1.0, 1.05, 2.5]);
+        let masses = [0.5, 0.1, 0.2, 0.2];
+        assert!((pair_window_mass(&positions, &masses, 0.1) - 0.3).abs() < 1e-15);
+        // Wider than the gap from 1.05 to 0 rad: three atoms, 0.8.
+        assert!((pair_window_mass(&positions, &masses, 1.06) - 0.8).abs() < 1e-15);
+        // No two atoms within the length: 0.
+        assert_eq!(pair_window_mass(&positions, &masses, 0.01), 0.0);
+        // A window across θ = ±π.
+        let positions = at(&[3.1, -3.1, 0.0]);
+        let masses = [0.25, 0.25, 0.5];
+        assert!((pair_window_mass(&positions, &masses, 0.1) - 0.5).abs() < 1e-15);
+        assert_eq!(pair_window_mass(&positions, &masses, 0.05), 0.0);
+    }
+
+    #[test]
     fn the_first_plateau_is_the_first_count_that_outlasts_its_formation() {
-        let at =
-            |rows: &[(f64, usize)]| first_plateau(rows, false).map(|p| (p.count, p.start, p.end));
+        let at = |rows: &[(f64, usize)]| first_plateau(rows).map(|p| (p.count, p.start, p.end));
         // Spread (40 arcs), a quick fall through 20 and 9, then 7 clusters from t = 10 to 30,
         // then merging to 6.
         let series = [
@@ -425,10 +494,13 @@ mod tests {
         assert_eq!(at(&[(0.0, 40), (50.0, 40), (60.0, 30)]), None);
         // Counts above half the initial count are not clusters yet.
         assert_eq!(at(&[(0.0, 40), (5.0, 25), (50.0, 25)]), None);
-        // A run that ended settled on its count: that count, even if it held briefly.
-        let settled = [(0.0, 40), (10.0, 5), (12.0, 5)];
-        assert_eq!(at(&settled), None);
-        assert_eq!(first_plateau(&settled, true).map(|p| p.count), Some(5));
-        assert_eq!(first_plateau(&[], true), None);
+        // A count the run stopped on after holding it briefly is no plateau, even when it
+        // follows a brief one at another count (clusters that formed and merged).
+        assert_eq!(at(&[(0.0, 40), (10.0, 5), (12.0, 5)]), None);
+        assert_eq!(
+            at(&[(0.0, 40), (10.0, 10), (12.0, 10), (13.0, 8), (16.0, 8)]),
+            None
+        );
+        assert_eq!(at(&[]), None);
     }
 }

@@ -348,26 +348,28 @@ fn above_ranges(curve: &[(f64, f64)], top: f64) -> String {
 
 /// The largest cluster mass and window mass against sqrt β (β where a run did not converge as
 /// rings), with B(β, C_eff) and its limit; where B is above the axis, its legend entry says so.
+/// A certified run is drawn from its certificate's atoms (the heaviest atom, and the heaviest set
+/// of two or more atoms within the arc), as the theorem measures it; any other from its end
+/// state's clusters and particles.
 pub fn masses(runs: &[&Run], title: &str) -> Chart {
+    let measured = |r: &Run| {
+        let summary = &r.result.summary.summary;
+        r.result
+            .summary
+            .certificate
+            .as_ref()
+            .and_then(|c| theory::certified_masses(c, r.beta(), r.params.measure.heavy_mass))
+            .map_or((summary.max_cluster_mass, summary.max_window_mass), |m| {
+                (m.0, m.1)
+            })
+    };
     let cluster: Vec<(f64, f64, bool)> = runs
         .iter()
-        .map(|r| {
-            (
-                r.beta(),
-                r.result.summary.summary.max_cluster_mass,
-                r.did_not_converge().is_some(),
-            )
-        })
+        .map(|r| (r.beta(), measured(r).0, r.did_not_converge().is_some()))
         .collect();
     let window: Vec<(f64, f64, bool)> = runs
         .iter()
-        .map(|r| {
-            (
-                r.beta(),
-                r.result.summary.summary.max_window_mass,
-                r.did_not_converge().is_some(),
-            )
-        })
+        .map(|r| (r.beta(), measured(r).1, r.did_not_converge().is_some()))
         .collect();
     let mut chart = Chart::new(title, "sqrt β", "mass (fraction of the total)");
     chart.legend_left = false;

@@ -75,6 +75,27 @@ pub struct Claim {
     pub verdict: Verdict,
     /// The tested tasks that disagree with the claim.
     pub failing: Vec<TaskRef>,
+    /// Every task behind the measurement (the tested ones; for a description, those described).
+    pub tasks: Vec<TaskRef>,
+}
+
+/// The sweep a run was found in (the first, for a task shared between sweeps).
+fn sweep_of(results: &Results, run: &Run) -> String {
+    results
+        .iter()
+        .find(|(_, sweep)| sweep.runs.iter().any(|r| r.task_id == run.task_id))
+        .map_or_else(String::new, |(name, _)| name.clone())
+}
+
+/// References to `runs` of `sweep`.
+fn task_refs<'a>(sweep: &str, runs: impl IntoIterator<Item = &'a Run>) -> Vec<TaskRef> {
+    runs.into_iter()
+        .map(|r| TaskRef {
+            sweep: sweep.to_string(),
+            task_id: r.task_id.clone(),
+            label: r.label.clone(),
+        })
+        .collect()
 }
 
 /// Counts of reasons, most frequent first (ties by name).
@@ -158,6 +179,7 @@ fn sqrt_beta_laws(results: &Results) -> Vec<Claim> {
                     measured: "no converged run to fit".into(),
                     verdict: Verdict::NotTested,
                     failing: Vec::new(),
+                    tasks: Vec::new(),
                 });
             }
             continue;
@@ -259,6 +281,14 @@ fn sqrt_beta_laws(results: &Results) -> Vec<Claim> {
             ),
             verdict,
             failing: draw_failures(many, &draws, passes),
+            tasks: task_refs(
+                "many_seeds",
+                many.runs.iter().filter(|r| {
+                    r.activation() == Activation::Relu
+                        && !r.result.summary.summary.stop_reason.hit_cap()
+                        && (f.fit.beta_min..=f.fit.beta_max).contains(&r.beta())
+                }),
+            ),
         });
     }
     claims
@@ -420,35 +450,61 @@ fn anti_concentration(results: &Results) -> Vec<Claim> {
             "no finished task meets every hypothesis".into()
         } else {
             format!(
-                "largest window mass {largest:.4} against B(β, C_eff) ∈ [{b_lo:.4}, {b_hi:.4}]; \
-                 smallest margin {margin:.4}; {} violations; heaviest single atom {heaviest:.4}",
+                "largest mass of two or more certified atoms within 1/(2 sqrt β) {largest:.4} \
+                 against B(β, C_eff) ∈ [{b_lo:.4}, {b_hi:.4}]; smallest margin {margin:.4}; {} \
+                 violations; heaviest single certified atom {heaviest:.4}",
                 violations.len()
             )
         },
         verdict: verdict(violations.is_empty()),
         failing: violations,
+        tasks: tested.iter().map(task).collect(),
     }];
-    let corollary_failing: Vec<TaskRef> = tested
-        .iter()
-        .filter(|(_, r, _)| !r.corollary_holds)
-        .map(task)
-        .collect();
+    // The corollary bounds the atoms of mass ≥ ε of a support covered by M arcs of length ≤ L
+    // by (M/ε)(1 + 2L sqrt β) B. An atomic state of k atoms is covered by its k atoms (L = 0),
+    // which gives k B/ε, at least k (hence at least its heavy atoms) whenever ε ≤ B: no atomic
+    // state can exceed it, so it is measured, not judged.
+    let heavy_max = tested.iter().map(|(_, r, _)| r.n_heavy).max().unwrap_or(0);
+    let epsilon = results
+        .values()
+        .flat_map(|s| s.runs.iter())
+        .find(|r| tested.iter().any(|(_, row, _)| row.task_id == r.task_id))
+        .map(|r| r.params.measure.heavy_mass);
+    let vacuous = epsilon.is_some_and(|e| e <= b_lo);
     claims.push(Claim {
         claim: "Heavy atoms stay below the corollary's bound (M/ε)(1 + 2L sqrt β) B(β)".into(),
         hypotheses: BOUND_HYPOTHESES.into(),
         tested: tested.len(),
         not_tested,
-        measured: if tested.is_empty() {
-            "no finished task meets every hypothesis".into()
-        } else {
-            format!(
-                "{} of {} tested tasks within the bound",
-                tested.len() - corollary_failing.len(),
-                tested.len()
-            )
+        measured: match epsilon {
+            None => "no finished task meets every hypothesis".into(),
+            Some(e) if vacuous => format!(
+                "atoms of mass ≥ ε = {e}: up to {heavy_max} per task. Not a test: covering each of a \
+                 state's k atoms by an arc of length 0 gives the bound k B/ε ≥ k (ε ≤ B = {b_lo:.4}), \
+                 so no atomic state can exceed it; the window bound above is the test"
+            ),
+            Some(e) => format!(
+                "atoms of mass ≥ ε = {e}: up to {heavy_max} per task, against the bound with the \
+                 support covered by one arc of length 2π"
+            ),
         },
-        verdict: verdict(corollary_failing.is_empty()),
-        failing: corollary_failing,
+        verdict: if tested.is_empty() {
+            Verdict::NotTested
+        } else if vacuous {
+            Verdict::NoVerdict
+        } else {
+            verdict(tested.iter().all(|(_, r, _)| r.corollary_holds))
+        },
+        failing: if vacuous {
+            Vec::new()
+        } else {
+            tested
+                .iter()
+                .filter(|(_, r, _)| !r.corollary_holds)
+                .map(task)
+                .collect()
+        },
+        tasks: tested.iter().map(task).collect(),
     });
     claims
 }
@@ -603,6 +659,15 @@ fn atomic_states(results: &Results) -> Option<Claim> {
         },
         verdict: if tested == 0 { Verdict::NotTested } else { Verdict::NoVerdict },
         failing: Vec::new(),
+        tasks: [&collapsed, &extended, &dead_zone]
+            .into_iter()
+            .flatten()
+            .map(|r| TaskRef {
+                sweep: sweep_of(results, r),
+                task_id: r.task_id.clone(),
+                label: r.label.clone(),
+            })
+            .collect(),
     })
 }
 
@@ -619,6 +684,37 @@ fn at_local_maximum(run: &Run) -> bool {
         let h = 0.005 * k as f64;
         v(theta + h) <= v(theta) + tolerance && v(theta - h) <= v(theta) + tolerance
     })
+}
+
+/// Where a run's heaviest cluster sits on v: the angle, v there, whether a neuron acts there
+/// (where none does, v is flat and the point a non-strict maximiser), and the largest v on the
+/// circle (sampled every 0.1°), for the ascent row to say which maximiser a run found.
+fn where_the_dirac_is(run: &Run) -> Option<String> {
+    let cluster = run.result.summary.clusters.first()?;
+    if cluster.centre.len() != 2 {
+        return None;
+    }
+    let theta = cluster.centre[1].atan2(cluster.centre[0]);
+    let v = |t: f64| run.perceptron.potential(&[t.cos(), t.sin()]);
+    let (v_max, theta_max) = (0..3600)
+        .map(|k| {
+            let t = -std::f64::consts::PI + k as f64 * std::f64::consts::TAU / 3600.0;
+            (v(t), t)
+        })
+        .fold(
+            (f64::NEG_INFINITY, 0.0),
+            |a, b| if b.0 > a.0 { b } else { a },
+        );
+    let place = if run.perceptron.acts_at(&cluster.centre) {
+        "where a neuron acts"
+    } else {
+        "where no neuron acts (v flat there: a non-strict maximiser)"
+    };
+    Some(format!(
+        "{}: θ = {theta:.3}, v = {:.3}, {place}; the largest v is {v_max:.3} (θ = {theta_max:.3})",
+        run.label,
+        v(theta)
+    ))
 }
 
 /// Ascent with the perceptron ends in one Dirac at a maximiser of v.
@@ -645,7 +741,7 @@ fn ascent_dirac(results: &Results) -> Option<Claim> {
         })
         .collect();
     Some(Claim {
-        claim: "Ascent ends in a single Dirac at a maximiser of v".into(),
+        claim: "Ascent ends in a single Dirac at a (local) maximiser of v".into(),
         hypotheses:
             "a perceptron, ascent (β = 1, USA and SA, ReLU), the run reached a stationary state"
                 .into(),
@@ -656,9 +752,14 @@ fn ascent_dirac(results: &Results) -> Option<Claim> {
             vec![("not converged (step cap)".into(), capped.len())]
         },
         measured: format!(
-            "{} of {} end in one cluster at a local maximiser of v (no larger v within 0.1 rad)",
+            "{} of {} end in one cluster at a local maximiser of v (no larger v within 0.1 rad){}",
             tested.len() - failing.len(),
-            tested.len()
+            tested.len(),
+            tested
+                .iter()
+                .filter_map(|r| where_the_dirac_is(r))
+                .map(|text| format!("; {text}"))
+                .collect::<String>()
         ),
         verdict: if tested.is_empty() {
             Verdict::NotTested
@@ -666,6 +767,7 @@ fn ascent_dirac(results: &Results) -> Option<Claim> {
             Verdict::of(failing.is_empty())
         },
         failing,
+        tasks: task_refs("side_by_side", tested.iter().copied()),
     })
 }
 
@@ -680,6 +782,10 @@ fn first_plateaus(results: &Results) -> BTreeMap<&str, Option<usize>> {
         .collect()
 }
 
+/// Why a run with every other hypothesis of the k* claim is not compared with k*(β).
+const NO_PLATEAU: &str = "no plateau: no count held as long as it took to form before the run \
+    ended (the end count may follow merges)";
+
 /// Why a null run on S^1 is not compared with k*(β), if it is not.
 fn k_star_reason(run: &Run, plateau: Option<Option<usize>>) -> Option<&'static str> {
     if run.params.model.regime == Regime::Descent {
@@ -691,7 +797,7 @@ fn k_star_reason(run: &Run, plateau: Option<Option<usize>>) -> Option<&'static s
     } else if run.beta() < 3.0 {
         Some("β < 3")
     } else if !matches!(plateau, Some(Some(_))) {
-        Some("no plateau: the run ended before its clusters formed")
+        Some(NO_PLATEAU)
     } else {
         None
     }
@@ -759,6 +865,14 @@ fn null_runs_follow_k_star(results: &Results) -> Option<Claim> {
     let reasons = nulls
         .iter()
         .filter_map(|r| k_star_reason(r, plateaus.get(r.task_id.as_str()).copied()));
+    // The runs that meet every hypothesis but the plateau, by β: said beside each β's counts,
+    // and a β where no run formed a plateau is named as not tested.
+    let mut without_plateau: BTreeMap<u64, usize> = BTreeMap::new();
+    for run in &nulls {
+        if k_star_reason(run, plateaus.get(run.task_id.as_str()).copied()) == Some(NO_PLATEAU) {
+            *without_plateau.entry(run.beta().to_bits()).or_default() += 1;
+        }
+    }
     let counts = k_star_counts(results);
     let tested: usize = counts.iter().map(|(_, _, runs)| runs.len()).sum();
     let agree = |k: usize, c: &[usize]| c.iter().filter(|&&n| n.abs_diff(k) <= 1).count();
@@ -769,19 +883,33 @@ fn null_runs_follow_k_star(results: &Results) -> Option<Claim> {
             (beta, k, c, tasks)
         })
         .collect();
-    let per_beta: Vec<String> = counts
+    let mut per_beta: BTreeMap<u64, String> = counts
         .iter()
         .map(|(beta, k, c, _)| {
             let mean = c.iter().sum::<usize>() as f64 / c.len() as f64;
-            format!(
-                "β = {beta}: k* = {k}, counts {}–{} (mean {mean:.1}), {}/{} within ±1",
+            let more = match without_plateau.get(&beta.to_bits()) {
+                Some(m) => format!(" ({m} more without a plateau)"),
+                None => String::new(),
+            };
+            let text = format!(
+                "β = {beta}: k* = {k}, counts {}–{} (mean {mean:.1}), {}/{} within ±1{more}",
                 c.iter().min().unwrap_or(&0),
                 c.iter().max().unwrap_or(&0),
                 agree(*k, c),
                 c.len()
-            )
+            );
+            (beta.to_bits(), text)
         })
         .collect();
+    for (&bits, &m) in &without_plateau {
+        per_beta.entry(bits).or_insert_with(|| {
+            format!(
+                "β = {}: not tested ({m} runs, none with a plateau)",
+                f64::from_bits(bits)
+            )
+        });
+    }
+    let per_beta: Vec<String> = per_beta.into_values().collect();
     let holds = counts.iter().all(|(_, k, c, _)| 2 * agree(*k, c) > c.len());
     // Behind a "fails": the disagreeing runs at each β where most disagree.
     let failing: Vec<TaskRef> = counts
@@ -810,6 +938,10 @@ fn null_runs_follow_k_star(results: &Results) -> Option<Claim> {
             Verdict::of(holds)
         },
         failing,
+        tasks: counts
+            .iter()
+            .flat_map(|(_, _, _, tasks)| tasks.iter().cloned())
+            .collect(),
     })
 }
 
@@ -871,6 +1003,14 @@ fn null_runs_spread(results: &Results) -> Option<Claim> {
         ),
         verdict: Verdict::NoVerdict,
         failing: Vec::new(),
+        tasks: spread
+            .iter()
+            .map(|r| TaskRef {
+                sweep: sweep_of(results, r),
+                task_id: r.task_id.clone(),
+                label: r.label.clone(),
+            })
+            .collect(),
     })
 }
 
@@ -898,6 +1038,10 @@ fn convergence_times(results: &Results) -> Option<Claim> {
         measured: format!("mean t_final over scales > 0: USA {usa:.1} ({n_usa} runs), SA {sa:.1} ({n_sa} runs); see the convergence-time figure"),
         verdict: Verdict::NoVerdict,
         failing: Vec::new(),
+        tasks: task_refs(
+            "perceptron_scale",
+            scale.runs.iter().filter(|r| r.params.perceptron.scale > 0.0),
+        ),
     })
 }
 
@@ -947,6 +1091,13 @@ fn mean_field_limit(results: &Results) -> Option<Claim> {
         measured,
         verdict,
         failing: Vec::new(),
+        tasks: task_refs(
+            "meanfield_limit",
+            sweep.runs.iter().filter(|r| {
+                r.task_id == found.density_task
+                    || found.points.iter().any(|p| p.task_id == r.task_id)
+            }),
+        ),
     })
 }
 
@@ -983,6 +1134,7 @@ fn mean_field_growth() -> Option<Claim> {
         ),
         verdict: Verdict::of(within == measured.len()),
         failing: Vec::new(),
+        tasks: Vec::new(),
     })
 }
 

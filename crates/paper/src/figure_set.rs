@@ -217,7 +217,7 @@ pub fn paper_figures(results: &Results) -> Vec<PaperFigure> {
                         &certified,
                         "Certified SOPD states of the bound sweep, weak perceptron",
                     ))),
-                    "The bound sweep's certified SOPD states (d = 2, USA, descent, ReLU, m = 2, C = 0.04, β ≥ 19): largest cluster and window mass against sqrt β, with B(β, C_eff) = 0.626 and the limit 0.5742. The theorem's hypotheses hold for every state drawn.",
+                    "The bound sweep's certified SOPD states (d = 2, USA, descent, ReLU, m = 2, C = 0.04, β ≥ 19): measured on the certified atoms (after any escape from a saddle): the heaviest atom (\"largest cluster mass\") and the heaviest set of two or more atoms within 1/(2 sqrt β) (\"largest window mass\"), against sqrt β, with B(β, C_eff) = 0.626 and the limit 0.5742. The theorem's hypotheses hold for every state drawn.",
                 );
             }
         }

@@ -160,6 +160,38 @@ pub fn claims_table(claims: &[Claim], store: &str) -> String {
             claim.verdict.as_str()
         );
     }
+    md.push_str(
+        "\n### Tasks behind each row\n\nThe tasks each row measured (the tested ones; for a \
+         description, those described), by sweep, as the first 12 hex digits of their ids \
+         (`task_id` in the sweep's `tasks.parquet`; `sphereflow show` takes them).\n\n",
+    );
+    for claim in claims {
+        let _ = write!(md, "- {} ({}): ", claim.claim, claim.verdict.as_str());
+        if claim.tasks.is_empty() {
+            md.push_str(if claim.tested == 0 {
+                "none\n"
+            } else {
+                "no stored task (computed when the report is written)\n"
+            });
+            continue;
+        }
+        let mut by_sweep: Vec<(&str, Vec<&str>)> = Vec::new();
+        for task in &claim.tasks {
+            let id = &task.task_id[..task.task_id.len().min(12)];
+            match by_sweep.iter_mut().find(|(sweep, _)| *sweep == task.sweep) {
+                Some((_, ids)) => ids.push(id),
+                None => by_sweep.push((&task.sweep, vec![id])),
+            }
+        }
+        let groups: Vec<String> = by_sweep
+            .iter()
+            .map(|(sweep, ids)| {
+                let ids: Vec<String> = ids.iter().map(|id| format!("`{id}`")).collect();
+                format!("{sweep} ({}): {}", ids.len(), ids.join(" "))
+            })
+            .collect();
+        let _ = writeln!(md, "{}", groups.join("; "));
+    }
     let failing: Vec<_> = claims.iter().filter(|c| !c.failing.is_empty()).collect();
     if !failing.is_empty() {
         md.push_str(
