@@ -122,6 +122,7 @@ impl TaskArgs {
 /// The store that read-only commands (`analyze`, `figures`) read: an input error when `--store`
 /// names no store, rather than results read as all pending.
 pub fn existing_store(path: &Path) -> Result<sphereflow_exec::Store, Failure> {
+    check_store_folder(path)?;
     match sphereflow_exec::Store::open_existing(path).map_err(Failure::input)? {
         Some(store) => Ok(store),
         None => Err(Failure::Input(anyhow::anyhow!(
@@ -142,9 +143,82 @@ pub fn check_memory(params: &sphereflow_solver::Params) -> Result<(), Failure> {
         params.perceptron.width,
         params.measure.frames,
     ) {
-        Some(reason) => Err(Failure::Input(anyhow::anyhow!("model.particles: {reason}"))),
+        Some(reason) => {
+            let width = params.perceptron.width;
+            let frames = params.measure.frames;
+            let message = match largest_memory_term(model.particles, model.dim, width, frames) {
+                MemoryTerm::Particles => format!("model.particles: {reason}"),
+                MemoryTerm::Width => format!(
+                    "perceptron.width: {reason}, most of it for the perceptron's {width} neurons"
+                ),
+                MemoryTerm::Frames => {
+                    format!("measure.frames: {reason}, most of it for {frames} kept snapshots")
+                }
+            };
+            Err(Failure::Input(anyhow::anyhow!(message)))
+        }
         None => Ok(()),
     }
+}
+
+/// The setting behind the largest part of a task's memory estimate, named when it is too large.
+#[derive(Debug, PartialEq)]
+enum MemoryTerm {
+    Particles,
+    Width,
+    Frames,
+}
+
+/// Which setting accounts for most of [`sphereflow_exec::resume::task_memory`]: the
+/// perceptron's neurons, the kept snapshots, or else the particles themselves.
+fn largest_memory_term(particles: usize, dim: usize, width: usize, frames: usize) -> MemoryTerm {
+    use sphereflow_exec::resume::task_memory;
+    let (particles, dim, width, frames) =
+        (particles as u64, dim as u64, width as u64, frames as u64);
+    let total = task_memory(particles, dim, width, frames);
+    let without_width = task_memory(particles, dim, 0, frames);
+    let rest = task_memory(particles, dim, 0, 0);
+    let width_part = total.saturating_sub(without_width);
+    let frames_part = without_width.saturating_sub(rest);
+    if width_part >= frames_part && width_part >= rest {
+        MemoryTerm::Width
+    } else if frames_part >= rest {
+        MemoryTerm::Frames
+    } else {
+        MemoryTerm::Particles
+    }
+}
+
+/// An input error when `--store` names a file, or a path through one, rather than a folder:
+/// checked before anything is written, since the store's files are made inside it.
+pub fn check_store_folder(path: &Path) -> Result<(), Failure> {
+    for ancestor in path.ancestors() {
+        if ancestor.as_os_str().is_empty() {
+            break;
+        }
+        // A missing folder is made by the store; the first part that exists must be a folder.
+        let Ok(metadata) = std::fs::metadata(ancestor) else {
+            continue;
+        };
+        if metadata.is_dir() {
+            return Ok(());
+        }
+        let what = if metadata.is_file() {
+            "a file, not a folder"
+        } else {
+            "not a folder"
+        };
+        let reason = if ancestor == path {
+            format!("is {what}")
+        } else {
+            format!("{} is {what}", ancestor.display())
+        };
+        return Err(Failure::Input(anyhow::anyhow!(
+            "--store {}: {reason}; name a folder for the store",
+            path.display()
+        )));
+    }
+    Ok(())
 }
 
 /// A task as the `--json` of `plan`, `status` and `run` list it: its id, state, the state's
@@ -229,6 +303,22 @@ impl LeaseArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_memory_estimate_names_the_setting_that_makes_it_large() {
+        for (particles, width, frames, expected) in [
+            (400_000_000, 2, 24, MemoryTerm::Particles),
+            (20, 300_000_000, 24, MemoryTerm::Width),
+            (1000, 300_000_000, 24, MemoryTerm::Width),
+            (1_000_000, 2, 1_000_000, MemoryTerm::Frames),
+        ] {
+            assert_eq!(
+                largest_memory_term(particles, 2, width, frames),
+                expected,
+                "{particles} particles, width {width}, {frames} frames"
+            );
+        }
+    }
 
     #[test]
     fn command_lines_quote_what_the_shell_would_split() {

@@ -30,6 +30,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     for warning in &plan.warnings {
         eprintln!("warning: {warning}");
     }
+    crate::args::check_store_folder(&args.target.store)?;
     let store = Store::open_existing(&args.target.store).map_err(Failure::input)?;
     let states = task_states(&plan, store.as_ref());
     if args.json {

@@ -99,6 +99,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     let jobs = args.jobs.map(crate::args::check_jobs).transpose()?;
     let profile = (args.profile == "quick").then_some("quick");
     check_sweeps(&args.sweeps)?;
+    crate::args::check_store_folder(&args.store)?;
     let mut plans = Vec::new();
     for name in PAPER_SWEEPS {
         plans.push(load_plan(

@@ -75,6 +75,7 @@ pub fn store_failure(error: ExecError) -> Failure {
 
 /// Runs a sweep; `plain` forces periodic lines (the worker's output).
 pub fn execute(args: &Args, plain: bool) -> Result<(), Failure> {
+    crate::args::check_store_folder(&args.target.store)?;
     let options = options(args)?;
     let plan = args.target.plan(args.yes)?;
     for warning in &plan.warnings {

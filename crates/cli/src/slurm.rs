@@ -83,6 +83,7 @@ fn failure(error: ExecError) -> Failure {
 /// Checks the arguments into a job; then creates the store (so that elements never race to).
 fn configure(args: &Args) -> Result<ArrayJob, Failure> {
     let plan = args.target.plan(args.yes)?;
+    crate::args::check_store_folder(&args.target.store)?;
     for warning in &plan.warnings {
         eprintln!("warning: {warning}");
     }

@@ -40,6 +40,12 @@ pub struct Args {
     figure: Option<PathBuf>,
 }
 
+/// How far from 1 the norm of a row of a float64 state may be; the row is then renormalized.
+const UNIT_TOLERANCE_F64: f64 = 1e-9;
+
+/// The same for a float32 state, whose rounding alone moves a unit row's norm by up to ~1e-7.
+const UNIT_TOLERANCE_F32: f64 = 1e-6;
+
 /// Reads a state to certify: `dim` columns (unit rows, equal masses) or `dim + 1` (`[mass, x]`);
 /// the state, and whether the file gave masses.
 fn read_state(path: &Path, dim: usize) -> Result<(State, bool), Failure> {
@@ -55,6 +61,14 @@ fn read_state(path: &Path, dim: usize) -> Result<(State, bool), Failure> {
                 dim + 1
             )))
         }
+    };
+    // A float32 file (every value exact in single precision) holds unit rows only to about
+    // 1e-7: its rows are held to a single-precision tolerance, a float64 file's to 1e-9.
+    let single = values.iter().all(|&v| f64::from(v as f32) == v);
+    let tolerance = if single {
+        UNIT_TOLERANCE_F32
+    } else {
+        UNIT_TOLERANCE_F64
     };
     let mut positions = Vec::with_capacity(rows * dim);
     let mut masses = Vec::with_capacity(rows);
@@ -74,9 +88,10 @@ fn read_state(path: &Path, dim: usize) -> Result<(State, bool), Failure> {
             return Err(fail(format!("row {row}: mass {mass} is not positive")));
         }
         let norm = x.iter().map(|v| v * v).sum::<f64>().sqrt();
-        if (norm - 1.0).abs() > 1e-9 {
+        if (norm - 1.0).abs() > tolerance {
             return Err(fail(format!(
-                "row {row}: the position has norm {norm}, not 1 (rows must be unit vectors)"
+                "row {row}: the position has norm {norm}, not 1 to within {tolerance:e} (rows \
+                 must be unit vectors)"
             )));
         }
         positions.extend(x.iter().map(|v| v / norm));

@@ -48,6 +48,7 @@ fn running_by_holder(states: &[TaskState]) -> Vec<String> {
 pub fn run(args: &Args) -> Result<(), Failure> {
     let plan = args.target.plan(true)?;
     let store = &args.target.store;
+    crate::args::check_store_folder(store)?;
     let opened = Store::open_existing(store).map_err(Failure::input)?;
     let states = task_states(&plan, opened.as_ref());
     let counts = counts(&states);
@@ -109,6 +110,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
 
 /// Runs `gc`.
 pub fn run_gc(args: &GcArgs) -> Result<(), Failure> {
+    crate::args::check_store_folder(&args.store)?;
     let Some(store) = Store::open_existing(&args.store).map_err(|e| Failure::Input(e.into()))?
     else {
         println!("no store at {}: nothing to do", args.store.display());

@@ -63,12 +63,16 @@ fn the_density_is_written_per_radian_and_its_series_reported() {
 #[test]
 fn bad_parameters_exit_2_name_the_key_and_write_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 6] = [
         (&["--set", "meanfield.cells=4"], "meanfield.cells"),
         (&["--set", "meanfield.cfl=1.5"], "meanfield.cfl"),
         (&["--set", "meanfield.cfl=0"], "meanfield.cfl"),
         (&["--set", "model.dim=3"], "model.dim"),
         (&["--set", "model.solver=particles"], "model.solver"),
+        (
+            &["--set", "meanfield.snapshots=100000000"],
+            "meanfield.snapshots`: must be at most 1000000",
+        ),
     ];
     for (sets, key) in cases {
         let mut args = vec!["meanfield"];

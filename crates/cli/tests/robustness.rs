@@ -94,6 +94,32 @@ fn output_locations_are_checked_before_the_work() {
 }
 
 #[test]
+fn a_store_that_is_a_file_is_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("two.toml"), TWO).unwrap();
+    for args in [
+        &["run", "two.toml", "--store", "two.toml"][..],
+        &["worker", "two.toml", "--store", "two.toml"],
+        &["status", "two.toml", "--store", "two.toml"],
+        &["plan", "two.toml", "--store", "two.toml"],
+        &["analyze", "two.toml", "--store", "two.toml"],
+        &["gc", "--store", "two.toml"],
+    ] {
+        refused(args, d, "--store two.toml: is a file, not a folder");
+    }
+    refused(
+        &["run", "two.toml", "--store", "two.toml/s"],
+        d,
+        "--store two.toml/s: two.toml is a file, not a folder",
+    );
+    // The sweep file is untouched and nothing else was made.
+    assert_eq!(std::fs::read_to_string(d.join("two.toml")).unwrap(), TWO);
+    let entries: Vec<_> = std::fs::read_dir(d).unwrap().collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+}
+
+#[test]
 fn durations_and_counts_are_range_checked() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();

@@ -236,6 +236,72 @@ fn fortran_ordered_state_files_are_read_by_rows() {
     }
 }
 
+/// Writes an `.npy` file of f32 values with the given shape (C order), as
+/// `np.save(path, x.astype(np.float32))` does.
+fn write_npy_f32(path: &Path, shape: &[u64], values: &[f32]) {
+    use npyz::WriterBuilder;
+    let mut file = std::fs::File::create(path).unwrap();
+    let mut writer = npyz::WriteOptions::<f32>::new()
+        .default_dtype()
+        .shape(shape)
+        .writer(&mut file)
+        .begin_nd()
+        .unwrap();
+    writer.extend(values.iter().copied()).unwrap();
+    writer.finish().unwrap();
+}
+
+#[test]
+fn float32_unit_rows_are_read_to_single_precision_and_renormalized() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Twelve unit rows on the circle, rounded to f32: their norms miss 1 by up to ~1e-7.
+    let angles: Vec<f64> = (0..12).map(|i| 0.3 + 0.5 * f64::from(i)).collect();
+    let unit: Vec<f32> = angles
+        .iter()
+        .flat_map(|a| [a.cos() as f32, a.sin() as f32])
+        .collect();
+    let off = unit
+        .chunks(2)
+        .map(|r| (f64::from(r[0]).hypot(f64::from(r[1])) - 1.0).abs())
+        .fold(0.0, f64::max);
+    assert!(
+        off > 1e-9,
+        "the rows must test the single-precision tolerance: {off}"
+    );
+    write_npy_f32(&d.join("f32.npy"), &[12, 2], &unit);
+    let (code, stdout, stderr) = check(
+        &["stationary", "--from", "f32.npy", "--no-escape", "--json"],
+        d,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    for atom in json(&stdout)["atoms"].as_array().unwrap() {
+        let x: Vec<f64> = atom["position"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        assert!((x[0].hypot(x[1]) - 1.0).abs() < 1e-12, "{stdout}");
+    }
+
+    // A row of norm 1.01 is refused all the same.
+    let mut long = unit.clone();
+    long[6] *= 1.01;
+    long[7] *= 1.01;
+    write_npy_f32(&d.join("long32.npy"), &[12, 2], &long);
+    let (code, _, stderr) = check(
+        &["stationary", "--from", "long32.npy", "--out", "atoms.npy"],
+        d,
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.starts_with("error: --from long32.npy: row 3: the position has norm 1.0"),
+        "{stderr}"
+    );
+    assert!(!d.join("atoms.npy").exists());
+}
+
 #[test]
 fn a_certifying_sweep_stores_each_certificate_with_its_task() {
     let dir = tempfile::tempdir().unwrap();

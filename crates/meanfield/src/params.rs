@@ -3,7 +3,7 @@
 //! `validate` with a message naming the parameter.
 
 use serde::{Deserialize, Serialize};
-use sphereflow_solver::params::PAPER_KERNEL_BETA_MAX;
+use sphereflow_solver::params::{MAX_COORDINATES, MAX_FRAMES, PAPER_KERNEL_BETA_MAX};
 use sphereflow_solver::perceptron::Sigma;
 use sphereflow_solver::{Activation, Attention, Dynamics, Kernel, PairKernel, Perceptron, Regime};
 
@@ -11,6 +11,13 @@ use crate::error::MeanFieldError;
 
 /// Most cells a grid may have (2^26: 512 MiB per density array).
 pub const MAX_CELLS: usize = 1 << 26;
+
+/// Most snapshots a run may keep: as many as a particle run's frames.
+pub const MAX_SNAPSHOTS: usize = MAX_FRAMES;
+
+/// Most values the snapshots may hold together (`snapshots × cells`): as many as a particle
+/// state's coordinates. Larger runs are refused up front rather than failing to allocate.
+pub const MAX_SNAPSHOT_VALUES: usize = MAX_COORDINATES;
 
 /// The fewest cells a grid may have: below it the MUSCL stencil and the kernel's cell averages
 /// stop meaning anything.
@@ -292,6 +299,24 @@ impl MeanFieldParams {
                 ),
             ));
         }
+        if self.snapshots > MAX_SNAPSHOTS {
+            return Err(refuse(
+                "meanfield.snapshots",
+                format!("must be at most {MAX_SNAPSHOTS}, got {}", self.snapshots),
+            ));
+        }
+        if self.snapshots.saturating_mul(self.cells) > MAX_SNAPSHOT_VALUES {
+            return Err(refuse(
+                "meanfield.snapshots",
+                format!(
+                    "{} snapshots of {} cells hold more than {MAX_SNAPSHOT_VALUES} values: keep \
+                     at most {}",
+                    self.snapshots,
+                    self.cells,
+                    MAX_SNAPSHOT_VALUES / self.cells
+                ),
+            ));
+        }
         if let Some(dt_max) = self.dt_max {
             if !(dt_max.is_finite() && dt_max > 0.0) {
                 return Err(refuse(
@@ -321,5 +346,36 @@ impl MeanFieldParams {
                 }
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The key and reason `validate` refuses `params` with, if it does.
+    fn refusal(params: &MeanFieldParams) -> Option<String> {
+        params.validate().err().map(|error| error.to_string())
+    }
+
+    #[test]
+    fn snapshot_counts_too_large_to_hold_are_refused_by_name() {
+        assert_eq!(
+            refusal(&MeanFieldParams::new(512, 0.5, 1.0, MAX_SNAPSHOTS)),
+            None
+        );
+        for (cells, snapshots, expected) in [
+            (512, 100_000_000, "must be at most 1000000, got 100000000"),
+            (
+                MAX_CELLS,
+                100,
+                "100 snapshots of 67108864 cells hold more than",
+            ),
+        ] {
+            let refused =
+                refusal(&MeanFieldParams::new(cells, 0.5, 1.0, snapshots)).expect("refused");
+            assert!(refused.contains("meanfield.snapshots"), "{refused}");
+            assert!(refused.contains(expected), "{refused}");
+        }
     }
 }
