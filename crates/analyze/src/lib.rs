@@ -696,12 +696,20 @@ fn analyze_from<'a>(
             continue;
         }
         let label = group_label(plan, task, &groups);
+        // Without a perceptron no neuron acts anywhere: the count of clusters where one acts is
+        // 0 by construction, and a fit of it would say nothing.
+        let has_perceptron = params.perceptron.activation != sphereflow_solver::Activation::None;
+        let fitted = |quantity: &&(&str, f64)| has_perceptron || quantity.0 != "n_active_clusters";
         for (quantity, value) in [
             ("n_clusters", summary.n_clusters as f64),
             ("n_active_clusters", n_active as f64),
             ("n_heavy", summary.n_heavy as f64),
             ("max_cluster_mass", summary.max_cluster_mass),
-        ] {
+        ]
+        .iter()
+        .filter(fitted)
+        .copied()
+        {
             points
                 .entry((label.clone(), quantity))
                 .or_default()
@@ -713,7 +721,11 @@ fn analyze_from<'a>(
                 ("n_clusters", summary.n_clusters as f64),
                 ("n_active_clusters", n_active as f64),
                 ("n_heavy", summary.n_heavy as f64),
-            ] {
+            ]
+            .iter()
+            .filter(fitted)
+            .copied()
+            {
                 draw_points
                     .entry((label.clone(), seed, quantity))
                     .or_default()
