@@ -107,7 +107,7 @@ fn write_bad_inputs(dir: &Path) {
     write_npy(&dir.join("long.npy"), &[2, 2], &[1.0, 0.0, 0.6, 0.9]);
     write_npy(&dir.join("nan.npy"), &[2, 2], &[1.0, 0.0, f64::NAN, 0.0]);
     write_npy(&dir.join("flat.npy"), &[4], &[1.0, 0.0, 0.0, 1.0]);
-    write_npy(&dir.join("none.npy"), &[0, 2], &[]);
+    write_npy(&dir.join("none.npy"), &[0, 2], &[] as &[f64]);
     std::fs::write(dir.join("text.npy"), "1 0\n0 1\n").unwrap();
     let mut truncated = std::fs::read(dir.join("three.npy")).unwrap();
     truncated.truncate(truncated.len() - 20);

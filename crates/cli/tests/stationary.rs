@@ -236,21 +236,6 @@ fn fortran_ordered_state_files_are_read_by_rows() {
     }
 }
 
-/// Writes an `.npy` file of f32 values with the given shape (C order), as
-/// `np.save(path, x.astype(np.float32))` does.
-fn write_npy_f32(path: &Path, shape: &[u64], values: &[f32]) {
-    use npyz::WriterBuilder;
-    let mut file = std::fs::File::create(path).unwrap();
-    let mut writer = npyz::WriteOptions::<f32>::new()
-        .default_dtype()
-        .shape(shape)
-        .writer(&mut file)
-        .begin_nd()
-        .unwrap();
-    writer.extend(values.iter().copied()).unwrap();
-    writer.finish().unwrap();
-}
-
 #[test]
 fn float32_unit_rows_are_read_to_single_precision_and_renormalized() {
     let dir = tempfile::tempdir().unwrap();
@@ -269,7 +254,7 @@ fn float32_unit_rows_are_read_to_single_precision_and_renormalized() {
         off > 1e-9,
         "the rows must test the single-precision tolerance: {off}"
     );
-    write_npy_f32(&d.join("f32.npy"), &[12, 2], &unit);
+    write_npy(&d.join("f32.npy"), &[12, 2], &unit);
     let (code, stdout, stderr) = check(
         &["stationary", "--from", "f32.npy", "--no-escape", "--json"],
         d,
@@ -289,7 +274,7 @@ fn float32_unit_rows_are_read_to_single_precision_and_renormalized() {
     let mut long = unit.clone();
     long[6] *= 1.01;
     long[7] *= 1.01;
-    write_npy_f32(&d.join("long32.npy"), &[12, 2], &long);
+    write_npy(&d.join("long32.npy"), &[12, 2], &long);
     let (code, _, stderr) = check(
         &["stationary", "--from", "long32.npy", "--out", "atoms.npy"],
         d,

@@ -123,11 +123,12 @@ pub const TWELVE: &str = "[sweep]\nname = \"twelve\"\n[model]\nparticles = 200\n
                       [grid]\nmodel.beta = [1, 4, 9]\nperceptron.activation = [\"relu\", \"none\"]\n\
                       init.seed = [1, 2]\n";
 
-/// Writes an `.npy` file of f64 values with the given shape (C order).
-pub fn write_npy(path: &Path, shape: &[u64], values: &[f64]) {
+/// Writes an `.npy` file of `values` (f64, or f32 as `np.save(path, x.astype(np.float32))`
+/// does) with the given shape (C order).
+pub fn write_npy<T: npyz::AutoSerialize + Copy>(path: &Path, shape: &[u64], values: &[T]) {
     use npyz::WriterBuilder;
     let mut file = std::fs::File::create(path).unwrap();
-    let mut writer = npyz::WriteOptions::<f64>::new()
+    let mut writer = npyz::WriteOptions::<T>::new()
         .default_dtype()
         .shape(shape)
         .writer(&mut file)
