@@ -300,6 +300,15 @@ pub fn read_npy(path: &Path) -> Result<(usize, usize, Vec<f64>), String> {
             layout(&shape, &dtype)
         )));
     }
+    if available > needed {
+        // Data past the shape: the header does not describe the file (a truncated or edited
+        // header, or two arrays in one file), so no reading of it can be trusted.
+        return Err(fail(format!(
+            "{} needs {needed} bytes of data, but the file holds {available}: more than its \
+             header says",
+            layout(&shape, &dtype)
+        )));
+    }
     let order = parsed.order();
     let npy = npyz::NpyFile::with_header(parsed, BufReader::new(file.take(needed)));
     let read_error = |e: std::io::Error| fail(format!("reading the data: {e}"));
@@ -497,6 +506,11 @@ mod tests {
                 "<f8",
                 "(3, 3)",
                 "[3, 3] of <f8 needs 72 bytes of data, but the file holds 64",
+            ),
+            (
+                "<f8",
+                "(2, 2)",
+                "[2, 2] of <f8 needs 32 bytes of data, but the file holds 64: more than its header",
             ),
             (
                 "<f8",

@@ -44,6 +44,10 @@ pub const SECTIONS: &[&str] = &[
 /// the task limit (the planner's `MAX_TASKS`; the two files do not import each other). Checked from the generator's count, before any value is made.
 const MAX_AXIS_VALUES: i64 = 1_000_000;
 
+/// The largest sweep file read (16 MiB): a sweep is a page of TOML, and a larger file is
+/// something else.
+const MAX_SWEEP_BYTES: u64 = 16 << 20;
+
 /// Longest sweep name: the name is a folder and a file prefix (`results/<name>/`, Slurm
 /// scripts `<name>-...sbatch`), well under a file name's 255 bytes.
 pub const MAX_NAME_CHARS: usize = 100;
@@ -313,10 +317,30 @@ impl Sweep {
     /// Unreadable files, TOML syntax, unknown keys, wrong types, out-of-range values and
     /// malformed axes, each naming the file, line, column and key.
     pub fn read(path: &Path) -> Result<Sweep, PlanError> {
-        let text = std::fs::read(path).map_err(|e| PlanError::File {
+        let refuse = |reason: String| PlanError::File {
             origin: path.display().to_string(),
-            reason: format!("cannot read: {e}"),
-        })?;
+            reason,
+        };
+        // A device or a pipe is never read: it may not end (`/dev/zero`) or never start (a FIFO
+        // without a writer). A regular file is read up to the limit, however it grows.
+        let metadata = std::fs::metadata(path).map_err(|e| refuse(format!("cannot read: {e}")))?;
+        if !metadata.is_file() {
+            return Err(refuse(
+                "not a regular file (a folder, device or pipe): name a sweep file".into(),
+            ));
+        }
+        let mut text = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|file| {
+                use std::io::Read;
+                file.take(MAX_SWEEP_BYTES + 1).read_to_end(&mut text)
+            })
+            .map_err(|e| refuse(format!("cannot read: {e}")))?;
+        if text.len() as u64 > MAX_SWEEP_BYTES {
+            return Err(refuse(format!(
+                "larger than {MAX_SWEEP_BYTES} bytes: not a sweep file"
+            )));
+        }
         let text = String::from_utf8(text).map_err(|e| PlanError::File {
             origin: path.display().to_string(),
             reason: format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),

@@ -509,3 +509,24 @@ fn profiles_override_fixed_values_and_axes() {
         "{error}"
     );
 }
+
+#[test]
+fn only_regular_sweep_files_of_bounded_size_are_read() {
+    let refusal = |path: &Path| match Sweep::read(path) {
+        Ok(_) => panic!("{} was read as a sweep", path.display()),
+        Err(error) => error.to_string(),
+    };
+    // A device that never ends, and a folder: refused by what they are, before any read.
+    let message = refusal(Path::new("/dev/zero"));
+    assert!(
+        message.contains("/dev/zero") && message.contains("not a regular file"),
+        "{message}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    assert!(refusal(dir.path()).contains("not a regular file"));
+    // A regular file past the limit: refused by its size.
+    let big = dir.path().join("big.toml");
+    let line = "# a comment line of a sweep file that goes on and on and on\n";
+    std::fs::write(&big, line.repeat((16 << 20) / line.len() + 1)).unwrap();
+    assert!(refusal(&big).contains("larger than"));
+}
