@@ -143,49 +143,8 @@ pub fn check_memory(params: &sphereflow_solver::Params) -> Result<(), Failure> {
         params.perceptron.width,
         params.measure.frames,
     ) {
-        Some(reason) => {
-            let width = params.perceptron.width;
-            let frames = params.measure.frames;
-            let message = match largest_memory_term(model.particles, model.dim, width, frames) {
-                MemoryTerm::Particles => format!("model.particles: {reason}"),
-                MemoryTerm::Width => format!(
-                    "perceptron.width: {reason}, most of it for the perceptron's {width} neurons"
-                ),
-                MemoryTerm::Frames => {
-                    format!("measure.frames: {reason}, most of it for {frames} kept snapshots")
-                }
-            };
-            Err(Failure::Input(anyhow::anyhow!(message)))
-        }
+        Some(reason) => Err(Failure::Input(anyhow::anyhow!(reason))),
         None => Ok(()),
-    }
-}
-
-/// The setting behind the largest part of a task's memory estimate, named when it is too large.
-#[derive(Debug, PartialEq)]
-enum MemoryTerm {
-    Particles,
-    Width,
-    Frames,
-}
-
-/// Which setting accounts for most of [`sphereflow_exec::resume::task_memory`]: the
-/// perceptron's neurons, the kept snapshots, or else the particles themselves.
-fn largest_memory_term(particles: usize, dim: usize, width: usize, frames: usize) -> MemoryTerm {
-    use sphereflow_exec::resume::task_memory;
-    let (particles, dim, width, frames) =
-        (particles as u64, dim as u64, width as u64, frames as u64);
-    let total = task_memory(particles, dim, width, frames);
-    let without_width = task_memory(particles, dim, 0, frames);
-    let rest = task_memory(particles, dim, 0, 0);
-    let width_part = total.saturating_sub(without_width);
-    let frames_part = without_width.saturating_sub(rest);
-    if width_part >= frames_part && width_part >= rest {
-        MemoryTerm::Width
-    } else if frames_part >= rest {
-        MemoryTerm::Frames
-    } else {
-        MemoryTerm::Particles
     }
 }
 
@@ -303,22 +262,6 @@ impl LeaseArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_memory_estimate_names_the_setting_that_makes_it_large() {
-        for (particles, width, frames, expected) in [
-            (400_000_000, 2, 24, MemoryTerm::Particles),
-            (20, 300_000_000, 24, MemoryTerm::Width),
-            (1000, 300_000_000, 24, MemoryTerm::Width),
-            (1_000_000, 2, 1_000_000, MemoryTerm::Frames),
-        ] {
-            assert_eq!(
-                largest_memory_term(particles, 2, width, frames),
-                expected,
-                "{particles} particles, width {width}, {frames} frames"
-            );
-        }
-    }
 
     #[test]
     fn command_lines_quote_what_the_shell_would_split() {

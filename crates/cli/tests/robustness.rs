@@ -424,6 +424,11 @@ fn a_task_larger_than_the_machine_fails_alone() {
         stderr.contains("of memory, more than this machine's"),
         "{stderr}"
     );
+    // The failure names the setting to change, as the single-task refusal below does.
+    assert!(
+        stderr.contains("model.particles: 400000000 particles"),
+        "{stderr}"
+    );
     let listed = states("s", "huge.toml", d);
     let names: Vec<&str> = listed.iter().map(|(_, s, _)| s.as_str()).collect();
     assert_eq!(

@@ -238,7 +238,8 @@ fn gib(bytes: u64) -> String {
 }
 
 /// Why a particle task cannot fit in this machine's memory ([`task_memory`] against
-/// [`machine_memory`]), if it cannot.
+/// [`machine_memory`]), if it cannot: the message starts with the setting behind most of the
+/// estimate ([`largest_memory_term`]), the key a user changes.
 pub fn memory_problem(
     particles: usize,
     dim: usize,
@@ -248,13 +249,57 @@ pub fn memory_problem(
     let needed = task_memory(particles as u64, dim as u64, width as u64, snapshots as u64);
     let available = machine_memory()?;
     (needed > available).then(|| {
-        format!(
+        let reason = format!(
             "{particles} particles in dimension {dim} need about {} of memory, more than this \
              machine's {}",
             gib(needed),
             gib(available)
-        )
+        );
+        match largest_memory_term(particles, dim, width, snapshots) {
+            MemoryTerm::Particles => format!("model.particles: {reason}"),
+            MemoryTerm::Width => format!(
+                "perceptron.width: {reason}, most of it for the perceptron's {width} neurons"
+            ),
+            MemoryTerm::Frames => {
+                format!("measure.frames: {reason}, most of it for {snapshots} kept snapshots")
+            }
+        }
     })
+}
+
+/// The setting behind the largest part of a task's memory estimate.
+#[derive(Debug, PartialEq)]
+pub enum MemoryTerm {
+    /// `model.particles`: the state and its work arrays.
+    Particles,
+    /// `perceptron.width`: the neurons.
+    Width,
+    /// `measure.frames`: the kept snapshots.
+    Frames,
+}
+
+/// Which setting accounts for most of [`task_memory`]: the perceptron's neurons, the kept
+/// snapshots, or else the particles themselves.
+pub fn largest_memory_term(
+    particles: usize,
+    dim: usize,
+    width: usize,
+    frames: usize,
+) -> MemoryTerm {
+    let (particles, dim, width, frames) =
+        (particles as u64, dim as u64, width as u64, frames as u64);
+    let total = task_memory(particles, dim, width, frames);
+    let without_width = task_memory(particles, dim, 0, frames);
+    let rest = task_memory(particles, dim, 0, 0);
+    let width_part = total.saturating_sub(without_width);
+    let frames_part = without_width.saturating_sub(rest);
+    if width_part >= frames_part && width_part >= rest {
+        MemoryTerm::Width
+    } else if frames_part >= rest {
+        MemoryTerm::Frames
+    } else {
+        MemoryTerm::Particles
+    }
 }
 
 #[cfg(test)]
@@ -275,6 +320,25 @@ mod tests {
         if machine_memory().is_some() {
             let problem = memory_problem(400_000_000, 2, 2, 24).expect("too large");
             assert!(problem.contains("more than this machine's"), "{problem}");
+            assert!(problem.starts_with("model.particles: "), "{problem}");
+            let problem = memory_problem(20, 2, 300_000_000, 24).expect("too large");
+            assert!(problem.starts_with("perceptron.width: "), "{problem}");
+        }
+    }
+
+    #[test]
+    fn a_memory_estimate_names_the_setting_that_makes_it_large() {
+        for (particles, width, frames, expected) in [
+            (400_000_000, 2, 24, MemoryTerm::Particles),
+            (20, 300_000_000, 24, MemoryTerm::Width),
+            (1000, 300_000_000, 24, MemoryTerm::Width),
+            (1_000_000, 2, 1_000_000, MemoryTerm::Frames),
+        ] {
+            assert_eq!(
+                largest_memory_term(particles, 2, width, frames),
+                expected,
+                "{particles} particles, width {width}, {frames} frames"
+            );
         }
     }
 }
