@@ -31,10 +31,11 @@ pub enum MeanFieldError {
         /// The first offending cell.
         cell: usize,
     },
-    /// A cell went negative: the step broke the positivity condition (possible only for
-    /// `meanfield.cfl > 1/2`, where the reconstruction may put twice a cell's average on a face).
+    /// A cell went negative: the step broke the positivity condition (for `meanfield.cfl >
+    /// 1/2` the reconstruction may put twice a cell's average on a face; at or below it, only a
+    /// velocity that changes a great deal within one step's stages can).
     #[error(
-        "negative density {value:e} at step {step} (t = {t}) in cell {cell}: positivity is guaranteed only for meanfield.cfl <= 0.5"
+        "negative density {value:e} at step {step} (t = {t}) in cell {cell}: positivity is guaranteed for meanfield.cfl <= 0.5 at each stage's velocity; a smaller meanfield.cfl keeps the stages closer"
     )]
     NegativeDensity {
         /// The step being taken.

@@ -38,6 +38,6 @@ pub use init::{InitialLaw, VonMises};
 pub use observe::{as_run_result, density_atoms, COUNTED_CLUSTER_MASS, OBSERVED_MASS_FLOOR};
 pub use params::{Limiter, MeanFieldParams, Model};
 pub use scheme::{MeanField, Scratch, StepReport};
-pub use solve::{solve, solve_density, MeanFieldResult};
+pub use solve::{check_step_budget, solve, solve_density, uniform_rate, MeanFieldResult};
 pub use theory::growth_rate;
 pub use wasserstein::{w1, w1_density_density, w1_particles_density, CircleMeasure};

@@ -23,9 +23,18 @@
 //! transforms.
 //!
 //! **Flux.** MUSCL: limited slopes, face values `ρ_{f-1} + ½ d_{f-1}` and `ρ_f - ½ d_f`, the
-//! upwind one by the sign of `V_f`. **Time**: SSP-RK3 (Shu–Osher), `dt = cfl h / max_f |V_f|`
-//! from the first stage. Each stage is a forward Euler step, positive for `cfl <= 1/2`, and the
-//! RK3 update is a convex combination of them.
+//! upwind one by the sign of `V_f`. **Time**: SSP-RK3 (Shu–Osher), `dt = min(cfl h / max_f
+//! |V_f|, cfl / (Λ ρ̄))` from the first stage. Each stage is a forward Euler step, positive for
+//! `cfl <= 1/2` at the velocity it was stepped with, and the RK3 update is a convex combination
+//! of them. The second bound is for USA: `Λ ρ̄` (`ρ̄` the mean density) is the largest rate of
+//! the scheme linearized at the uniform state, `ρ̄ |s a| max_k λ_k 4 sin²(πk/M) / h²` (`λ_k` the
+//! eigenvalues of the convolution by `h K`, `a` the attention factor), which tends to
+//! `e^{-β} k² I_k(β)/β` maximized over `k` for the shifted kernel (`γ_k` of MODEL.md §7) and
+//! `e^β` times that for `paper`. The velocity vanishes at the uniform state, so the transport
+//! bound alone allows steps far beyond `1/(Λ ρ̄)` there; with the paper kernel at β = 10 (`Λ ρ̄`
+//! about 2,000) they left the stability region of RK3 and the stages' velocities made a cell
+//! negative. For the shifted kernel `Λ ρ̄` is below 0.3 for every β (a step of 1.7 or more at
+//! `cfl = 1/2`), so the transport bound decides.
 
 use std::f64::consts::TAU;
 use std::sync::Arc;
@@ -64,6 +73,11 @@ pub struct MeanField {
     drift: Vec<f64>,
     /// The factor in front of the attention part of `V_f`: `s e^β` for USA `paper`, else `s`.
     attention_factor: f64,
+    /// USA: `|attention factor| max_k λ_k 4 sin²(πk/M) / h²` over the modes `k` left by the
+    /// imposed symmetry, `λ_k` the eigenvalues of the convolution by `h K` on the grid: times the
+    /// mean density, the largest rate of the scheme linearized at the uniform state (module doc,
+    /// "Time"). 0 for SA.
+    stiffness: f64,
     /// Imposed k-fold rotational symmetry (1: none), see [`MeanField::with_symmetry`].
     symmetry: usize,
     forward: Arc<dyn RealToComplex<f64>>,
@@ -192,6 +206,12 @@ impl MeanField {
             Attention::Usa => sign * model.kernel_scale(),
             Attention::Sa => sign,
         };
+        let stiffness = match model.attention {
+            Attention::Usa => {
+                attention_factor.abs() * mode_stiffness(&potential_spectrum, cells, h, 1)
+            }
+            Attention::Sa => 0.0,
+        };
         Ok(MeanField {
             model: model.clone(),
             cells,
@@ -202,6 +222,7 @@ impl MeanField {
             potential,
             drift,
             attention_factor,
+            stiffness,
             symmetry: 1,
             forward,
             inverse,
@@ -233,6 +254,11 @@ impl MeanField {
             return Err(refuse("needs the perceptron off".to_string()));
         }
         self.symmetry = order;
+        // Only the modes that are multiples of the order are left to grow or decay.
+        if self.model.attention == Attention::Usa {
+            self.stiffness = self.attention_factor.abs()
+                * mode_stiffness(&self.potential_spectrum, self.cells, self.h, order);
+        }
         Ok(self)
     }
 
@@ -340,6 +366,12 @@ impl MeanField {
         if let Some(kernel) = &self.normalizer_spectrum {
             apply(kernel, normalizer);
         }
+    }
+
+    /// `Λ ρ̄`: the largest rate of the scheme linearized at the uniform state of mean density
+    /// `mean_density` (module doc, "Time"); steps are at most `cfl` over it. 0 for SA.
+    pub fn uniform_rate(&self, mean_density: f64) -> f64 {
+        self.stiffness * mean_density
     }
 
     /// The face velocities `V_f` of `density` into `scratch.velocity`; returns `max_f |V_f|`.
@@ -458,7 +490,12 @@ impl MeanField {
         assert!(dt_cap > 0.0, "dt_cap = {dt_cap}");
         let max_speed = self.rhs(density, scratch, par);
         let energy = self.energy_from_convolution(density, scratch);
-        let cfl_dt = cfl * self.h / max_speed;
+        // The transport bound, and the attention's feedback: near the uniform state the velocity
+        // vanishes while the mode rates (up to the stiffness times the mean density: about
+        // 2,000 for the paper kernel at β = 10) do not, and a step beyond a fraction of their
+        // inverse leaves the stability region of SSP-RK3.
+        let mean_density = density.iter().sum::<f64>() / self.cells as f64;
+        let cfl_dt = (cfl * self.h / max_speed).min(cfl / self.uniform_rate(mean_density));
         let dt = if cfl_dt.is_finite() && cfl_dt < dt_cap {
             cfl_dt
         } else {
@@ -521,4 +558,19 @@ fn for_each_chunk(out: &mut [f64], par: Par, work: impl Fn(usize, &mut [f64]) + 
             .enumerate()
             .for_each(|(block, chunk)| work(block * CELLS_PER_TASK, chunk)),
     }
+}
+
+/// `max_k |M λ̂_k| 4 sin²(πk/M) / h²` over the modes `k` that are multiples of `order`:
+/// `M λ̂_k` (`λ̂` the `spectrum`) is the eigenvalue of `ρ ↦ Φ^W` on mode `k`, and the discrete
+/// second difference of the faces multiplies it by `4 sin²(πk/M) / h²`.
+fn mode_stiffness(spectrum: &[Complex<f64>], cells: usize, h: f64, order: usize) -> f64 {
+    spectrum
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| k % order == 0)
+        .map(|(k, c)| {
+            let sine = (std::f64::consts::PI * k as f64 / cells as f64).sin();
+            (cells as f64 * c.re).abs() * 4.0 * sine * sine / (h * h)
+        })
+        .fold(0.0, f64::max)
 }

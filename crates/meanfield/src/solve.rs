@@ -4,12 +4,13 @@
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
-use sphereflow_solver::Par;
+use sphereflow_solver::{Attention, Kernel, Par};
 
 use crate::error::MeanFieldError;
 use crate::init::InitialLaw;
 use crate::params::{MeanFieldParams, Model};
 use crate::scheme::MeanField;
+use crate::theory::{growth_rate, unstable_mode};
 
 /// The result of a mean-field run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -46,6 +47,52 @@ impl MeanFieldResult {
     pub fn final_density(&self) -> &[f64] {
         self.density(self.times.len() - 1)
     }
+}
+
+/// The rate `Λ ρ̄` of a run at the uniform state of a probability density, as
+/// the continuum gives it: `|γ_k*|`, the fastest mode's rate (MODEL.md §7), 0 for SA (whose
+/// velocity is at most 1). The scheme's own rate ([`MeanField::uniform_rate`]) tends to it as
+/// the cells shrink.
+pub fn uniform_rate(beta: f64, kernel: Kernel, attention: Attention) -> f64 {
+    match attention {
+        Attention::Usa => growth_rate(beta, kernel, attention, unstable_mode(beta)).abs(),
+        Attention::Sa => 0.0,
+    }
+}
+
+/// Refuses `params` (`meanfield.t_end`) when `t_end` cannot be reached within `max_steps`
+/// steps of at most `cfl / rate` each (`rate` the attention's fastest rate at the uniform state,
+/// [`uniform_rate`] or [`MeanField::uniform_rate`]).
+///
+/// # Errors
+/// `InvalidParameter` naming `meanfield.t_end`, with the fewest steps the run would take.
+pub fn check_step_budget(
+    rate: f64,
+    beta: f64,
+    kernel: Kernel,
+    params: &MeanFieldParams,
+) -> Result<(), MeanFieldError> {
+    let fewest_steps = params.t_end * rate / params.cfl;
+    if fewest_steps > params.max_steps as f64 {
+        return Err(MeanFieldError::InvalidParameter {
+            key: "meanfield.t_end",
+            reason: format!(
+                "{} needs at least {fewest_steps:.2e} steps at model.beta = {beta}, more than the \
+                 {} allowed: the \
+                 attention's fastest rate at the uniform state is {rate:.3e} per unit time{} and \
+                 a step is at most meanfield.cfl = {} over it; shorten meanfield.t_end",
+                params.t_end,
+                params.max_steps,
+                if kernel == Kernel::Paper {
+                    " (the paper kernel: e^β times the shifted one's)"
+                } else {
+                    ""
+                },
+                params.cfl
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Runs the mean-field equation of `model` from `initial` with `params`.
@@ -90,6 +137,15 @@ pub fn solve_density(
         });
     }
     let scheme = MeanField::new(model, params)?;
+    // Steps are at most cfl over the attention's fastest rate at the uniform state of this
+    // mass (USA): a run that cannot reach t_end within max_steps is refused before it starts.
+    let mean_density = density.iter().sum::<f64>() / params.cells as f64;
+    check_step_budget(
+        scheme.uniform_rate(mean_density),
+        model.beta,
+        model.kernel,
+        params,
+    )?;
     let mut scratch = scheme.scratch();
     let h = scheme.cell_width();
     let times = params.snapshot_times();

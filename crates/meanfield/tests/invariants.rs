@@ -5,7 +5,8 @@
 mod support;
 
 use sphereflow_meanfield::{
-    solve, InitialLaw, Limiter, MeanFieldError, MeanFieldParams, MeanFieldResult, Model, VonMises,
+    solve, uniform_rate, InitialLaw, Limiter, MeanField, MeanFieldError, MeanFieldParams,
+    MeanFieldResult, Model, VonMises,
 };
 use sphereflow_solver::{Activation, Attention, Kernel, Par, Regime};
 use support::model;
@@ -74,16 +75,8 @@ fn mass_is_conserved_the_density_stays_non_negative_and_the_energy_is_monotone()
             }
             assert!(result.densities.iter().all(|&d| d >= 0.0), "{case}");
             if monotone {
-                let sign = model.sign();
-                let scale = result.energy.iter().fold(0.0f64, |m, e| m.max(e.abs()));
-                for pair in result.energy.windows(2) {
-                    let change = sign * (pair[1] - pair[0]);
-                    assert!(
-                        change >= -1e-14 * scale,
-                        "{case}: energy moved against the flow by {change:e}"
-                    );
-                }
-                let total = sign * (result.energy.last().unwrap() - result.energy[0]);
+                assert_energy_follows_the_flow(model.sign(), &result.energy, &case);
+                let total = model.sign() * (result.energy.last().unwrap() - result.energy[0]);
                 assert!(total > 0.0, "{case}: energy did not move ({total:e})");
             }
         }
@@ -253,4 +246,87 @@ fn snapshots_land_on_their_times_exactly() {
     assert_eq!(result.densities.len(), 7 * 64);
     assert_eq!(result.series_times.len(), result.steps as usize + 1);
     assert!(result.series_times.windows(2).all(|w| w[1] > w[0]));
+}
+
+/// Near the uniform state the velocity vanishes but the attention's mode rates do not: with the
+/// paper kernel at β = 10 (fastest rate about 2,000 per unit time) a step from the transport
+/// bound alone left the stability region of SSP-RK3 at the first step and a cell went negative.
+/// Steps are at most `cfl` over the scheme's rate at the uniform state, which must match the
+/// continuum's `|γ_k*|` and keep a near-uniform start positive with a monotone energy.
+#[test]
+fn near_the_uniform_state_steps_stay_within_the_attention_rate() {
+    for kernel in [Kernel::Shifted, Kernel::Paper] {
+        for beta in [1.0, 10.0, 25.0] {
+            let model = Model::pure_attention(beta, kernel, Attention::Usa, Regime::Descent);
+            let scheme = MeanField::new(&model, &MeanFieldParams::new(1024, 0.5, 1.0, 2)).unwrap();
+            let discrete = scheme.uniform_rate(1.0 / std::f64::consts::TAU);
+            let continuum = uniform_rate(beta, kernel, Attention::Usa);
+            assert!(
+                (discrete / continuum - 1.0).abs() < 0.01,
+                "{kernel} β = {beta}: scheme {discrete:e}, continuum {continuum:e}"
+            );
+        }
+    }
+    // SA's velocity is at most 1: no such bound.
+    let sa = Model::pure_attention(10.0, Kernel::Paper, Attention::Sa, Regime::Descent);
+    assert_eq!(uniform_rate(10.0, Kernel::Paper, Attention::Sa), 0.0);
+    let scheme = MeanField::new(&sa, &MeanFieldParams::new(64, 0.5, 1.0, 2)).unwrap();
+    assert_eq!(scheme.uniform_rate(1.0), 0.0);
+
+    for regime in [Regime::Descent, Regime::Ascent] {
+        let model = model(
+            10.0,
+            Kernel::Paper,
+            Attention::Usa,
+            regime,
+            Activation::Relu,
+        );
+        let t_end = 0.02;
+        let params = MeanFieldParams::new(512, 0.5, t_end, 3);
+        let start = InitialLaw::Cosine {
+            amplitude: 1e-3,
+            mode: 3,
+        };
+        let result = solve(&model, &params, &start, Par::Seq).unwrap();
+        let rate = uniform_rate(10.0, Kernel::Paper, Attention::Usa);
+        assert!(rate > 1500.0 && rate < 2500.0, "{rate}");
+        assert!(
+            result.steps as f64 >= 0.99 * t_end * rate / 0.5,
+            "{regime:?}: {} steps",
+            result.steps
+        );
+        assert!(result.densities.iter().all(|&d| d >= 0.0), "{regime:?}");
+        assert_energy_follows_the_flow(model.sign(), &result.energy, &format!("{regime:?}"));
+    }
+}
+
+/// A run that cannot reach `t_end` within the step cap at steps of at most `cfl` over the
+/// attention's rate is refused before it starts, naming `meanfield.t_end` and the steps needed.
+#[test]
+fn a_run_beyond_the_step_budget_is_refused_up_front() {
+    let model = Model::pure_attention(25.0, Kernel::Paper, Attention::Usa, Regime::Descent);
+    let params = MeanFieldParams::new(256, 0.5, 10.0, 2);
+    let error = solve(&model, &params, &InitialLaw::Uniform, Par::Seq).unwrap_err();
+    let text = error.to_string();
+    assert!(
+        text.contains("meanfield.t_end") && text.contains("model.beta = 25"),
+        "{text}"
+    );
+    assert!(text.contains("the paper kernel"), "{text}");
+    // The same t_end with the shifted kernel is within budget.
+    let shifted = Model::pure_attention(25.0, Kernel::Shifted, Attention::Usa, Regime::Descent);
+    assert!(solve(&shifted, &params, &InitialLaw::Uniform, Par::Seq).is_ok());
+}
+
+/// Energies of a run in `sign` ∈ {1 (ascent), −1 (descent)} never move against the flow by
+/// more than rounding (1e-14 of the largest).
+fn assert_energy_follows_the_flow(sign: f64, energy: &[f64], case: &str) {
+    let scale = energy.iter().fold(0.0f64, |m, e| m.max(e.abs()));
+    for pair in energy.windows(2) {
+        let change = sign * (pair[1] - pair[0]);
+        assert!(
+            change >= -1e-14 * scale,
+            "{case}: energy moved against the flow by {change:e}"
+        );
+    }
 }

@@ -1031,6 +1031,19 @@ fn meanfield_setup(
     {
         return Err(refuse(key, reason));
     }
+    // A run whose steps are too short to reach t_end within the step cap is refused here, with
+    // the continuum's rate (the solver checks again with its grid's own).
+    let kernel = Kernel::from_name(&text("model.kernel")).expect("checked");
+    let attention = Attention::from_name(&text("model.attention")).expect("checked");
+    let beta = float("model.beta");
+    if beta.is_finite() && beta > 0.0 {
+        let rate = sphereflow_meanfield::uniform_rate(beta, kernel, attention);
+        if let Err(sphereflow_meanfield::MeanFieldError::InvalidParameter { key, reason }) =
+            sphereflow_meanfield::check_step_budget(rate, beta, kernel, &numerics)
+        {
+            return Err(refuse(key, reason));
+        }
+    }
     let law_name = text("init.law");
     let law = match (initial, law_name.as_str()) {
         (Some(state), "uniform") => InitialLaw::Particles {
