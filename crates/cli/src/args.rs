@@ -61,10 +61,11 @@ pub fn load_plan(path: &Path, allow_large: bool, profile: Option<&str>) -> Resul
 }
 
 /// One task's settings, for the commands that run one task without the store (`simulate`,
-/// `stationary`): a sweep file without axes, and `--set` overrides.
+/// `stationary`, `meanfield`): a sweep file's fixed values, and `--set` overrides, which must pin
+/// each of its axes.
 #[derive(clap::Args)]
 pub struct TaskArgs {
-    /// A sweep file without axes (sections of fixed values).
+    /// A sweep file: its fixed values, and a point of its grid picked by `--set`s of every axis.
     pub file: Option<PathBuf>,
     /// Set a parameter: `path=value`, the value read as TOML (a bare word as a string).
     #[arg(long = "set", value_name = "PATH=VALUE")]
@@ -73,21 +74,11 @@ pub struct TaskArgs {
 
 impl TaskArgs {
     /// The settings by path: the file's fixed values, then the `--set`s; an input error for a
-    /// file with axes, an unreadable file or a bad `--set`.
+    /// file with an axis that no `--set` pins (a `--set` of every parameter of an axis picks
+    /// that one point of it), an unreadable file or a bad `--set`.
     pub fn settings(&self) -> Result<BTreeMap<String, Setting>, Failure> {
-        let mut settings = BTreeMap::new();
-        if let Some(file) = &self.file {
-            let sweep = Sweep::read(file).map_err(Failure::input)?;
-            if let Some(axis) = sweep.axes.first() {
-                return Err(Failure::Input(anyhow::anyhow!(
-                    "{}: this command runs one task, but the sweep has axes; `sphereflow run` \
-                     runs a grid",
-                    axis.origin
-                )));
-            }
-            settings.extend(sweep.fixed);
-        }
         let mut given: BTreeMap<String, &str> = BTreeMap::new();
+        let mut overrides = Vec::with_capacity(self.sets.len());
         for set in &self.sets {
             let (key, setting) = parse_set(set).map_err(Failure::input)?;
             // A `--set` overrides the file, but two `--set`s of one key are a mistake: which
@@ -97,8 +88,40 @@ impl TaskArgs {
                     "--set {set}: `{key}` is already set by --set {first}; give each parameter once"
                 )));
             }
-            settings.insert(key, setting);
+            overrides.push((key, setting));
         }
+        let mut settings = BTreeMap::new();
+        if let Some(file) = &self.file {
+            let sweep = Sweep::read(file).map_err(Failure::input)?;
+            let unpinned: Vec<_> = sweep
+                .axes
+                .iter()
+                .filter(|axis| !axis.paths.iter().all(|path| given.contains_key(*path)))
+                .collect();
+            if let Some(axis) = unpinned.first() {
+                let paths: Vec<&str> = unpinned
+                    .iter()
+                    .flat_map(|axis| axis.paths.iter().copied())
+                    .filter(|path| !given.contains_key(*path))
+                    .collect();
+                let example = &axis.values[0];
+                let first = axis
+                    .paths
+                    .iter()
+                    .zip(example)
+                    .find(|(path, _)| !given.contains_key(**path))
+                    .map(|(path, value)| format!("{path}={}", value.shown()))
+                    .unwrap_or_default();
+                return Err(Failure::Input(anyhow::anyhow!(
+                    "{}: this command runs one task, but the sweep has axes ({}); pin each \
+                     with --set (e.g. --set {first}), or run the grid with `sphereflow run`",
+                    axis.origin,
+                    paths.join(", ")
+                )));
+            }
+            settings.extend(sweep.fixed);
+        }
+        settings.extend(overrides);
         Ok(settings)
     }
 

@@ -61,6 +61,79 @@ fn simulate_prints_a_json_summary_and_writes_positions() {
 }
 
 /// `(shape, values)` of an `.npy` file.
+/// A sweep file's grid point, picked by `--set`s of every axis, is the task the sweep runs there
+/// (the same end state as the file's values written out as `--set`s); an axis left unpinned is
+/// an input error naming it and its line, for `simulate`, `stationary` and `meanfield` alike.
+#[test]
+fn one_task_commands_take_a_point_of_a_sweeps_grid() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("grid.toml"),
+        "[model]\nparticles = 40\n[stop]\nmax_steps = 3000\n[grid]\nmodel.beta = [1, 3]\n\
+         perceptron.activation = [\"relu\", \"gelu\"]\n",
+    )
+    .unwrap();
+    let point = [
+        "--set",
+        "model.beta=3",
+        "--set",
+        "perceptron.activation=gelu",
+    ];
+    let mut picked = vec!["simulate", "grid.toml", "--json", "--out", "picked.npy"];
+    picked.extend(point);
+    let (code, stdout, stderr) = check(&picked, dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    let summary: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let mut written = vec![
+        "simulate",
+        "--set",
+        "model.particles=40",
+        "--set",
+        "stop.max_steps=3000",
+        "--json",
+        "--out",
+        "written.npy",
+    ];
+    written.extend(point);
+    let (code, stdout, stderr) = check(&written, dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    let expected: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    for key in ["steps", "n_clusters", "energy_final", "stop_reason"] {
+        assert_eq!(summary[key], expected[key], "{key}");
+    }
+    let (_, picked) = read_npy(&dir.path().join("picked.npy"));
+    let (_, written) = read_npy(&dir.path().join("written.npy"));
+    assert_eq!(picked.len(), 40 * 3);
+    for (a, b) in picked.iter().zip(&written) {
+        assert!((a - b).abs() < 1e-12, "{a} vs {b}");
+    }
+
+    for command in ["simulate", "stationary", "meanfield"] {
+        let (code, stdout, stderr) = check(
+            &[
+                command,
+                "grid.toml",
+                "--set",
+                "model.beta=3",
+                "--out",
+                "x.npy",
+            ],
+            dir.path(),
+        );
+        assert_eq!(code, 2, "{command}: {stdout}{stderr}");
+        assert!(
+            stderr.starts_with("error: grid.toml:7:")
+                && stderr.contains("the sweep has axes (perceptron.activation)")
+                && stderr.contains("--set perceptron.activation=relu"),
+            "{command}: {stderr}"
+        );
+        assert!(
+            !dir.path().join("x.npy").exists(),
+            "{command} wrote its output"
+        );
+    }
+}
+
 fn read_npy(path: &std::path::Path) -> (Vec<u64>, Vec<f64>) {
     let bytes = std::fs::read(path).unwrap();
     let npy = npyz::NpyFile::new(&bytes[..]).unwrap();
