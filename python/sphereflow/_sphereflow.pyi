@@ -55,7 +55,8 @@ def simulate(
     """Runs one task, as ``sphereflow simulate`` does (bit-identical final positions).
 
     ``settings`` maps parameter paths to values (``{"model.beta": 10}``); ``file`` is a sweep
-    file without axes read first; ``positions`` (n × d) and ``weights`` (m × (d+1)) replace the
+    file read first (``settings`` override it, and must pin each of its axes: a point of its
+    grid); ``positions`` (n × d) and ``weights`` (m × (d+1)) replace the
     seeded draws. Raises ``ValueError`` naming an unknown key or a bad value,
     ``FileNotFoundError`` naming a missing file, :class:`SimulationError` for a diverging run.
     """
@@ -192,6 +193,10 @@ class Certificate:
     @property
     def energy(self) -> float:
         """Energy of the atoms."""
+    @property
+    def energy_given(self) -> float | None:
+        """Energy of the state as given, before merging and polishing: far from ``energy`` when
+        the merge or the polish moved the state."""
     @property
     def newton_iterations(self) -> int:
         """Newton iterations of the final polish."""

@@ -108,6 +108,13 @@ impl Certificate {
         self.inner.energy
     }
 
+    /// The energy of the state as given, before merging and polishing (None for a certificate
+    /// stored before it was kept).
+    #[getter]
+    fn energy_given(&self) -> Option<f64> {
+        self.inner.energy_given
+    }
+
     /// Newton iterations of the final polish.
     #[getter]
     fn newton_iterations(&self) -> usize {

@@ -77,13 +77,34 @@ fn parameters_of(
     Ok(parameters)
 }
 
-/// Reads a sweep file without axes into settings (as `sphereflow simulate FILE`).
-fn file_settings(file: &std::path::Path) -> PyResult<BTreeMap<String, Setting>> {
+/// Reads a sweep file into settings (as `sphereflow simulate FILE`): its fixed values, with each
+/// of its axes pinned by a key of `pinned` (the dictionary, which then overrides the file).
+fn file_settings(
+    file: &std::path::Path,
+    pinned: &BTreeMap<String, Setting>,
+) -> PyResult<BTreeMap<String, Setting>> {
     let sweep = Sweep::read(file).map_err(plan_error)?;
-    if let Some(axis) = sweep.axes.first() {
+    let unpinned: Vec<&str> = sweep
+        .axes
+        .iter()
+        .flat_map(|axis| axis.paths.iter().copied())
+        .filter(|path| !pinned.contains_key(*path))
+        .collect();
+    if let Some(axis) = sweep
+        .axes
+        .iter()
+        .find(|axis| axis.paths.iter().any(|path| !pinned.contains_key(*path)))
+    {
         return Err(PyValueError::new_err(format!(
-            "{}: simulate runs one task, but the sweep has axes; a Sweep runs a grid",
-            axis.origin
+            "{}: simulate runs one task, but the sweep has axes ({}); pin each in the settings \
+             (e.g. {{\"{}\": {}}}), or run the grid with a Sweep",
+            axis.origin,
+            unpinned.join(", "),
+            unpinned[0],
+            axis.paths
+                .iter()
+                .position(|p| *p == unpinned[0])
+                .map_or_else(String::new, |k| axis.values[0][k].value.to_string())
         )));
     }
     Ok(sweep.fixed)
@@ -117,7 +138,8 @@ fn imply(
 /// `settings` maps parameter paths to values (`{"model.beta": 10, "model.particles": 500}`;
 /// `sphereflow.params()` lists them), resolved exactly as the command line's `--set`, so the
 /// final positions are bit-identical to `sphereflow simulate --set ... --out final.npy`. `file`
-/// is a sweep file without axes read first (the dictionary overrides it). `positions` (`n × d`)
+/// is a sweep file read first (the dictionary overrides it and must pin each of its axes: a
+/// point of its grid). `positions` (`n × d`)
 /// replaces the seeded initial draw and `weights` (`m × (d+1)`: row `j` is `a_j` then `s_j`)
 /// the seeded perceptron; their shapes set `model.particles`, `model.dim` and
 /// `perceptron.width` when those are not written. The simulation runs with the GIL released,
@@ -134,11 +156,12 @@ pub fn simulate(
     positions: Option<&Bound<'_, PyAny>>,
     weights: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Run> {
+    let given = crate::convert::settings(settings)?;
     let mut all = match &file {
-        Some(file) => file_settings(file)?,
+        Some(file) => file_settings(file, &given)?,
         None => BTreeMap::new(),
     };
-    all.extend(crate::convert::settings(settings)?);
+    all.extend(given);
     let positions = positions
         .map(|p| as_matrix(py, "positions", p))
         .transpose()?;

@@ -69,6 +69,24 @@ def test_a_change_of_setting_changes_the_bits(cli, tmp_path):
     assert not np.array_equal(bits(other.positions), bits(np.load(out)[:, 1:]))
 
 
+def test_a_point_of_a_sweeps_grid_is_the_command_lines(cli, tmp_path):
+    # A sweep file with axes: the settings pin each axis, as `--set`s do on the command line.
+    grid = tmp_path / "grid.toml"
+    grid.write_text(
+        "[model]\nparticles = 40\n[stop]\nmax_steps = 500\n[grid]\n"
+        'model.beta = [1, 3]\nperceptron.activation = ["relu", "gelu"]\n'
+    )
+    point = {"model.beta": 3, "perceptron.activation": "gelu"}
+    out = tmp_path / "final.npy"
+    cli("simulate", grid, *set_args(point), "--out", out)
+    run = sphereflow.simulate(point, file=grid)
+    assert np.array_equal(bits(run.positions), bits(np.load(out)[:, 1:]))
+    with pytest.raises(ValueError) as raised:
+        sphereflow.simulate({"model.beta": 3}, file=grid)
+    message = str(raised.value)
+    assert "grid.toml:7" in message and "(perceptron.activation)" in message, message
+
+
 def test_supplied_positions_match_a_positions_file(cli, tmp_path):
     rng = np.random.default_rng(3)
     x = rng.normal(size=(150, 3))

@@ -143,6 +143,9 @@ fn describe(certificate: &Certificate, flow: Option<&Summary>, runtime_s: f64) -
         plural(certificate.escapes.len(), "escape"),
         certificate.energy
     );
+    if let Some(given) = certificate.energy_given {
+        line += &format!(" (the state given: {given:.9})");
+    }
     if let Some(kink) = &certificate.kink {
         line += &format!(
             "; atom {} is {:.1e} from the line of neuron {}",

@@ -724,3 +724,44 @@ fn newton_takes_over_a_slow_escape_and_reaches_the_flows_minimum() {
     }
     assert!((handed.energy - flowed.energy).abs() < 1e-15);
 }
+
+/// The certificate keeps the energy of the state it was given: the atoms' own when that state
+/// was a stationary point already, and another when a merge wider than the atoms' spacing
+/// replaced it by one atom (a certificate of a different state, which the two energies show).
+#[test]
+fn the_certificate_keeps_the_energy_of_the_state_given() {
+    let k = 5;
+    let tau = std::f64::consts::TAU;
+    let state = State {
+        dim: 2,
+        positions: (0..k)
+            .flat_map(|a| {
+                let theta = tau * a as f64 / k as f64 + 0.3;
+                [theta.cos(), theta.sin()]
+            })
+            .collect(),
+        masses: vec![1.0 / k as f64; k],
+    };
+    let dynamics = dynamics(
+        2,
+        1.0,
+        Activation::None,
+        Attention::Usa,
+        Regime::Descent,
+        Kernel::Shifted,
+    );
+    let polished = certify(&dynamics, &state, &CertifyOptions::default(), Par::Seq).unwrap();
+    let given = polished.energy_given.expect("kept");
+    assert_eq!(polished.atoms.len(), k);
+    assert!((polished.energy - given).abs() <= 1e-14, "{polished:?}");
+    let options = CertifyOptions {
+        merge_tol: 1.5,
+        ..CertifyOptions::default()
+    };
+    let merged = certify(&dynamics, &state, &options, Par::Seq).unwrap();
+    assert_eq!(merged.atoms.len(), 1);
+    assert_eq!(merged.energy_given, Some(given));
+    // One atom of all the mass: E = 1/(2β) e^0 = 1/2, against the spread atoms' far lower one.
+    assert!((merged.energy - 0.5).abs() < 1e-12, "{}", merged.energy);
+    assert!(merged.energy - given > 0.1, "{} vs {given}", merged.energy);
+}

@@ -230,6 +230,10 @@ pub struct Certificate {
     pub atoms: Vec<Atom>,
     /// Energy `E` of the atoms.
     pub energy: f64,
+    /// Energy `E` of the state as given, before merging: far from the polished atoms' when the
+    /// merge or the polish moved the state (`None` in certificates stored before it was kept).
+    #[serde(default)]
+    pub energy_given: Option<f64>,
     /// Newton iterations of the final polish (summed over its rounds when atoms merged).
     pub newton_iterations: usize,
     /// `max_a |F_a|` at the start of the final polish and after each accepted Newton step (the
@@ -282,6 +286,7 @@ pub fn certify(
 ) -> Result<Certificate, SolverError> {
     let _ = par;
     validate(dynamics, state, options)?;
+    let energy_given = energy(dynamics, state);
     let mut atoms = state.clone();
     merge_close(&mut atoms, options.merge_tol);
     let guard = perceptron_unresolved(dynamics, &atoms);
@@ -386,6 +391,7 @@ pub fn certify(
                 })
                 .collect(),
             energy: energy(dynamics, &atoms),
+            energy_given: Some(energy_given),
             newton_iterations: polish.iterations,
             residual_history: polish.history,
             escapes,
