@@ -84,27 +84,14 @@ fn file_settings(
     pinned: &BTreeMap<String, Setting>,
 ) -> PyResult<BTreeMap<String, Setting>> {
     let sweep = Sweep::read(file).map_err(plan_error)?;
-    let unpinned: Vec<&str> = sweep
-        .axes
-        .iter()
-        .flat_map(|axis| axis.paths.iter().copied())
-        .filter(|path| !pinned.contains_key(*path))
-        .collect();
-    if let Some(axis) = sweep
-        .axes
-        .iter()
-        .find(|axis| axis.paths.iter().any(|path| !pinned.contains_key(*path)))
-    {
+    if let Some(free) = sweep.unpinned(|path| pinned.contains_key(path)) {
+        let (path, value) = free.example;
         return Err(PyValueError::new_err(format!(
             "{}: simulate runs one task, but the sweep has axes ({}); pin each in the settings \
-             (e.g. {{\"{}\": {}}}), or run the grid with a Sweep",
-            axis.origin,
-            unpinned.join(", "),
-            unpinned[0],
-            axis.paths
-                .iter()
-                .position(|p| *p == unpinned[0])
-                .map_or_else(String::new, |k| axis.values[0][k].value.to_string())
+             (e.g. {{\"{path}\": {}}}), or run the grid with a Sweep",
+            free.origin,
+            free.paths.join(", "),
+            value.value
         )));
     }
     Ok(sweep.fixed)

@@ -93,30 +93,14 @@ impl TaskArgs {
         let mut settings = BTreeMap::new();
         if let Some(file) = &self.file {
             let sweep = Sweep::read(file).map_err(Failure::input)?;
-            let unpinned: Vec<_> = sweep
-                .axes
-                .iter()
-                .filter(|axis| !axis.paths.iter().all(|path| given.contains_key(*path)))
-                .collect();
-            if let Some(axis) = unpinned.first() {
-                let paths: Vec<&str> = unpinned
-                    .iter()
-                    .flat_map(|axis| axis.paths.iter().copied())
-                    .filter(|path| !given.contains_key(*path))
-                    .collect();
-                let example = &axis.values[0];
-                let first = axis
-                    .paths
-                    .iter()
-                    .zip(example)
-                    .find(|(path, _)| !given.contains_key(**path))
-                    .map(|(path, value)| format!("{path}={}", value.shown()))
-                    .unwrap_or_default();
+            if let Some(free) = sweep.unpinned(|path| given.contains_key(path)) {
+                let (path, value) = free.example;
                 return Err(Failure::Input(anyhow::anyhow!(
                     "{}: this command runs one task, but the sweep has axes ({}); pin each \
-                     with --set (e.g. --set {first}), or run the grid with `sphereflow run`",
-                    axis.origin,
-                    paths.join(", ")
+                     with --set (e.g. --set {path}={}), or run the grid with `sphereflow run`",
+                    free.origin,
+                    free.paths.join(", "),
+                    value.shown()
                 )));
             }
             settings.extend(sweep.fixed);

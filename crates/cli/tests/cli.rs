@@ -60,7 +60,6 @@ fn simulate_prints_a_json_summary_and_writes_positions() {
     }
 }
 
-/// `(shape, values)` of an `.npy` file.
 /// A sweep file's grid point, picked by `--set`s of every axis, is the task the sweep runs there
 /// (the same end state as the file's values written out as `--set`s); an axis left unpinned is
 /// an input error naming it and its line, for `simulate`, `stationary` and `meanfield` alike.
@@ -134,6 +133,7 @@ fn one_task_commands_take_a_point_of_a_sweeps_grid() {
     }
 }
 
+/// `(shape, values)` of an `.npy` file.
 fn read_npy(path: &std::path::Path) -> (Vec<u64>, Vec<f64>) {
     let bytes = std::fs::read(path).unwrap();
     let npy = npyz::NpyFile::new(&bytes[..]).unwrap();

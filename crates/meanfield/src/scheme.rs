@@ -206,13 +206,7 @@ impl MeanField {
             Attention::Usa => sign * model.kernel_scale(),
             Attention::Sa => sign,
         };
-        let stiffness = match model.attention {
-            Attention::Usa => {
-                attention_factor.abs() * mode_stiffness(&potential_spectrum, cells, h, 1)
-            }
-            Attention::Sa => 0.0,
-        };
-        Ok(MeanField {
+        let mut scheme = MeanField {
             model: model.clone(),
             cells,
             h,
@@ -222,11 +216,25 @@ impl MeanField {
             potential,
             drift,
             attention_factor,
-            stiffness,
+            stiffness: 0.0,
             symmetry: 1,
             forward,
             inverse,
-        })
+        };
+        scheme.stiffness = scheme.attention_stiffness();
+        Ok(scheme)
+    }
+
+    /// The `stiffness` field for the current symmetry: `|attention factor|` times
+    /// [`mode_stiffness`] over the modes left by it (USA), 0 for SA.
+    fn attention_stiffness(&self) -> f64 {
+        match self.model.attention {
+            Attention::Usa => {
+                self.attention_factor.abs()
+                    * mode_stiffness(&self.potential_spectrum, self.cells, self.h, self.symmetry)
+            }
+            Attention::Sa => 0.0,
+        }
     }
 
     /// The same scheme restricted to densities of period `2π / order`: every stage of every
@@ -255,10 +263,7 @@ impl MeanField {
         }
         self.symmetry = order;
         // Only the modes that are multiples of the order are left to grow or decay.
-        if self.model.attention == Attention::Usa {
-            self.stiffness = self.attention_factor.abs()
-                * mode_stiffness(&self.potential_spectrum, self.cells, self.h, order);
-        }
+        self.stiffness = self.attention_stiffness();
         Ok(self)
     }
 

@@ -23,4 +23,4 @@ pub use plan::{Plan, PlanOptions, Task, MAX_TASKS};
 pub use schema::{
     resolve, Kind, MeanFieldSetup, ParamSpec, PlanError, Resolved, Setting, Solver, Typed, SCHEMA,
 };
-pub use sweep::{Axis, Filter, Sweep};
+pub use sweep::{Axis, Filter, Sweep, Unpinned};

@@ -310,7 +310,37 @@ fn known_path(
         })
 }
 
+/// The axes a set of keys leaves free ([`Sweep::unpinned`]), for the commands that run one point
+/// of a sweep's grid.
+#[derive(Debug)]
+pub struct Unpinned<'a> {
+    /// Where the first axis with a free parameter is written (`file:line:col`).
+    pub origin: &'a str,
+    /// Every free axis parameter, in the axes' order.
+    pub paths: Vec<&'static str>,
+    /// The first free parameter and its first value on its axis, as an example.
+    pub example: (&'static str, &'a Setting),
+}
+
 impl Sweep {
+    /// The axis parameters that `pinned` does not give; `None` when it gives every one, so that
+    /// the fixed values and the pins are one point of the grid.
+    pub fn unpinned(&self, pinned: impl Fn(&str) -> bool) -> Option<Unpinned<'_>> {
+        let free = |path: &&'static str| !pinned(path);
+        let axis = self.axes.iter().find(|axis| axis.paths.iter().any(free))?;
+        let at = axis.paths.iter().position(free).expect("found above");
+        Some(Unpinned {
+            origin: &axis.origin,
+            paths: self
+                .axes
+                .iter()
+                .flat_map(|axis| axis.paths.iter().copied())
+                .filter(|path| !pinned(path))
+                .collect(),
+            example: (axis.paths[at], &axis.values[0][at]),
+        })
+    }
+
     /// Reads and checks a sweep file.
     ///
     /// # Errors
