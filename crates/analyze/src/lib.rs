@@ -163,11 +163,13 @@ pub struct Analysis {
     pub capped_runs: usize,
 }
 
-/// The column a parameter gets: its key, except the two seeds.
+/// The column a parameter gets: its key, except the two seeds and the mean-field step cap
+/// (`stop.max_steps` has `max_steps`).
 pub fn column_name(path: &str) -> String {
     match path {
         "init.seed" => "init_seed".into(),
         "perceptron.seed" => "perceptron_seed".into(),
+        "meanfield.max_steps" => "meanfield_max_steps".into(),
         other => other.split('.').nth(1).unwrap_or(other).into(),
     }
 }

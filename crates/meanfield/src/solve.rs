@@ -78,9 +78,10 @@ pub fn check_step_budget(
             key: "meanfield.t_end",
             reason: format!(
                 "{} needs at least {fewest_steps:.2e} steps at model.beta = {beta}, more than the \
-                 {} allowed: the \
+                 {} of meanfield.max_steps: the \
                  attention's fastest rate at the uniform state is {rate:.3e} per unit time{} and \
-                 a step is at most meanfield.cfl = {} over it; shorten meanfield.t_end",
+                 a step is at most meanfield.cfl = {} over it; shorten meanfield.t_end (or \
+                 raise meanfield.max_steps)",
                 params.t_end,
                 params.max_steps,
                 if kernel == Kernel::Paper {

@@ -352,6 +352,19 @@ pub const SCHEMA: &[ParamSpec] = &[
         default: Some("van_leer"),
         doc: "meanfield: MUSCL slope limiter",
     },
+    ParamSpec {
+        path: "meanfield.dt_max",
+        kind: float(Some(0.0), true),
+        default: None,
+        doc: "meanfield: cap on the time step (default: none, the CFL and rate bounds alone)",
+    },
+    ParamSpec {
+        path: "meanfield.max_steps",
+        kind: Kind::Int { min: 1 },
+        default: Some("10000000"),
+        doc: "meanfield: steps allowed to reach t_end; a run that would need more is refused \
+              before it starts (at plan time, from the attention's rate at the uniform state)",
+    },
 ];
 
 /// A parameter problem, naming the key and where it was written.
@@ -1026,6 +1039,11 @@ fn meanfield_setup(
         "minmod" => Limiter::Minmod,
         _ => Limiter::VanLeer,
     };
+    numerics.dt_max = match typed.get("meanfield.dt_max") {
+        Some(Typed::Float(f)) => Some(*f),
+        _ => None,
+    };
+    numerics.max_steps = int("meanfield.max_steps") as u64;
     if let Err(sphereflow_meanfield::MeanFieldError::InvalidParameter { key, reason }) =
         numerics.validate()
     {
@@ -1155,6 +1173,43 @@ mod tests {
         assert_eq!(components.len(), 4);
         assert!((components[1].centre - std::f64::consts::FRAC_PI_2).abs() < 1e-15);
         assert!(resolve_sets(&[]).unwrap().meanfield.is_none());
+    }
+
+    #[test]
+    fn the_mean_field_step_budget_is_a_parameter() {
+        // The paper kernel at β = 25: about 8.4e10 steps of at most cfl / rate to t = 10.
+        let stiff = [
+            "model.solver=meanfield",
+            "model.kernel=paper",
+            "model.beta=25",
+        ];
+        let error = resolve_sets(&stiff).unwrap_err().to_string();
+        assert!(error.contains("`meanfield.t_end`"), "{error}");
+        assert!(error.contains("meanfield.max_steps"), "{error}");
+        let mut raised = stiff.to_vec();
+        raised.push("meanfield.max_steps=100000000000");
+        raised.push("meanfield.dt_max=0.01");
+        let numerics = resolve_sets(&raised).unwrap().meanfield.unwrap().numerics;
+        assert_eq!(numerics.max_steps, 100_000_000_000);
+        assert_eq!(numerics.dt_max, Some(0.01));
+        let shorter = resolve_sets(&[
+            "model.solver=meanfield",
+            "model.kernel=paper",
+            "model.beta=25",
+            "meanfield.t_end=1e-3",
+        ]);
+        assert!(shorter.is_ok(), "{shorter:?}");
+        let defaults = resolve_sets(&["model.solver=meanfield"]).unwrap();
+        let numerics = defaults.meanfield.unwrap().numerics;
+        assert_eq!((numerics.max_steps, numerics.dt_max), (10_000_000, None));
+        let error = resolve_sets(&["meanfield.max_steps=0"])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("`meanfield.max_steps`"), "{error}");
+        let error = resolve_sets(&["meanfield.dt_max=0"])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("`meanfield.dt_max`"), "{error}");
     }
 
     #[test]
