@@ -161,8 +161,11 @@ pub fn theorem_applies(
         return Err("m ≠ 2 neurons");
     }
     let beta = params.model.beta;
-    if beta < beta_min.max(THEOREM_BETA_MIN) {
+    if beta < THEOREM_BETA_MIN {
         return Err("β < 19");
+    }
+    if beta < beta_min {
+        return Err("β below --theorem-beta-min");
     }
     if mass_bound(beta, c_eff) >= 1.0 {
         return Err("B ≥ 1 (C_eff = e^β C for the shifted kernel)");

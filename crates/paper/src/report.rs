@@ -73,8 +73,14 @@ pub fn markdown(
         );
     }
     md.push_str(&claims_table(claims, &context.store));
-    md.push_str("\n## Fits (power law C β^α and a + b sqrt β, β ≥ 1, 95% bootstrap intervals over seeds)\n\n");
-    md.push_str("| sweep | group | quantity | law | exponent | interval | prefactor | r² | runs |\n|---|---|---|---|---|---|---|---|---|\n");
+    md.push_str("\n## Fits (power law C β^α and a + b sqrt β, β ≥ 1, 95% bootstrap intervals: runs resampled within each β)\n\n");
+    md.push_str(
+        "`points`: the runs fitted. A power law is fitted on logarithms, so it leaves out the runs \
+         whose value is 0 (a run with no heavy cluster, say): fewer points than runs then, and \
+         the exponent is that of the nonzero values. A group of several perceptron draws pools \
+         them.\n\n",
+    );
+    md.push_str("| sweep | group | quantity | law | exponent | interval | prefactor | r² | points |\n|---|---|---|---|---|---|---|---|---|\n");
     for (name, sweep) in results {
         for f in &sweep.analysis.group_fits {
             let _ = writeln!(

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use sphereflow_analyze::Analysis;
 use sphereflow_exec::{label, task_result, Store, StoredResult};
 use sphereflow_plan::{Plan, Typed};
-use sphereflow_solver::{Activation, Params, Perceptron, Problem, StopReason};
+use sphereflow_solver::{Activation, Params, Perceptron, Problem, Regime, State, StopReason};
 
 use crate::error::PaperError;
 
@@ -24,6 +24,9 @@ pub struct Run {
     pub perceptron: Perceptron,
     /// Its stored result.
     pub result: StoredResult,
+    /// Its initial particles, kept for the null descent runs on S^1 only (their spread is
+    /// compared with the start's).
+    pub initial: Option<State>,
 }
 
 impl Run {
@@ -93,12 +96,16 @@ pub fn finished_runs(plan: &Plan, store: Option<&Store>) -> Result<Vec<Run>, Pap
                 task: id.clone(),
                 source,
             })?;
+        let null_descent = params.perceptron.activation == Activation::None
+            && params.model.dim == 2
+            && params.model.regime == Regime::Descent;
         out.push(Run {
             task_id: id,
             label: label(plan, task),
             coordinates: plan.coordinates(task),
-            params,
             perceptron: problem.dynamics.perceptron,
+            initial: null_descent.then_some(problem.initial),
+            params,
             result,
         });
     }

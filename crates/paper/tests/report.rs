@@ -186,6 +186,33 @@ fn the_claims_and_the_report_of_a_fixed_reproduction() {
             .any(|(r, _)| r.starts_with("descent")),
         "{k_star:#?}"
     );
+    assert!(k_star.measured.contains("1/1 exactly k*"), "{k_star:#?}");
+    // Ascent: the theory is for USA, so the SA run is not tested, and no run counts against it.
+    let ascent = claims
+        .iter()
+        .find(|c| c.claim.starts_with("Ascent's maximisers"))
+        .unwrap();
+    assert_eq!(ascent.tested, 1, "{ascent:#?}");
+    assert!(
+        ascent
+            .not_tested
+            .iter()
+            .any(|(r, n)| r.starts_with("SA") && *n == 1),
+        "{ascent:#?}"
+    );
+    assert!(ascent.failing.is_empty());
+    // Spread null runs: their end is compared with their start.
+    let spread = claims
+        .iter()
+        .find(|c| c.claim.contains("null runs spread"))
+        .unwrap();
+    assert!(spread.measured.contains("at the start"), "{spread:#?}");
+    assert!(
+        spread
+            .measured
+            .contains(&format!("of {} runs", spread.tested)),
+        "{spread:#?}"
+    );
     // Particles against the density: the W1 rate fitted over n = 100 to 10^4, 2 seeds each.
     let limit = claims
         .iter()
@@ -557,7 +584,7 @@ fn check_report_text(text: &str, figures: &[PaperFigure]) {
         "Claims",
         "hypotheses",
         "verdict",
-        "No arc of length 1/(2 sqrt β) holds more than B(β) → 0.5742 of the mass",
+        "No set of two or more atoms within 1/(2 sqrt β) of each other holds more than B(β, C_eff) of the mass",
         "Fits",
         "Sweeps",
     ] {

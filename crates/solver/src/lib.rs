@@ -55,5 +55,9 @@ pub use stationary::{certify, Certificate, CertifyOptions, Classification};
 /// Revision 6: an escape from a saddle whose flow falls short of its target steps farther the
 /// next time (certificates of `stop.certify` tasks). Revision 7: Newton's step for USA from the
 /// Jacobian's eigendecomposition instead of its SVD, and Newton's method may take over an
-/// escape's descent (certificates of `stop.certify` tasks).
-pub const SOLVER_REV: u32 = 7;
+/// escape's descent (certificates of `stop.certify` tasks). Revision 8: certificates measure
+/// residuals against the attention an atom feels (its own weight left out of the field scale),
+/// compare energies without the atoms' self terms, take the symmetry modes out of the Hessian
+/// exactly, decide the precision guard on the polished atoms, and a settled run whose
+/// certificate's residual is above tolerance goes on with the flow.
+pub const SOLVER_REV: u32 = 8;

@@ -673,9 +673,10 @@ impl Simulation {
             });
         }
         let certificate = certify(&problem.dynamics, &self.state, options, par)?;
-        if reason == StopReason::Settled
-            && certificate.classification == Classification::NotStationary
-        {
+        // Newton's residual decides, whatever the class (`unresolved` is not checked for it).
+        let stationary = certificate.classification != Classification::NotStationary
+            && certificate.residual <= options.residual_tol * certificate.field_scale;
+        if reason == StopReason::Settled && !stationary {
             self.stopped = None;
             self.settle = false;
             return Ok(Conclusion::Resumed);

@@ -1,6 +1,10 @@
 //! Certified stationary states (MODEL.md §9): the exact gradient and Hessian against finite
 //! differences of the energy oracle, analytic spectra, saddles and escapes, Newton's quadratic
-//! convergence, rotation equivariance, SA, the precision guard, and a whole run's end state.
+//! convergence, rotation equivariance, SA, the precision guard, the field scale of weakly
+//! interacting atoms, and a whole run's end state.
+//!
+//! Long file: every property of a certificate is tested here, beside the shared constructors of
+//! dynamics, perceptrons and states near saddles.
 
 mod common;
 
@@ -430,11 +434,23 @@ fn softmax_attention_is_checked_for_stationarity_only() {
 
 #[test]
 fn the_precision_guard_refuses_a_perceptron_below_rounding() {
+    // Two atoms 0.01 rad apart feel attention of about 0.5 e^β under the `paper` kernel: at
+    // β = 40 the perceptron (Σ|s_j| = 1.9) is below its rounding, at β = 5 it is not. Newton is
+    // not run, so the atoms stay as they are.
+    let (mut dynamics, _) = perceptron_saddle(2);
+    dynamics.kernel = Kernel::Paper;
+    let close = State {
+        dim: 2,
+        positions: vec![1.0, 0.0, 0.01f64.cos(), 0.01f64.sin()],
+        masses: vec![0.5, 0.5],
+    };
+    let options = CertifyOptions {
+        max_newton_iterations: 0,
+        ..CertifyOptions::default()
+    };
     for (beta, unresolved) in [(5.0, false), (40.0, true)] {
-        let (mut dynamics, state) = perceptron_saddle(2);
-        dynamics.kernel = Kernel::Paper;
         dynamics.beta = beta;
-        let cert = certify(&dynamics, &state, &CertifyOptions::default(), Par::Seq).unwrap();
+        let cert = certify(&dynamics, &close, &options, Par::Seq).unwrap();
         assert_eq!(cert.perceptron_unresolved, unresolved, "β = {beta}");
         assert_eq!(
             cert.classification == Classification::Unresolved,
@@ -442,6 +458,94 @@ fn the_precision_guard_refuses_a_perceptron_below_rounding() {
             "β = {beta}: {:?}",
             cert.classification
         );
+    }
+    // Near-antipodal atoms feel 0.5 e^{-β}: at β = 40 the perceptron decides, and the saddle
+    // it makes is found as at β = 5.
+    for beta in [5.0, 40.0] {
+        let (mut dynamics, state) = perceptron_saddle(2);
+        dynamics.kernel = Kernel::Paper;
+        dynamics.beta = beta;
+        let options = CertifyOptions::default();
+        let cert = certify(&dynamics, &state, &options, Par::Seq).unwrap();
+        assert!(!cert.perceptron_unresolved, "β = {beta}");
+        assert_eq!(cert.classification, Classification::Saddle, "β = {beta}");
+        assert!(cert.residual <= options.residual_tol * cert.field_scale);
+    }
+}
+
+/// The angle between two unit vectors.
+fn angle(x: &[f64], y: &[f64]) -> f64 {
+    dot(x, y).clamp(-1.0, 1.0).acos()
+}
+
+#[test]
+fn the_field_scale_is_what_the_atoms_feel_not_their_own_weight() {
+    // One atom 0.05 rad from the minimum of a linear neuron's potential (the line <e_1, x> = 0),
+    // with the `paper` kernel at β = 25: the atom's own weight m e^β = 7.2e10 is not a term of its
+    // field (0.05 here), so Newton must polish it, not stop at once.
+    let mut one = dynamics(
+        2,
+        25.0,
+        Activation::Linear,
+        Attention::Usa,
+        Regime::Descent,
+        Kernel::Paper,
+    );
+    one.perceptron = perceptron(2, Activation::Linear, &[(vec![1.0, 0.0], 1.0)]);
+    let state = State {
+        dim: 2,
+        positions: vec![0.05f64.sin(), 0.05f64.cos()],
+        masses: vec![1.0],
+    };
+    let options = CertifyOptions::default();
+    let cert = certify(&one, &state, &options, Par::Seq).unwrap();
+    assert!(cert.field_scale < 1.0, "{}", cert.field_scale);
+    assert!(cert.newton_iterations > 0);
+    assert!(cert.residual <= 1e-12 * cert.field_scale.max(1e-300) || cert.residual < 1e-15);
+    assert!(cert.atoms[0].position[0].abs() < 1e-12, "{:?}", cert.atoms);
+    assert_eq!(cert.classification, Classification::Strict);
+
+    // Two atoms of pure attention that barely interact: 100° apart under the `paper` kernel at
+    // β = 25 (d = 2), 95° apart under the shifted one at β = 10 (d = 3). Descent pushes them to
+    // the antipodal pair, a strict minimum off the rotations (1 of them in d = 2, 2 about the
+    // pair's axis in d = 3): polished there, never a saddle, no escape.
+    for (dim, beta, kernel, degrees) in [
+        (2, 25.0, Kernel::Paper, 100.0),
+        (3, 10.0, Kernel::Shifted, 95.0),
+    ] {
+        let pair = dynamics(
+            dim,
+            beta,
+            Activation::None,
+            Attention::Usa,
+            Regime::Descent,
+            kernel,
+        );
+        let theta = f64::to_radians(degrees);
+        let mut positions = vec![0.0; 2 * dim];
+        positions[0] = 1.0;
+        positions[dim] = theta.cos();
+        positions[dim + 1] = theta.sin();
+        let state = State {
+            dim,
+            positions,
+            masses: vec![0.5, 0.5],
+        };
+        let options = CertifyOptions {
+            escape: true,
+            ..CertifyOptions::default()
+        };
+        let cert = certify(&pair, &state, &options, Par::Seq).unwrap();
+        let what = format!("d = {dim}, β = {beta}: {cert:?}");
+        assert!(
+            cert.residual <= options.residual_tol * cert.field_scale,
+            "{what}"
+        );
+        assert_eq!(cert.classification, Classification::Strict, "{what}");
+        assert_eq!(cert.zero_modes, dim * (dim - 1) / 2 - (dim - 2), "{what}");
+        assert!(cert.escapes.is_empty(), "{what}");
+        let gap = angle(&cert.atoms[0].position, &cert.atoms[1].position);
+        assert!((gap - std::f64::consts::PI).abs() < 1e-6, "{what}");
     }
 }
 

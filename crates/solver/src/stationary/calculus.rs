@@ -114,15 +114,40 @@ pub fn energy(dynamics: &Dynamics, state: &State) -> f64 {
     pair / (2.0 * dynamics.beta) + 0.5 * potential
 }
 
+/// The energy without the atoms' self terms, `Ẽ = (1/β) Σ_{a<b} m_a m_b w_ab + ½ Σ_a m_a v(x_a)`,
+/// and `Σ_a m_a²`: `E = Ẽ + w(1) Σ_a m_a² / (2β)`. The self terms are constant while no atoms
+/// merge, and with the `paper` kernel they are `e^β` times larger than what atoms apart add:
+/// comparisons of energies are made on `Ẽ` (`newton::Objective`), not on `E`.
+pub(crate) fn energy_without_self(dynamics: &Dynamics, state: &State) -> (f64, f64) {
+    let n = state.len();
+    let mut pairs = 0.0;
+    let mut potential = 0.0;
+    let mut self_mass = 0.0;
+    for a in 0..n {
+        let xa = state.position(a);
+        let mut row = 0.0;
+        for b in a + 1..n {
+            row += state.masses[b] * dynamics.weight(dot(xa, state.position(b)));
+        }
+        pairs += state.masses[a] * row;
+        potential += state.masses[a] * dynamics.perceptron.potential(xa);
+        self_mass += state.masses[a] * state.masses[a];
+    }
+    (pairs / dynamics.beta + 0.5 * potential, self_mass)
+}
+
 /// Per-atom pieces of the field: the unprojected attention sum (`S_a`, divided by `Z_a` for SA),
 /// the unprojected drift `D_a`, and the magnitudes of the terms they add up.
 pub(crate) struct FieldParts {
     /// `F_a` (unsigned: `A_a + u(x_a)`), `n × d`.
     pub field: Vec<f64>,
-    /// Largest `Σ_b m_b w_ab` (`/ Z_a` for SA, so 1) over the atoms.
+    /// Largest attention an atom feels, `Σ_{b≠a} m_b w_ab` (`/ Z_a` for SA, at most 1), over the
+    /// atoms. An atom's own term is tangentially zero and never computed, so it is left out: with
+    /// the `paper` kernel it is `m_a e^β`, far above what atoms apart feel.
     pub attention_scale: f64,
-    /// Largest `Σ_j |s_j σ(t_aj)|` over the atoms.
-    pub perceptron_magnitude: f64,
+    /// Largest, over the atoms, of the sum of the magnitudes of the terms of `F_a` (attention
+    /// felt plus perceptron): the field scale.
+    pub scale: f64,
 }
 
 /// The field `F_a = A_a + u(x_a)` (without the regime's sign) of every atom, with the scales of
@@ -133,30 +158,29 @@ pub(crate) fn field_parts(dynamics: &Dynamics, state: &State) -> FieldParts {
     let perceptron = &dynamics.perceptron;
     let mut field = vec![0.0; n * dim];
     let mut attention_scale = 0.0f64;
-    let mut perceptron_magnitude = 0.0f64;
+    let mut scale = 0.0f64;
     for a in 0..n {
         let xa = state.position(a);
         let out = &mut field[a * dim..(a + 1) * dim];
-        let mut weight_sum = 0.0;
+        let mut felt = 0.0;
         for b in 0..n {
             if b == a {
-                // Its numerator term is tangentially zero; its weight counts for SA.
-                weight_sum += state.masses[b] * dynamics.weight(1.0);
                 continue;
             }
             let xb = state.position(b);
             let w = state.masses[b] * dynamics.weight(dot(xa, xb));
-            weight_sum += w;
+            felt += w;
             for (o, &x) in out.iter_mut().zip(xb) {
                 *o += w * x;
             }
         }
-        let mut scale = weight_sum;
         if dynamics.attention == Attention::Sa {
-            out.iter_mut().for_each(|o| *o /= weight_sum);
-            scale = 1.0;
+            // The atom's own weight counts in the normalization Z_a.
+            let z = felt + state.masses[a] * dynamics.weight(1.0);
+            out.iter_mut().for_each(|o| *o /= z);
+            felt /= z;
         }
-        attention_scale = attention_scale.max(scale);
+        attention_scale = attention_scale.max(felt);
         let mut magnitude = 0.0;
         for j in 0..perceptron.width() {
             let direction = perceptron.direction(j);
@@ -166,13 +190,13 @@ pub(crate) fn field_parts(dynamics: &Dynamics, state: &State) -> FieldParts {
                 *o += c * x;
             }
         }
-        perceptron_magnitude = perceptron_magnitude.max(magnitude);
+        scale = scale.max(felt + magnitude);
         project_tangent(xa, out);
     }
     FieldParts {
         field,
         attention_scale,
-        perceptron_magnitude,
+        scale,
     }
 }
 
@@ -182,11 +206,11 @@ pub fn field(dynamics: &Dynamics, state: &State) -> Vec<f64> {
 }
 
 /// The field's scale: the largest, over the atoms, of the sum of the magnitudes of the terms
-/// that make up `F_a`, `Σ_b m_b w_ab` (1 for SA) plus `Σ_j |s_j σ(<a_j,x_a>)|`. Rounding errors
-/// in `F_a` are a small multiple of `ε` times it, so residuals are measured against it.
+/// that make up `F_a`, `Σ_{b≠a} m_b w_ab` (divided by `Z_a` for SA) plus
+/// `Σ_j |s_j σ(<a_j,x_a>)|`. Rounding errors in `F_a` are a small multiple of `ε` times it, so
+/// residuals are measured against it.
 pub fn field_scale(dynamics: &Dynamics, state: &State) -> f64 {
-    let parts = field_parts(dynamics, state);
-    parts.attention_scale + parts.perceptron_magnitude
+    field_parts(dynamics, state).scale
 }
 
 /// The Riemannian gradient of `E` in the tangent bases ([`tangent_basis`] at each atom),

@@ -10,22 +10,26 @@
 //! - **Objective.** Descent decreases `E`, ascent increases it. The certificate's spectrum is the
 //!   one of the objective the regime optimizes, `E` in descent and `−E` in ascent, so that a
 //!   nonnegative spectrum is SOPD in both regimes (for ascent, `−H ⪰ 0`).
-//! - **Mass weighting.** Eigenvalues are those of `M^{-1/2} (∓H) M^{-1/2}`, `M` the atoms'
-//!   masses on the diagonal (`H ⪰ κ M` is strictness): they are the growth rates of the
-//!   linearized flow `ξ̇_a = ∓(1/m_a) (H ξ)_a`.
+//! - **Mass weighting.** Eigenvalues are those of `M^{-1/2} (±H) M^{-1/2}` (`+` in descent,
+//!   `−` in ascent), `M` the atoms' masses on the diagonal (`H ⪰ κ M` is strictness): they are
+//!   the decay rates of the linearized flow `ξ̇_a = ∓(1/m_a) (H ξ)_a` (`−` in descent).
 //! - **Field scale.** Residuals are `max_a |F_a|`, measured against the field scale
-//!   `max_a (Σ_b m_b w_ab + Σ_j |s_j σ(<a_j,x_a>)|)` (attention weights divided by `Z_a` for SA,
-//!   so 1): the sum of the magnitudes of the terms of `F_a`, the size of its rounding error in
-//!   units of `ε`. Newton stops at `max_a |F_a| <= residual_tol · scale` (default `1e-12`).
+//!   `max_a (Σ_{b≠a} m_b w_ab + Σ_j |s_j σ(<a_j,x_a>)|)` (attention weights divided by `Z_a` for
+//!   SA): the sum of the magnitudes of the terms of `F_a`, the size of its rounding error in
+//!   units of `ε`. An atom's own term is tangentially zero and not computed, so it is not in the
+//!   scale (with the `paper` kernel it would be `m_a e^β`, and atoms apart feel far less).
+//! - **Energies compared.** The escape compares energies through differences of `Ẽ`, the energy
+//!   without the atoms' self terms (`w(1) Σ_a m_a² / (2β)`, constant while no atoms merge and
+//!   `e^β` times larger with the `paper` kernel than what atoms apart add). Newton stops at `max_a |F_a| <= residual_tol · scale` (default `1e-12`).
 //! - **Threshold.** `τ = 1e-8 ‖H_w‖` (`H_w` the mass-weighted objective Hessian, spectral norm):
 //!   eigenvalues in `[−τ, τ]` count as zero.
 //! - **Symmetry modes.** The energy is invariant under the rotations that fix every direction
 //!   `a_j` of a neuron with `s_j ≠ 0` (all of `SO(d)` without a perceptron). Their infinitesimal
 //!   fields `x_a ↦ Ω x_a` span the symmetry directions (fewer than `dim so(d)` when the atoms are
-//!   degenerate, e.g. all on one axis); the near-zero eigenvectors are projected on that span and
-//!   the dimension of the intersection is `zero_modes`. These modes are excluded from the
-//!   classification: strict means positive definite on their complement, and they never make a
-//!   saddle.
+//!   degenerate, e.g. all on one axis). `zero_modes` is the span's dimension, and
+//!   the classification uses the Hessian restricted to the span's orthogonal complement (exactly,
+//!   not by a threshold): strict means positive definite there, and the symmetry modes never
+//!   make a saddle.
 //! - **Classification.** In order: `unresolved` (the precision guard below), `undefined` (SA: not
 //!   a gradient flow, only stationarity is checked), `not_stationary` (Newton did not reach the
 //!   tolerance), `kink` (an atom within `1e-12` of a line `<a_j, x> = 0` of a `relu` or
@@ -33,11 +37,13 @@
 //!   symmetry modes: `saddle` (`λ < −τ`), `sopd` (`|λ| <= τ`), `strict` (`λ > τ`, or no
 //!   direction left off the symmetry modes).
 //! - **Precision guard.** The perceptron enters the field with magnitude at most
-//!   `Σ_j |s_j| max|σ|`, attention with `Σ_b m_b w_ab`. For the `paper` kernel the ratio is
-//!   `~e^{-β}`; when `Σ_j |s_j|` is below `PRECISION_GUARD · ε` times the attention scale (about
-//!   β > 29 with unit weights), the perceptron's contribution to the field and the Hessian is
-//!   lost in the rounding of attention, and the certificate reports `unresolved` with
-//!   `perceptron_unresolved = true` instead of a classification it cannot make.
+//!   `Σ_j |s_j| max|σ|`, attention with what an atom feels, `Σ_{b≠a} m_b w_ab`. For the `paper`
+//!   kernel and atoms close together the ratio is `~e^{-β}`; when `Σ_j |s_j|` is below
+//!   `PRECISION_GUARD · ε` times the largest attention felt (about β > 29 with unit weights and
+//!   close atoms), the perceptron's contribution to the field and the Hessian is lost in the
+//!   rounding of attention, and the certificate reports `unresolved` with
+//!   `perceptron_unresolved = true` instead of a classification it cannot make. It is decided
+//!   on the polished atoms of each certification round.
 //! - **Escape.** From a saddle (if `escape`), step so that the atom that moves most moves by
 //!   `escape_step` along the eigenvector of the most negative eigenvalue, with the sign that
 //!   lowers the objective more, then run the projected gradient flow of the objective
@@ -289,11 +295,11 @@ pub fn certify(
     let energy_given = energy(dynamics, state);
     let mut atoms = state.clone();
     merge_close(&mut atoms, options.merge_tol);
-    let guard = perceptron_unresolved(dynamics, &atoms);
     let mut escapes = Vec::new();
     let mut escape_step = options.escape_step;
     loop {
         let polish = polish_and_merge(dynamics, &mut atoms, options)?;
+        let guard = perceptron_unresolved(dynamics, &atoms);
         let kink = find_kink(dynamics, &atoms);
         let spectrum = match dynamics.attention {
             Attention::Usa => Some(spectrum(dynamics, &atoms)?),
@@ -320,8 +326,10 @@ pub fn certify(
             step_off_saddle(dynamics, &mut atoms, &direction, escape_step);
             // Flow on until the objective is below the saddle's by a hundred times what the
             // step off it gained (ten times the distance along the unstable direction).
-            let gained = (at_saddle - newton::objective(dynamics, &atoms)).max(0.0);
-            let target = at_saddle - 100.0 * gained;
+            let gained = at_saddle
+                .minus(&newton::objective(dynamics, &atoms))
+                .max(0.0);
+            let target = (at_saddle, -100.0 * gained);
             // Newton may finish the descent once the flow is where it polishes onto a minimum
             // below the saddle: the Hessian positive definite off the symmetry modes there, and
             // the polished state not a saddle and lower than the one left. (The target is for the
@@ -336,7 +344,8 @@ pub fn certify(
                 }
                 let mut trial = flowing.clone();
                 let polish = polish_and_merge(dynamics, &mut trial, options)?;
-                if !polish.converged || newton::objective(dynamics, &trial) >= at_saddle {
+                if !polish.converged || newton::objective(dynamics, &trial).minus(&at_saddle) >= 0.0
+                {
                     return Ok(false);
                 }
                 let there = self::spectrum(dynamics, &trial)?;
@@ -351,7 +360,7 @@ pub fn certify(
                 options.max_flow_steps,
                 &mut handover,
             )?;
-            if newton::objective(dynamics, &atoms) > target {
+            if newton::objective(dynamics, &atoms).minus(&target.0) > target.1 {
                 // Short of the target: the descent was not resolved (module doc).
                 escape_step =
                     (escape_step * ESCAPE_GROWTH).min(MAX_ESCAPE_STEP.max(options.escape_step));
@@ -622,49 +631,75 @@ fn symmetry_basis(dynamics: &Dynamics, atoms: &State) -> Result<(Vec<f64>, usize
 }
 
 /// The mass-weighted objective Hessian's spectrum, zero modes and most negative direction.
+///
+/// The symmetry directions are taken out exactly rather than by a threshold: off a stationary
+/// point their eigenvalues are of the order of the residual, which may exceed `τ` when the
+/// Hessian is small against the field scale (weakly interacting atoms). `lambda_min` is the
+/// smallest eigenvalue of the Hessian restricted to the orthogonal complement of their span (the
+/// complement is invariant at a stationary point, where the span is in the kernel), and
+/// `zero_modes` the span's dimension.
 fn spectrum(dynamics: &Dynamics, atoms: &State) -> Result<Spectrum, SolverError> {
     let size = atoms.len() * (atoms.dim - 1);
     let weighted = newton::jacobian(dynamics, atoms)?;
     let eigen = symmetric_eigen(&weighted, size)?;
+    if let Some(bad) = eigen.values.iter().find(|v| !v.is_finite()) {
+        return Err(SolverError::CertifyFailed {
+            stage: "spectrum",
+            reason: format!("non-finite eigenvalue {bad}"),
+        });
+    }
     let hessian_norm = eigen.values.iter().map(|v| v.abs()).fold(0.0, f64::max);
     let threshold = SPECTRAL_THRESHOLD * hessian_norm;
-    let near_zero: Vec<usize> = (0..size)
-        .filter(|&i| eigen.values[i].abs() <= threshold)
-        .collect();
     let (symmetry, rank) = symmetry_basis(dynamics, atoms)?;
-    let zero_modes = if rank == 0 || near_zero.is_empty() {
-        0
+    let (lambda_min, direction) = if rank == 0 {
+        (eigen.values.first().copied(), eigen.vector(0))
+    } else if rank >= size {
+        (None, Vec::new())
     } else {
-        // Dimension of (near-zero eigenspace) ∩ (symmetry span): singular values of V₀ᵀ R near 1.
-        let mut overlap = vec![0.0; near_zero.len() * rank];
-        for (row, &i) in near_zero.iter().enumerate() {
-            let v = eigen.vector(i);
-            for k in 0..rank {
-                overlap[row * rank + k] = (0..size).map(|n| v[n] * symmetry[n * rank + k]).sum();
+        // An orthonormal basis C of the complement: eigenvectors of I − R Rᵀ of eigenvalue 1.
+        let mut projector = vec![0.0; size * size];
+        for i in 0..size {
+            for j in 0..size {
+                let inner: f64 = (0..rank)
+                    .map(|k| symmetry[i * rank + k] * symmetry[j * rank + k])
+                    .sum();
+                projector[i * size + j] = if i == j { 1.0 } else { 0.0 } - inner;
             }
         }
-        svd(&overlap, near_zero.len(), rank)?
-            .singular
-            .iter()
-            .filter(|&&s| s > 0.99)
-            .count()
+        let split = symmetric_eigen(&projector, size)?;
+        let kept = size - rank;
+        // Ascending: the last `kept` eigenvalues are the ones (the first `rank` are zeros).
+        let basis: Vec<Vec<f64>> = (rank..size).map(|i| split.vector(i)).collect();
+        // Cᵀ W C.
+        let mut wc = vec![0.0; size * kept];
+        for i in 0..size {
+            let row = &weighted[i * size..(i + 1) * size];
+            for (k, c) in basis.iter().enumerate() {
+                wc[i * kept + k] = row.iter().zip(c).map(|(w, v)| w * v).sum();
+            }
+        }
+        let mut restricted = vec![0.0; kept * kept];
+        for (p, cp) in basis.iter().enumerate() {
+            for q in 0..kept {
+                restricted[p * kept + q] = (0..size).map(|i| cp[i] * wc[i * kept + q]).sum();
+            }
+        }
+        let inner = symmetric_eigen(&restricted, kept)?;
+        let coefficients = inner.vector(0);
+        let direction: Vec<f64> = (0..size)
+            .map(|i| basis.iter().zip(&coefficients).map(|(c, a)| a * c[i]).sum())
+            .collect();
+        (inner.values.first().copied(), direction)
     };
-    // Off the symmetry modes: drop the `zero_modes` eigenvalues nearest zero.
-    let mut dropped: Vec<usize> = near_zero.clone();
-    dropped.sort_by(|&i, &j| eigen.values[i].abs().total_cmp(&eigen.values[j].abs()));
-    dropped.truncate(zero_modes);
-    let kept: Vec<usize> = (0..size).filter(|i| !dropped.contains(i)).collect();
-    let lambda_min = kept.first().map(|&i| eigen.values[i]);
-    let most_negative = kept
-        .first()
-        .filter(|&&i| eigen.values[i] < -threshold)
-        .map(|&i| (eigen.values[i], eigen.vector(i)));
+    let most_negative = lambda_min
+        .filter(|&l| l < -threshold)
+        .map(|l| (l, direction));
     Ok(Spectrum {
         eigenvalues: eigen.values,
         lambda_min,
         hessian_norm,
         threshold,
-        zero_modes,
+        zero_modes: rank,
         most_negative,
     })
 }
@@ -686,10 +721,14 @@ fn step_off_saddle(dynamics: &Dynamics, atoms: &mut State, direction: &[f64], st
             newton::retract(dynamics, atoms, &p)
         })
         .collect();
-    let objectives: Vec<f64> = candidates
+    let objectives: Vec<newton::Objective> = candidates
         .iter()
         .map(|s| newton::objective(dynamics, s))
         .collect();
-    let best = if objectives[0] <= objectives[1] { 0 } else { 1 };
+    let best = if objectives[0].minus(&objectives[1]) <= 0.0 {
+        0
+    } else {
+        1
+    };
     *atoms = candidates[best].clone();
 }

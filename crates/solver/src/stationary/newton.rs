@@ -27,7 +27,9 @@ use crate::params::Attention;
 use crate::sphere::norm;
 use crate::state::State;
 
-use super::calculus::{ambient, coordinates, energy, field_parts, hessian, tangent_basis};
+use super::calculus::{
+    ambient, coordinates, energy_without_self, field_parts, hessian, tangent_basis,
+};
 use super::linalg::{svd, symmetric_eigen};
 
 /// Singular values of the Newton Jacobian below this fraction of the largest are treated as 0.
@@ -86,7 +88,7 @@ fn residual(dynamics: &Dynamics, state: &State) -> Result<Residual, SolverError>
     Ok(Residual {
         values,
         max_field,
-        scale: parts.attention_scale + parts.perceptron_magnitude,
+        scale: parts.scale,
     })
 }
 
@@ -372,9 +374,42 @@ pub(crate) fn polish(
     })
 }
 
-/// The objective the regime optimizes: `E` in descent, `−E` in ascent.
-pub(crate) fn objective(dynamics: &Dynamics, state: &State) -> f64 {
-    -dynamics.sign() * energy(dynamics, state)
+/// The objective the regime optimizes, `E` in descent and `−E` in ascent, kept as its part
+/// without the atoms' self terms and `Σ_a m_a²` (see `calculus::energy_without_self`), so that
+/// two values are compared through their difference: exact in the self terms while no atoms
+/// merged, and never rounded at the scale of `e^β` that the `paper` kernel gives them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Objective {
+    /// `∓Ẽ`.
+    value: f64,
+    /// `Σ_a m_a²`.
+    self_mass: f64,
+    /// `∓w(1) / (2β)`: the objective is `value + self_weight · self_mass`.
+    self_weight: f64,
+}
+
+impl Objective {
+    /// `self − other`.
+    pub(crate) fn minus(&self, other: &Objective) -> f64 {
+        let merged = self.self_mass - other.self_mass;
+        let self_terms = if merged == 0.0 {
+            0.0
+        } else {
+            self.self_weight * merged
+        };
+        (self.value - other.value) + self_terms
+    }
+}
+
+/// The objective of `state` (see [`Objective`]).
+pub(crate) fn objective(dynamics: &Dynamics, state: &State) -> Objective {
+    let sign = -dynamics.sign();
+    let (value, self_mass) = energy_without_self(dynamics, state);
+    Objective {
+        value: sign * value,
+        self_mass,
+        self_weight: sign * dynamics.weight(1.0) / (2.0 * dynamics.beta),
+    }
 }
 
 /// Projected gradient descent of the objective along `±F`, with backtracking, until
@@ -382,7 +417,7 @@ pub(crate) fn objective(dynamics: &Dynamics, state: &State) -> f64 {
 /// number of accepted steps.
 ///
 /// The flow stops once the field is below `tol` of its scale and the objective is at most
-/// `target`: off a saddle of weak negative curvature the field starts below `tol` already, and
+/// `target.0 + target.1`: off a saddle of weak negative curvature the field starts below `tol` already, and
 /// stopping there would hand Newton a state it polishes straight back onto the saddle.
 ///
 /// It also stops when `handover` accepts the state, which it is offered every
@@ -394,7 +429,7 @@ pub(crate) fn flow(
     state: &mut State,
     merge_tol: f64,
     tol: f64,
-    target: f64,
+    target: (Objective, f64),
     max_steps: usize,
     handover: &mut dyn FnMut(&State) -> Result<bool, SolverError>,
 ) -> Result<usize, SolverError> {
@@ -404,14 +439,13 @@ pub(crate) fn flow(
     while steps < max_steps {
         let parts = field_parts(dynamics, state);
         let max_field = parts.field.chunks_exact(dim).map(norm).fold(0.0, f64::max);
-        if !max_field.is_finite() {
+        if parts.field.iter().any(|v| !v.is_finite()) {
             return Err(SolverError::CertifyFailed {
                 stage: "flow",
                 reason: format!("non-finite field after {steps} steps"),
             });
         }
-        if max_field <= tol * (parts.attention_scale + parts.perceptron_magnitude)
-            && objective(dynamics, state) <= target
+        if max_field <= tol * parts.scale && objective(dynamics, state).minus(&target.0) <= target.1
         {
             break;
         }
@@ -435,7 +469,7 @@ pub(crate) fn flow(
                 let length = norm(x);
                 x.iter_mut().for_each(|xk| *xk /= length);
             }
-            if objective(dynamics, &trial) <= start - 1e-4 * h * rate {
+            if objective(dynamics, &trial).minus(&start) <= -1e-4 * h * rate {
                 *state = trial;
                 h *= 1.5;
                 break;
