@@ -2,8 +2,9 @@
 //! periodic lines otherwise), and the Ctrl-C / SIGTERM handling that interrupts it.
 //!
 //! The estimated time left follows the executor's cost model ([`sphereflow_exec::cost_model`]:
-//! a task costs about particles² × steps): the work done so far in this run (the steps of
-//! finished tasks and of running ones, each weighted by particles²) over the time it took gives
+//! a task costs about steps × the pair weights of one pass, `n²/2` direct, `n (K + 1)` on S^1's
+//! spectral path): the work done so far in this run (the steps of finished tasks and of running
+//! ones, each weighted so) over the time it took gives
 //! a rate, and the work left (the steps still to take, up to each task's step cap, scaled by
 //! how far below their caps the finished tasks stopped) at that rate is the estimate. Every
 //! line is cut to the terminal's width. The arithmetic and the layout are pure functions
@@ -41,7 +42,7 @@ fn interrupt_flag() -> &'static AtomicBool {
 /// One task queued in this run, as the estimate of the time left sees it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Work {
-    /// Its weight per step: particles² (the cost model's pair interactions).
+    /// Its weight per step: the pair weights of one pass (the cost model's).
     pub weight: f64,
     /// Its step cap.
     pub max_steps: u64,
@@ -293,7 +294,7 @@ struct Display {
     counts: Mutex<Counts>,
     bars: Option<(MultiProgress, ProgressBar)>,
     /// The cost model of every task of the run's sweeps, by id.
-    costs: HashMap<String, (u64, u64)>,
+    costs: HashMap<String, (f64, u64)>,
     started: Instant,
     last_line: Mutex<Instant>,
     every: Duration,
@@ -357,11 +358,11 @@ impl Display {
                 counts.queued += *queued;
             }
             Event::Queued { id, .. } => {
-                let (particles, max_steps) = self.costs.get(id).copied().unwrap_or((0, 1));
+                let (weight, max_steps) = self.costs.get(id).copied().unwrap_or((0.0, 1));
                 counts.work.insert(
                     id.clone(),
                     Work {
-                        weight: (particles as f64).powi(2),
+                        weight,
                         max_steps,
                         start_step: 0,
                         step: 0,

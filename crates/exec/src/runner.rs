@@ -23,7 +23,8 @@ use crate::state::{label, task_state, TaskState};
 use sphereflow_meanfield::{as_run_result, Model};
 use sphereflow_plan::MeanFieldSetup;
 use sphereflow_solver::{
-    certify_options, Certificate, Conclusion, Par, Problem, RunResult, Simulation, SOLVER_REV,
+    certify_options, Certificate, Conclusion, PairKernel, Par, Problem, RunResult, Simulation,
+    SOLVER_REV,
 };
 
 use crate::error::{chain, ExecError};
@@ -163,10 +164,9 @@ struct Estimator {
     steps: HashMap<(u64, u64, u64), (f64, u32)>,
 }
 
-/// The cost model of a task, as progress displays estimate what is left: `(particles, step
-/// cap)`, a task costing about `particles² × steps`. A mean-field task has no particles here
-/// (the scheduler weighs it by [`MEANFIELD_COST`] instead).
-pub fn cost_model(plan: &Plan, task: &Task) -> (u64, u64) {
+/// The scheduler's size of a task: `(particles, step cap)`. A mean-field task has no particles
+/// here (the scheduler weighs it by [`MEANFIELD_COST`] instead).
+fn size(plan: &Plan, task: &Task) -> (u64, u64) {
     let int = |p| match plan.value(task, p) {
         Some(Typed::Int(i)) => i as u64,
         _ => 0,
@@ -176,6 +176,31 @@ pub fn cost_model(plan: &Plan, task: &Task) -> (u64, u64) {
         _ => int("model.particles"),
     };
     (particles, int("stop.max_steps").max(1))
+}
+
+/// The cost model of a task, as progress displays estimate what is left: `(cost per step, step
+/// cap)`, the cost per step the pair pass the solver will take
+/// ([`sphereflow_solver::pair_pass_cost`]: `n² / 2` pair weights direct, `n (K + 1)` on S^1's
+/// spectral path). A mean-field task costs 0 here (displays then count tasks).
+pub fn cost_model(plan: &Plan, task: &Task) -> (f64, u64) {
+    let (particles, max_steps) = size(plan, task);
+    if particles == 0 {
+        return (0.0, max_steps);
+    }
+    let dim = match plan.value(task, "model.dim") {
+        Some(Typed::Int(i)) => i as usize,
+        _ => 2,
+    };
+    let beta = match plan.value(task, "model.beta") {
+        Some(Typed::Float(b)) => b,
+        _ => 1.0,
+    };
+    let pair_kernel = match plan.value(task, "integrator.pair_kernel") {
+        Some(Typed::Text(name)) => PairKernel::from_name(&name).unwrap_or(PairKernel::Auto),
+        _ => PairKernel::Auto,
+    };
+    let cost = sphereflow_solver::pair_pass_cost(dim, particles as usize, beta, pair_kernel);
+    (cost, max_steps)
 }
 
 /// The scheduler's cost of a mean-field task per `cells² × t_end`, in the particle runs' unit
@@ -218,7 +243,7 @@ impl Estimator {
                     _ => 0,
                 };
                 // A mean-field task never shares a particle run's learned steps (it has none).
-                let (particles, max_steps) = cost_model(plan, task);
+                let (particles, max_steps) = size(plan, task);
                 ((dim, particles, beta), max_steps as f64)
             })
             .collect();

@@ -10,7 +10,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use sphereflow_exec::{
-    gc, run, run_many, task_result, task_state, Event, RunOptions, Shard, Store, TaskState,
+    cost_model, gc, run, run_many, task_result, task_state, Event, RunOptions, Shard, Store,
+    TaskState,
 };
 use sphereflow_plan::{Plan, PlanOptions, Sweep};
 
@@ -393,4 +394,44 @@ fn a_store_opened_by_many_at_once_is_one_new_store() {
         });
         assert!(opened.iter().all(|ok| *ok), "{opened:?}");
     }
+}
+
+/// What progress displays weigh a step by: the pair pass the solver takes. A million particles
+/// on S^1 take the spectral path (about n (K + 1) weights, not n²/2), so the first such task to
+/// finish does not make the rest of a sweep look a million times cheaper than it is.
+#[test]
+fn the_cost_model_weighs_a_step_by_the_pair_pass_the_solver_takes() {
+    let sweep = plan(
+        r#"
+[sweep]
+name = "costs"
+[model]
+beta = 5.0
+[stop]
+max_steps = 300
+[grid]
+model.particles = [1000, 1000000]
+model.dim = [2, 3]
+"#,
+    );
+    let cost = |particles: i64, dim: i64| {
+        let task = sweep
+            .tasks
+            .iter()
+            .find(|t| {
+                sweep.value(t, "model.particles") == Some(sphereflow_plan::Typed::Int(particles))
+                    && sweep.value(t, "model.dim") == Some(sphereflow_plan::Typed::Int(dim))
+            })
+            .unwrap();
+        cost_model(&sweep, task)
+    };
+    // S^2 and small S^1 runs: every pair once.
+    assert_eq!(cost(1000, 3), (0.5e6, 300));
+    assert_eq!(cost(1_000_000, 3), (0.5e12, 300));
+    // A million particles on S^1: the spectral path, a few dozen modes per particle.
+    let (spectral, cap) = cost(1_000_000, 2);
+    assert_eq!(cap, 300);
+    assert!(spectral > 1e6 && spectral < 1e9, "{spectral}");
+    let (small, _) = cost(1000, 2);
+    assert!(small <= 0.5e6, "{small}");
 }

@@ -54,6 +54,37 @@ pub struct Dynamics {
     pub pair_kernel: PairKernel,
 }
 
+/// The cost of one pair pass over `n` particles, in pair weights, and whether it is spectral:
+/// `n² / 2` direct, `n (K + 1)` spectral (S^1 only, `K` the modes kept at `beta`), the cheaper
+/// under `auto` ([`Dynamics::field_path`] takes the same decision).
+fn pair_pass(dim: usize, n: usize, beta: f64, pair_kernel: PairKernel) -> (f64, bool) {
+    let direct = 0.5 * (n as f64) * (n as f64);
+    let spectral = || SPECTRAL_MODE_COST * (n * (SpectralPlan::cached(beta).modes() + 1)) as f64;
+    match (pair_kernel, dim) {
+        (_, dim) if dim != 2 => (direct, false),
+        (PairKernel::Direct, _) => (direct, false),
+        (PairKernel::Spectral, _) => (spectral(), true),
+        (PairKernel::Auto, _) => {
+            let spectral = spectral();
+            if spectral <= direct {
+                (spectral, true)
+            } else {
+                (direct, false)
+            }
+        }
+    }
+}
+
+/// The cost of one step's pair pass for `n` particles (pair weights computed: `n² / 2`
+/// direct, `n (K + 1)` spectral), the unit in which progress displays estimate what a task has
+/// left. Atoms that merge make a run cheaper than this says.
+pub fn pair_pass_cost(dim: usize, n: usize, beta: f64, pair_kernel: PairKernel) -> f64 {
+    if !(beta.is_finite() && beta > 0.0) {
+        return 0.5 * (n as f64) * (n as f64);
+    }
+    pair_pass(dim, n, beta, pair_kernel).0
+}
+
 impl Dynamics {
     /// The attention weight at inner product `s = <x_i, x_j>`.
     #[inline]
@@ -85,16 +116,7 @@ impl Dynamics {
     /// backend of this CPU.
     pub fn field_path(&self, n: usize) -> FieldPath {
         let backend = Backend::detect();
-        let spectral = match (self.pair_kernel, self.dim) {
-            (_, dim) if dim != 2 => false,
-            (PairKernel::Direct, _) => false,
-            (PairKernel::Spectral, _) => true,
-            (PairKernel::Auto, _) => {
-                let modes = SpectralPlan::cached(self.beta).modes();
-                SPECTRAL_MODE_COST * (n * (modes + 1)) as f64 <= 0.5 * (n * n) as f64
-            }
-        };
-        if spectral {
+        if pair_pass(self.dim, n, self.beta, self.pair_kernel).1 {
             FieldPath::Spectral(backend)
         } else {
             FieldPath::Direct(backend)

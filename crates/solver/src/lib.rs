@@ -32,7 +32,7 @@ pub mod testing;
 
 pub use clusters::{Cluster, Observables};
 pub use error::SolverError;
-pub use field::Dynamics;
+pub use field::{pair_pass_cost, Dynamics};
 pub use par::Par;
 pub use params::{
     Activation, Attention, InitParams, IntegratorParams, Kernel, MeasureParams, Method,
