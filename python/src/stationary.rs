@@ -14,7 +14,8 @@ use crate::run::{dynamics_of, Run};
 /// energy and, with `escape=True`, escapes from saddles to a local optimum (MODEL.md §9).
 ///
 /// `state` is a `Run` (its final state, under the field it ran with) or an `n × d` array of
-/// positions, with `masses` (default equal) and `settings` for the model (as in `simulate`:
+/// unit positions (a row whose norm is off 1 by more than 1e-9 raises `ValueError` naming it),
+/// with `masses` (default equal) and `settings` for the model (as in `simulate`:
 /// `model.beta`, `perceptron.*`, ...). Options left `None` take the solver's defaults;
 /// `newton_handover=False` lets an escape's flow run to its own stop instead of handing the rest
 /// of the descent to Newton's method.

@@ -99,3 +99,9 @@ def test_a_diverging_run_raises_simulation_error():
                 "stop.max_steps": 50,
             }
         )
+
+
+def test_a_state_off_the_sphere_is_refused_naming_its_row():
+    state = np.array([[1.0, 0.0], [0.0, 1.1]])
+    with pytest.raises(ValueError, match="row 1: the position has norm 1.1"):
+        sphereflow.stationary(state, {"model.beta": 1.0})

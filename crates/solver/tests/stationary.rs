@@ -591,6 +591,17 @@ fn invalid_inputs_are_refused() {
     assert!(certify(&dynamics, &state, &bad, Par::Seq).is_err());
     let wrong_dim = State::uniform(3, 2, 1);
     assert!(certify(&dynamics, &wrong_dim, &CertifyOptions::default(), Par::Seq).is_err());
+    // A row off the unit circle, by more than rounding, is named.
+    let mut long = state.clone();
+    long.positions[2] *= 1.1;
+    long.positions[3] *= 1.1;
+    let error = certify(&dynamics, &long, &CertifyOptions::default(), Par::Seq)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("row 1") && error.contains("unit"), "{error}");
+    let mut rounded = state.clone();
+    rounded.positions[0] *= 1.0 + 1e-12;
+    assert!(certify(&dynamics, &rounded, &CertifyOptions::default(), Par::Seq).is_ok());
 }
 
 /// The end state of a default-ish run of n = 1000 on S^1 (ReLU, β = 10, descent) is stationary

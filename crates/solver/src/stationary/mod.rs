@@ -88,6 +88,8 @@ const ESCAPE_GROWTH: f64 = 4.0;
 const MAX_ESCAPE_STEP: f64 = 0.5;
 /// Distance to a ReLU line `<a_j, x> = 0` below which an atom is on a kink.
 pub const KINK_TOL: f64 = 1e-12;
+/// How far from 1 the norm of a row to certify may be.
+pub const UNIT_TOL: f64 = 1e-9;
 /// The perceptron is unresolved when its scale is below this many `ε` of attention's.
 pub const PRECISION_GUARD: f64 = 1e3;
 
@@ -433,6 +435,23 @@ fn validate(
         return Err(SolverError::InvalidInput {
             what: "state to certify",
             reason: "positions must be finite and masses positive".into(),
+        });
+    }
+    // The calculus holds on the product of unit spheres: a row off it is refused, not projected
+    // (how far off is the caller's to judge), beyond the rounding of a normalized row.
+    if let Some((a, length)) = state
+        .positions
+        .chunks_exact(state.dim)
+        .map(crate::sphere::norm)
+        .enumerate()
+        .find(|(_, length)| (length - 1.0).abs() > UNIT_TOL)
+    {
+        return Err(SolverError::InvalidInput {
+            what: "state to certify",
+            reason: format!(
+                "row {a}: the position has norm {length}, not 1 to within {UNIT_TOL:e} (rows must \
+                 be unit vectors)"
+            ),
         });
     }
     let checks: [(&'static str, bool); 4] = [
