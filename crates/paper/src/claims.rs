@@ -1087,11 +1087,19 @@ fn null_runs_spread(results: &Results) -> Option<Claim> {
 /// Mean convergence time of USA and SA over the perceptron scales.
 fn convergence_times(results: &Results) -> Option<Claim> {
     let scale = results.get("perceptron_scale")?;
+    // A run stopped at its cap has no convergence time (its t_final is only a lower bound):
+    // left out of the means and counted.
+    let described = |r: &&Run| r.params.perceptron.scale > 0.0 && r.did_not_converge().is_none();
+    let capped = scale
+        .runs
+        .iter()
+        .filter(|r| r.params.perceptron.scale > 0.0 && r.did_not_converge().is_some())
+        .count();
     let time = |attention: Attention| {
         let times: Vec<f64> = scale
             .runs
             .iter()
-            .filter(|r| r.params.model.attention == attention && r.params.perceptron.scale > 0.0)
+            .filter(|r| r.params.model.attention == attention && described(r))
             .map(|r| r.result.summary.summary.t_final)
             .collect();
         (
@@ -1115,14 +1123,34 @@ fn convergence_times(results: &Results) -> Option<Claim> {
         claim: "Convergence time depends on the perceptron scale differently for USA and SA".into(),
         hypotheses: "a description (the convergence-time figure): perceptron scale > 0".into(),
         tested: n_usa + n_sa,
-        not_tested: Vec::new(),
-        measured: format!("mean t_final over scales > 0{setting}: USA {usa:.1} ({n_usa} runs), SA {sa:.1} ({n_sa} runs); the dependence on the scale is in the convergence-time figure"),
-        verdict: Verdict::NoVerdict,
+        not_tested: if capped == 0 {
+            Vec::new()
+        } else {
+            vec![(
+                "not converged (step cap): no convergence time".into(),
+                capped,
+            )]
+        },
+        measured: {
+            let mean = |name: &str, t: f64, n: usize| match n {
+                0 => format!("{name}: no converged run"),
+                1 => format!("{name} {t:.1} (1 run)"),
+                _ => format!("{name} {t:.1} ({n} runs)"),
+            };
+            format!(
+                "mean t_final of the converged runs over scales > 0{setting}: {}, {}; the \
+                 dependence on the scale is in the convergence-time figure",
+                mean("USA", usa, n_usa),
+                mean("SA", sa, n_sa)
+            )
+        },
+        verdict: if n_usa + n_sa == 0 {
+            Verdict::NotTested
+        } else {
+            Verdict::NoVerdict
+        },
         failing: Vec::new(),
-        tasks: task_refs(
-            "perceptron_scale",
-            scale.runs.iter().filter(|r| r.params.perceptron.scale > 0.0),
-        ),
+        tasks: task_refs("perceptron_scale", scale.runs.iter().filter(described)),
     })
 }
 
@@ -1222,7 +1250,16 @@ fn mean_field_growth() -> Option<Claim> {
             limit::GROWTH_BETAS.map(|b| b.to_string()).join(", ")
         ),
         tested: measured.len(),
-        not_tested: Vec::new(),
+        // A measurement that failed (its run did not finish) is not tested, and said.
+        not_tested: {
+            let planned = limit::GROWTH_BETAS.len() * limit::GROWTH_MODES.clone().count();
+            let failed = planned.saturating_sub(measured.len());
+            if failed == 0 {
+                Vec::new()
+            } else {
+                vec![("the mean-field run failed".into(), failed)]
+            }
+        },
         measured: format!(
             "{within} of {} rates within 1%; largest deviation {:+.2e} (k = {}, β = {})",
             measured.len(),
