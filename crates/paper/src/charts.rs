@@ -552,7 +552,8 @@ pub fn growth_rates(
         legend.size = 5;
         chart.series.push(legend);
     }
-    chart.y_range = Some((0.0, 1.1));
+    // Room above the curves (which peak at 1) for the legend.
+    chart.y_range = Some((0.0, 1.85));
     chart
 }
 

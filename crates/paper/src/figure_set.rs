@@ -59,6 +59,16 @@ fn runs_at<'a>(
         .collect()
 }
 
+/// The β of fig8's curves: a curve for each β with a plateau count (so that every count is
+/// drawn on one), besides those of the measured rates and the ends of the range.
+fn growth_curves(counts: &[(f64, Vec<usize>)]) -> Vec<f64> {
+    let mut betas = vec![1.0, 3.0, 5.0, 10.0, 25.0, 50.0];
+    betas.extend(counts.iter().map(|(beta, _)| *beta));
+    betas.sort_by(f64::total_cmp);
+    betas.dedup();
+    betas
+}
+
 /// The paper's figures, in the order the report shows them, numbered in that order
 /// (`Figure N.` in each title and caption).
 pub fn paper_figures(results: &Results) -> Vec<PaperFigure> {
@@ -298,15 +308,18 @@ pub fn paper_figures(results: &Results) -> Vec<PaperFigure> {
     }
     add(
         "fig8_growth_rates",
-        Some(AnyFigure::Chart(charts::growth_rates(
-            &[1.0, 3.0, 5.0, 10.0, 25.0, 50.0],
-            limit::growth_measurements(),
-            &claims::k_star_counts(results)
+        Some(AnyFigure::Chart({
+            let counts: Vec<(f64, Vec<usize>)> = claims::k_star_counts(results)
                 .into_iter()
                 .map(|(beta, _, runs)| (beta, runs.into_iter().map(|(count, _)| count).collect()))
-                .collect::<Vec<_>>(),
-            "Growth rates of pure attention near uniform on S^1",
-        ))),
+                .collect();
+            charts::growth_rates(
+                &growth_curves(&counts),
+                limit::growth_measurements(),
+                &counts,
+                "Growth rates of pure attention near uniform on S^1",
+            )
+        })),
         "γ_k = k² I_k(β)/β (shifted kernel: times e^{-β}) against k, each β's curve divided by its largest rate; the dot at the top of each curve (largest) marks the most unstable mode k*. The mid-size dots are the cluster counts on the first plateau of the ascent null runs (pure attention, n = 2000 from a uniform draw), one per run, on their β's curve at the mode they count. The small dots at β = 1, 5, 10 and 25 are the rates measured on the mean-field density (pure attention, USA ascent, from 1/(2π) + 10^-4 cos kθ, modes 1 to 10): the slope of log |ρ̂_k(t)| over the first e-foldings.",
     );
     if let Some(scale) = results.get("perceptron_scale") {
@@ -518,4 +531,18 @@ pub fn sweep_figures(name: &str, runs: &[Run], analysis: &Analysis) -> Vec<Paper
         format!("Every cluster mass against sqrt β.{omitted}"),
     );
     figures
+}
+
+#[cfg(test)]
+mod tests {
+    use super::growth_curves;
+
+    #[test]
+    fn every_plateau_count_has_its_curve() {
+        let counts = vec![(7.0, vec![3, 3]), (15.0, vec![5]), (5.0, vec![3])];
+        assert_eq!(
+            growth_curves(&counts),
+            [1.0, 3.0, 5.0, 7.0, 10.0, 15.0, 25.0, 50.0]
+        );
+    }
 }
