@@ -497,10 +497,11 @@ pub fn growth_rates(
             .map(|(k, g)| ((k + 1) as f64, g / top))
             .collect();
         let k_star = theory::unstable_mode(beta);
+        // A plain line: the dots on it are measurements and counts only.
         chart.series.push(Series::new(
             &format!("β = {beta}: k* = {k_star}"),
             points,
-            Style::LinePoints,
+            Style::Line,
             colour,
         ));
         let mut marker = Series::new("", vec![(k_star as f64, 1.0)], Style::Points, colour);
