@@ -167,15 +167,28 @@ struct Estimator {
 /// The scheduler's size of a task: `(particles, step cap)`. A mean-field task has no particles
 /// here (the scheduler weighs it by [`MEANFIELD_COST`] instead).
 fn size(plan: &Plan, task: &Task) -> (u64, u64) {
-    let int = |p| match plan.value(task, p) {
-        Some(Typed::Int(i)) => i as u64,
-        _ => 0,
-    };
     let particles = match plan.value(task, "model.solver") {
         Some(Typed::Text(solver)) if solver == "meanfield" => 0,
-        _ => int("model.particles"),
+        _ => int_value(plan, task, "model.particles").unwrap_or(0),
     };
-    (particles, int("stop.max_steps").max(1))
+    let max_steps = int_value(plan, task, "stop.max_steps").unwrap_or(0);
+    (particles, max_steps.max(1))
+}
+
+/// A task's integer parameter, `None` when it is not one.
+fn int_value(plan: &Plan, task: &Task, path: &str) -> Option<u64> {
+    match plan.value(task, path) {
+        Some(Typed::Int(i)) => Some(i as u64),
+        _ => None,
+    }
+}
+
+/// A task's float parameter, `None` when it is not one.
+fn float_value(plan: &Plan, task: &Task, path: &str) -> Option<f64> {
+    match plan.value(task, path) {
+        Some(Typed::Float(x)) => Some(x),
+        _ => None,
+    }
 }
 
 /// The cost model of a task, as progress displays estimate what is left: `(cost per step, step
@@ -187,14 +200,8 @@ pub fn cost_model(plan: &Plan, task: &Task) -> (f64, u64) {
     if particles == 0 {
         return (0.0, max_steps);
     }
-    let dim = match plan.value(task, "model.dim") {
-        Some(Typed::Int(i)) => i as usize,
-        _ => 2,
-    };
-    let beta = match plan.value(task, "model.beta") {
-        Some(Typed::Float(b)) => b,
-        _ => 1.0,
-    };
+    let dim = int_value(plan, task, "model.dim").unwrap_or(2) as usize;
+    let beta = float_value(plan, task, "model.beta").unwrap_or(1.0);
     let pair_kernel = match plan.value(task, "integrator.pair_kernel") {
         Some(Typed::Text(name)) => PairKernel::from_name(&name).unwrap_or(PairKernel::Auto),
         _ => PairKernel::Auto,
@@ -217,14 +224,8 @@ fn meanfield_cost(plan: &Plan, task: &Task) -> Option<f64> {
         Some(Typed::Text(solver)) if solver == "meanfield" => {}
         _ => return None,
     }
-    let cells = match plan.value(task, "meanfield.cells") {
-        Some(Typed::Int(i)) => i as f64,
-        _ => 0.0,
-    };
-    let t_end = match plan.value(task, "meanfield.t_end") {
-        Some(Typed::Float(t)) => t,
-        _ => 0.0,
-    };
+    let cells = int_value(plan, task, "meanfield.cells").unwrap_or(0) as f64;
+    let t_end = float_value(plan, task, "meanfield.t_end").unwrap_or(0.0);
     Some(MEANFIELD_COST * cells * cells * t_end)
 }
 
@@ -234,14 +235,8 @@ impl Estimator {
             .iter()
             .map(|&(p, t)| {
                 let (plan, task) = (plans[p], &plans[p].tasks[t]);
-                let beta = match plan.value(task, "model.beta") {
-                    Some(Typed::Float(b)) => b.to_bits(),
-                    _ => 0,
-                };
-                let dim = match plan.value(task, "model.dim") {
-                    Some(Typed::Int(i)) => i as u64,
-                    _ => 0,
-                };
+                let beta = float_value(plan, task, "model.beta").map_or(0, f64::to_bits);
+                let dim = int_value(plan, task, "model.dim").unwrap_or(0);
                 // A mean-field task never shares a particle run's learned steps (it has none).
                 let (particles, max_steps) = size(plan, task);
                 ((dim, particles, beta), max_steps as f64)

@@ -133,3 +133,19 @@ pub(crate) fn column_span(
     }
     Ok((basis, rank))
 }
+
+/// `Cᵀ W C` (`k × k`, row-major) for the `size × size` matrix `matrix` (row-major) and the `k`
+/// columns of `C`, each `size` long.
+pub(crate) fn congruence(matrix: &[f64], size: usize, columns: &[Vec<f64>]) -> Vec<f64> {
+    let k = columns.len();
+    let w = Mat::from_fn(size, size, |i, j| matrix[i * size + j]);
+    let c = Mat::from_fn(size, k, |i, q| columns[q][i]);
+    let product = c.as_ref().transpose() * w.as_ref() * c.as_ref();
+    let mut out = vec![0.0; k * k];
+    for p in 0..k {
+        for q in 0..k {
+            out[p * k + q] = product[(p, q)];
+        }
+    }
+    out
+}

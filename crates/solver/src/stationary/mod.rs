@@ -18,9 +18,10 @@
 //!   SA): the sum of the magnitudes of the terms of `F_a`, the size of its rounding error in
 //!   units of `ε`. An atom's own term is tangentially zero and not computed, so it is not in the
 //!   scale (with the `paper` kernel it would be `m_a e^β`, and atoms apart feel far less).
+//!   Newton stops at `max_a |F_a| <= residual_tol · scale` (default `1e-12`).
 //! - **Energies compared.** The escape compares energies through differences of `Ẽ`, the energy
 //!   without the atoms' self terms (`w(1) Σ_a m_a² / (2β)`, constant while no atoms merge and
-//!   `e^β` times larger with the `paper` kernel than what atoms apart add). Newton stops at `max_a |F_a| <= residual_tol · scale` (default `1e-12`).
+//!   `e^β` times larger with the `paper` kernel than what atoms apart add).
 //! - **Threshold.** `τ = 1e-8 ‖H_w‖` (`H_w` the mass-weighted objective Hessian, spectral norm):
 //!   eigenvalues in `[−τ, τ]` count as zero.
 //! - **Symmetry modes.** The energy is invariant under the rotations that fix every direction
@@ -78,7 +79,7 @@ pub use calculus::{
     coordinates, energy, field, field_scale, gradient, hessian, sigma_prime, tangent_basis,
 };
 
-use linalg::{column_span, svd, symmetric_eigen};
+use linalg::{column_span, congruence, svd, symmetric_eigen};
 
 /// Relative threshold of the spectrum: `τ = SPECTRAL_THRESHOLD · ‖H_w‖`.
 pub const SPECTRAL_THRESHOLD: f64 = 1e-8;
@@ -689,21 +690,7 @@ fn spectrum(dynamics: &Dynamics, atoms: &State) -> Result<Spectrum, SolverError>
         let kept = size - rank;
         // Ascending: the last `kept` eigenvalues are the ones (the first `rank` are zeros).
         let basis: Vec<Vec<f64>> = (rank..size).map(|i| split.vector(i)).collect();
-        // Cᵀ W C.
-        let mut wc = vec![0.0; size * kept];
-        for i in 0..size {
-            let row = &weighted[i * size..(i + 1) * size];
-            for (k, c) in basis.iter().enumerate() {
-                wc[i * kept + k] = row.iter().zip(c).map(|(w, v)| w * v).sum();
-            }
-        }
-        let mut restricted = vec![0.0; kept * kept];
-        for (p, cp) in basis.iter().enumerate() {
-            for q in 0..kept {
-                restricted[p * kept + q] = (0..size).map(|i| cp[i] * wc[i * kept + q]).sum();
-            }
-        }
-        let inner = symmetric_eigen(&restricted, kept)?;
+        let inner = symmetric_eigen(&congruence(&weighted, size, &basis), kept)?;
         let coefficients = inner.vector(0);
         let direction: Vec<f64> = (0..size)
             .map(|i| basis.iter().zip(&coefficients).map(|(c, a)| a * c[i]).sum())

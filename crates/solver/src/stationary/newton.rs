@@ -391,13 +391,8 @@ pub(crate) struct Objective {
 impl Objective {
     /// `self − other`.
     pub(crate) fn minus(&self, other: &Objective) -> f64 {
-        let merged = self.self_mass - other.self_mass;
-        let self_terms = if merged == 0.0 {
-            0.0
-        } else {
-            self.self_weight * merged
-        };
-        (self.value - other.value) + self_terms
+        // Exactly 0 in the self terms while no atoms merged (equal `self_mass`).
+        (self.value - other.value) + self.self_weight * (self.self_mass - other.self_mass)
     }
 }
 
@@ -416,9 +411,10 @@ pub(crate) fn objective(dynamics: &Dynamics, state: &State) -> Objective {
 /// `max_a |F_a| <= tol · scale` or `max_steps`; atoms within `merge_tol` merge. Returns the
 /// number of accepted steps.
 ///
-/// The flow stops once the field is below `tol` of its scale and the objective is at most
-/// `target.0 + target.1`: off a saddle of weak negative curvature the field starts below `tol` already, and
-/// stopping there would hand Newton a state it polishes straight back onto the saddle.
+/// The flow stops once the field is below `tol` of its scale and the objective exceeds
+/// `target.0`'s by at most `target.1`: off a saddle of weak negative curvature the field starts
+/// below `tol` already, and stopping there would hand Newton a state it polishes straight back
+/// onto the saddle.
 ///
 /// It also stops when `handover` accepts the state, which it is offered every
 /// [`HANDOVER_EVERY`] accepted steps: near a minimum of
