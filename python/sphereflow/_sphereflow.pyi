@@ -78,6 +78,7 @@ def stationary(
     flow_tol: float | None = None,
     max_flow_steps: int | None = None,
     newton_handover: bool | None = None,
+    coarsen: float | None = None,
 ) -> Certificate:
     """Certifies a state: merge into atoms, Newton polish, spectrum, classification (MODEL.md §9).
 
@@ -212,6 +213,9 @@ class Certificate:
     @property
     def kink(self) -> dict[str, Any] | None:
         """An atom on a ReLU kink: ``atom``, ``neuron``, ``distance``."""
+    @property
+    def coarsened(self) -> float | None:
+        """The diameter of the groups the state was merged into before polishing, if it was."""
     def to_dict(self) -> dict[str, Any]:
         """Everything as plain data (the JSON form the store keeps)."""
 

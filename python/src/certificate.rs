@@ -145,6 +145,13 @@ impl Certificate {
         json_to_py(py, &self.json["kink"])
     }
 
+    /// The diameter of the groups the state was merged into before polishing (`coarsen`), or
+    /// `None` when it was not coarsened.
+    #[getter]
+    fn coarsened(&self) -> Option<f64> {
+        self.inner.coarsened
+    }
+
     /// Everything as plain data (the JSON form the store keeps).
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         json_to_py(py, &self.json)

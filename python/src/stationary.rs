@@ -18,11 +18,13 @@ use crate::run::{dynamics_of, Run};
 /// with `masses` (default equal) and `settings` for the model (as in `simulate`:
 /// `model.beta`, `perceptron.*`, ...). Options left `None` take the solver's defaults;
 /// `newton_handover=False` lets an escape's flow run to its own stop instead of handing the rest
-/// of the descent to Newton's method.
+/// of the descent to Newton's method. `coarsen=h` merges the atoms further into groups of
+/// geodesic diameter at most `h` before polishing (no chaining along arcs), as `stop.certify` does
+/// for end states of more than 300 atoms; the certificate records it as `coarsened`.
 #[pyfunction]
 #[pyo3(signature = (state, settings=None, *, masses=None, merge_tol=None, residual_tol=None,
     max_newton_iterations=None, escape=None, max_escapes=None, escape_step=None, flow_tol=None,
-    max_flow_steps=None, newton_handover=None))]
+    max_flow_steps=None, newton_handover=None, coarsen=None))]
 pub fn stationary(
     py: Python<'_>,
     state: &Bound<'_, PyAny>,
@@ -37,6 +39,7 @@ pub fn stationary(
     flow_tol: Option<f64>,
     max_flow_steps: Option<usize>,
     newton_handover: Option<bool>,
+    coarsen: Option<f64>,
 ) -> PyResult<Certificate> {
     let (dynamics, mut state) = if let Ok(run) = state.cast::<Run>() {
         if settings.is_some() {
@@ -88,6 +91,7 @@ pub fn stationary(
         flow_tol: flow_tol.unwrap_or(defaults.flow_tol),
         max_flow_steps: max_flow_steps.unwrap_or(defaults.max_flow_steps),
         newton_handover: newton_handover.unwrap_or(defaults.newton_handover),
+        coarsen,
     };
     let certificate = py
         .detach(|| certify(&dynamics, &state, &options, Par::Rayon))

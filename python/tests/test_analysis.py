@@ -82,6 +82,25 @@ def test_two_antipodal_atoms_are_a_saddle_in_ascent():
 def test_certify_options_are_checked():
     with pytest.raises(ValueError, match="residual_tol"):
         sphereflow.stationary(np.array([[1.0, 0.0]]), residual_tol=2.0)
+    with pytest.raises(ValueError, match="coarsen"):
+        sphereflow.stationary(np.array([[1.0, 0.0]]), coarsen=-1.0)
+
+
+def test_coarsening_polishes_arcs_from_rows_of_atoms():
+    # Two arcs of 200 particles, 0.04 rad long, on opposite sides, pure attention in ascent: each
+    # arc gathers into one atom, whether every particle is polished or groups of 0.01 rad.
+    angles = np.concatenate([np.linspace(0.0, 0.04, 200), np.pi + np.linspace(0.0, 0.04, 200)])
+    x = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    model = {"model.beta": 4, "model.regime": "ascent", "perceptron.activation": "none"}
+    exact = sphereflow.stationary(x, model)
+    coarse = sphereflow.stationary(x, model, coarsen=0.01)
+    assert exact.coarsened is None and coarse.coarsened == 0.01
+    assert coarse.to_dict()["coarsened"] == 0.01
+    assert len(coarse.masses) == len(exact.masses) == 2
+    assert coarse.classification == exact.classification == "saddle"
+    assert np.allclose(np.sort(coarse.masses), np.sort(exact.masses), atol=1e-12)
+    assert coarse.energy == pytest.approx(exact.energy, rel=1e-12)
+    assert coarse.energy_given == exact.energy_given
 
 
 def test_meanfield_conserves_mass_and_keeps_its_snapshots():

@@ -333,6 +333,7 @@ fn task_result_columns() -> Vec<(&'static str, Column)> {
         ("certified_atoms", int()),
         ("escapes", int()),
         ("perceptron_unresolved", boolean()),
+        ("coarsened", float()),
         ("runtime_s", float()),
         ("solver_rev", int()),
         ("sphereflow_version", dict()),
@@ -565,6 +566,7 @@ fn analyze_from<'a>(
             "perceptron_unresolved",
             certificate.map(|c| c.perceptron_unresolved),
         );
+        tasks.float("coarsened", certificate.and_then(|c| c.coarsened));
         tasks.float("runtime_s", stored.as_ref().map(|r| r.summary.runtime_s));
         tasks.int(
             "solver_rev",

@@ -122,7 +122,8 @@ pub enum EndState {
     /// Not certified (`stop.certify` off), having met the stopping rule.
     Converged,
     /// Met the stopping rule with `stop.certify` on, but left without a certificate: more than
-    /// [`sphereflow_solver::MAX_CERTIFIED_ATOMS`] atoms after merging (a spread state).
+    /// [`sphereflow_solver::MAX_CERTIFIED_ATOMS`] atoms after merging, even coarsened (a spread
+    /// state).
     TooManyAtoms,
     /// Not certified, stopped at the step or time cap.
     Capped,

@@ -8,7 +8,7 @@ use anyhow::anyhow;
 use sphereflow_plan::resolve;
 use sphereflow_solver::{
     certify, certify_options, simulate_certified, Certificate, CertifyOptions, Par, Problem, State,
-    Summary, MAX_CERTIFIED_ATOMS,
+    Summary, COARSEN_MAX, MAX_CERTIFIED_ATOMS,
 };
 
 use crate::args::TaskArgs;
@@ -146,6 +146,9 @@ fn describe(certificate: &Certificate, flow: Option<&Summary>, runtime_s: f64) -
     if let Some(given) = certificate.energy_given {
         line += &format!(" (the state given: {given:.9})");
     }
+    if let Some(diameter) = certificate.coarsened {
+        line += &format!("; polished from groups of diameter at most {diameter:.1e} rad");
+    }
     if let Some(kink) = &certificate.kink {
         line += &format!(
             "; atom {} is {:.1e} from the line of neuron {}",
@@ -209,8 +212,9 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             let Some(certificate) = result.certificate else {
                 return Err(Failure::Run(anyhow!(
                     "the end state ({} after {} steps) has more than {MAX_CERTIFIED_ATOMS} atoms \
-                     after merging: too many to certify here; write it with `simulate --out` \
-                     and certify it with --from and a merge distance (stop.certify_merge)",
+                     after merging, even in groups of up to {COARSEN_MAX:e} rad (a spread \
+                     state): too many to certify here; write it with `simulate --out` and \
+                     certify it with --from (every particle polished)",
                     result.summary.stop_reason.as_str(),
                     result.summary.steps
                 )));

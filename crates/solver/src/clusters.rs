@@ -637,6 +637,64 @@ pub fn merge_close(state: &mut State, tol: f64) -> bool {
     true
 }
 
+/// Merges `state` into groups of geodesic diameter at most `diameter`, each one atom at its
+/// normalized mass-weighted mean carrying its total mass, or `None` when that takes more than
+/// `max_atoms` atoms. Unlike [`merge_close`] no chain of close particles grows past `diameter`:
+/// an arc of particles much longer than `diameter` becomes a row of atoms along it, not one atom
+/// at its middle. On S^1 the groups are consecutive along the circle sorted from its largest
+/// gap, each opened at the first particle beyond the previous group's reach; elsewhere each
+/// group is the particles not yet grouped within `diameter / 2` of the first of them in index
+/// order. Atoms are ordered by their groups' smallest index.
+pub fn merge_within(state: &State, diameter: f64, max_atoms: usize) -> Option<State> {
+    let n = state.len();
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    if state.dim == 2 {
+        let mut opened = f64::NEG_INFINITY;
+        for (i, theta) in sorted_from_largest_gap(state) {
+            if groups.is_empty() || theta - opened > diameter {
+                if groups.len() == max_atoms {
+                    return None;
+                }
+                groups.push(Vec::new());
+                opened = theta;
+            }
+            groups.last_mut().expect("a group was just opened").push(i);
+        }
+        groups.sort_by_key(|g| g.iter().copied().min());
+    } else {
+        // Geodesic distance <= diameter / 2  ⇔  chord² <= (2 sin(diameter / 4))².
+        let chord = 2.0 * (0.25 * diameter.min(std::f64::consts::TAU)).sin();
+        let threshold = chord * chord;
+        let mut grouped = vec![false; n];
+        for first in 0..n {
+            if grouped[first] {
+                continue;
+            }
+            if groups.len() == max_atoms {
+                return None;
+            }
+            let centre = state.position(first);
+            let group: Vec<usize> = (first..n)
+                .filter(|&j| !grouped[j] && chord_sq(centre, state.position(j)) <= threshold)
+                .collect();
+            group.iter().for_each(|&j| grouped[j] = true);
+            groups.push(group);
+        }
+    }
+    let mut positions = Vec::with_capacity(groups.len() * state.dim);
+    let mut masses = Vec::with_capacity(groups.len());
+    for group in &groups {
+        let cluster = summarize(state, group);
+        positions.extend_from_slice(&cluster.centre);
+        masses.push(cluster.mass);
+    }
+    Some(State {
+        dim: state.dim,
+        positions,
+        masses,
+    })
+}
+
 /// Components of single linkage at `tol`: on S^1 the runs of gaps `<= tol` along the sorted
 /// circle, in one pass; elsewhere [`linkage_groups`].
 fn linked_components(state: &State, tol: f64) -> Vec<Vec<usize>> {

@@ -40,8 +40,9 @@ pub use params::{
 };
 pub use perceptron::Perceptron;
 pub use run::{
-    certify_options, simulate, simulate_certified, spreads, Conclusion, Frame, Frames, Problem,
-    RunResult, SeriesRow, Simulation, StopReason, Summary, MAX_CERTIFIED_ATOMS, SETTLED_SPREAD,
+    certify_options, coarsening, simulate, simulate_certified, spreads, Conclusion, Frame, Frames,
+    Problem, RunResult, SeriesRow, Simulation, StopReason, Summary, COARSEN_MAX,
+    MAX_CERTIFIED_ATOMS, SETTLED_SPREAD,
 };
 pub use state::State;
 pub use stationary::{certify, Certificate, CertifyOptions, Classification};
@@ -59,5 +60,7 @@ pub use stationary::{certify, Certificate, CertifyOptions, Classification};
 /// residuals against the attention an atom feels (its own weight left out of the field scale),
 /// compare energies without the atoms' self terms, take the symmetry modes out of the Hessian
 /// exactly, decide the precision guard on the polished atoms, and a settled run whose
-/// certificate's residual is above tolerance goes on with the flow.
-pub const SOLVER_REV: u32 = 8;
+/// certificate's residual is above tolerance goes on with the flow. Revision 9: `stop.certify`
+/// coarsens an end state of more than `MAX_CERTIFIED_ATOMS` atoms into groups of bounded
+/// diameter (`coarsening`) and certifies it, where it used to leave it uncertified.
+pub const SOLVER_REV: u32 = 9;

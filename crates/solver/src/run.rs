@@ -41,7 +41,7 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
-use crate::clusters::{count_and_spread_within, merge_close, observe, Observables};
+use crate::clusters::{count_and_spread_within, merge_close, merge_within, observe, Observables};
 use crate::error::SolverError;
 use crate::field::Dynamics;
 use crate::integrate::{check_step_size, step, Scratch};
@@ -371,8 +371,9 @@ pub enum Conclusion {
     Certified(Box<Certificate>),
     /// The run settled, but no stationary point was found there: it goes on with the flow.
     Resumed,
-    /// The end state has more atoms than [`MAX_CERTIFIED_ATOMS`] after merging (a spread state):
-    /// the run is over, without a certificate.
+    /// The end state has more atoms than [`MAX_CERTIFIED_ATOMS`] after merging, and
+    /// [`coarsening`] finds no coarser merge with fewer (a spread state): the run is over,
+    /// without a certificate.
     Uncertified {
         /// Atoms after merging.
         atoms: usize,
@@ -384,9 +385,34 @@ pub enum Conclusion {
 /// the counting arcs that tile a spread state each span a good part of the radius.
 pub const SETTLED_SPREAD: f64 = 0.1;
 
-/// `stop.certify` leaves end states of more atoms than this uncertified: the Hessian has
-/// `atoms × (d − 1)` rows and Newton's method factors it densely at every iteration.
+/// `stop.certify` polishes at most this many atoms: the Hessian has `atoms × (d − 1)` rows and
+/// Newton's method factors it densely at every iteration. An end state of more atoms after
+/// merging is coarsened ([`coarsening`]) or, when that would not bring it under this, left
+/// uncertified.
 pub const MAX_CERTIFIED_ATOMS: usize = 300;
+
+/// The largest group diameter (radians) [`coarsening`] merges an end state into.
+pub const COARSEN_MAX: f64 = 1e-2;
+
+/// How `stop.certify` coarsens an end state `merged` (already merged at the certification's
+/// `merge_tol`) of more than [`MAX_CERTIFIED_ATOMS`] atoms: the smallest diameter `h` of
+/// `h_max / 10`, `3 h_max / 10` and `h_max`, `h_max = min(COARSEN_MAX, SETTLED_SPREAD · radius)`
+/// (the cluster radius), whose groups ([`merge_within`]) number at most [`MAX_CERTIFIED_ATOMS`];
+/// `None` when none does. Clusters that stay extended (arcs of particles still gathering) are
+/// then polished from a row of atoms at most `h` apart. A spread state is never coarsened:
+/// [`MAX_CERTIFIED_ATOMS`] groups of diameter `COARSEN_MAX` span at most 3 radians, so on S^1 its
+/// particles would leave more than half the circle empty, and on higher spheres a vanishing
+/// fraction of the sphere is within reach of them.
+pub fn coarsening(params: &Params, merged: &State) -> Option<f64> {
+    if merged.len() <= MAX_CERTIFIED_ATOMS {
+        return None;
+    }
+    let largest = COARSEN_MAX.min(SETTLED_SPREAD * params.cluster_radius());
+    [0.1, 0.3, 1.0]
+        .into_iter()
+        .map(|fraction| fraction * largest)
+        .find(|&diameter| merge_within(merged, diameter, MAX_CERTIFIED_ATOMS).is_some())
+}
 
 /// The certification options of `stop.certify` for a state: merged at `stop.certify_merge`, or
 /// by default, when the state is a set of tight clusters (every counted cluster's spread within
@@ -662,7 +688,11 @@ impl Simulation {
             .expect("conclude is called on a stopped simulation");
         let mut merged = self.state.clone();
         merge_close(&mut merged, options.merge_tol);
-        if merged.len() > MAX_CERTIFIED_ATOMS {
+        let mut options = options.clone();
+        if options.coarsen.is_none() {
+            options.coarsen = coarsening(&problem.params, &merged);
+        }
+        if merged.len() > MAX_CERTIFIED_ATOMS && options.coarsen.is_none() {
             if reason == StopReason::Settled {
                 self.stopped = None;
                 self.settle = false;
@@ -672,7 +702,7 @@ impl Simulation {
                 atoms: merged.len(),
             });
         }
-        let certificate = certify(&problem.dynamics, &self.state, options, par)?;
+        let certificate = certify(&problem.dynamics, &self.state, &options, par)?;
         // Newton's residual decides, whatever the class (`unresolved` is not checked for it).
         let stationary = certificate.classification != Classification::NotStationary
             && certificate.residual <= options.residual_tol * certificate.field_scale;

@@ -1,7 +1,7 @@
 //! Certified stationary states (MODEL.md §9): the exact gradient and Hessian against finite
 //! differences of the energy oracle, analytic spectra, saddles and escapes, Newton's quadratic
 //! convergence, rotation equivariance, SA, the precision guard, the field scale of weakly
-//! interacting atoms, and a whole run's end state.
+//! interacting atoms, a whole run's end state, and the coarsening of end states of too many atoms.
 //!
 //! Long file: every property of a certificate is tested here, beside the shared constructors of
 //! dynamics, perceptrons and states near saddles.
@@ -9,12 +9,13 @@
 mod common;
 
 use common::*;
+use sphereflow_solver::clusters::{merge_close, merge_within};
 use sphereflow_solver::sphere::{dot, norm};
 use sphereflow_solver::stationary::{self, tangent_basis};
 use sphereflow_solver::{
-    certify, certify_options, reference, simulate, simulate_certified, Activation, Attention,
-    CertifyOptions, Classification, Dynamics, Kernel, Par, Perceptron, Problem, Regime, State,
-    StopReason, SETTLED_SPREAD,
+    certify, certify_options, coarsening, reference, simulate, simulate_certified, Activation,
+    Attention, CertifyOptions, Classification, Dynamics, Kernel, Par, Perceptron, Problem, Regime,
+    State, StopReason, COARSEN_MAX, MAX_CERTIFIED_ATOMS, SETTLED_SPREAD,
 };
 
 const ACTIVATIONS: [Activation; 6] = [
@@ -879,4 +880,144 @@ fn the_certificate_keeps_the_energy_of_the_state_given() {
     // One atom of all the mass: E = 1/(2β) e^0 = 1/2, against the spread atoms' far lower one.
     assert!((merged.energy - 0.5).abs() < 1e-12, "{}", merged.energy);
     assert!(merged.energy - given > 0.1, "{} vs {given}", merged.energy);
+}
+
+/// The paper sweep's GeLU run at β = 7 converges with clusters still extended along arcs (its
+/// 1000 particles stay distinct), too many atoms to polish one by one: `stop.certify` polishes it
+/// from groups of bounded diameter and reaches the stationary point that polishing every particle
+/// reaches (after the same escapes), atom for atom.
+#[test]
+fn an_end_state_of_extended_clusters_is_coarsened_to_the_same_certificate() {
+    let mut params = sphereflow_solver::testing::default_params();
+    params.model.beta = 7.0;
+    params.perceptron.activation = Activation::Gelu;
+    let problem = Problem::new(params.clone(), None, None).unwrap();
+    let run = simulate_certified(&problem, true, Par::Rayon).unwrap();
+    assert_eq!(run.summary.stop_reason, StopReason::Converged);
+    let mut merged = run.final_state.clone();
+    merge_close(&mut merged, CertifyOptions::default().merge_tol);
+    assert!(merged.len() > MAX_CERTIFIED_ATOMS, "{} atoms", merged.len());
+    let coarse = run.certificate.expect("coarsened and certified");
+    let diameter = coarse.coarsened.expect("coarsened");
+    assert!(diameter > 0.0 && diameter <= COARSEN_MAX);
+    assert_eq!(coarsening(&params, &merged), Some(diameter));
+    assert!(coarse.residual <= 1e-12 * coarse.field_scale, "{coarse:?}");
+    assert_eq!(
+        coarse.energy_given,
+        Some(stationary::energy(&problem.dynamics, &run.final_state))
+    );
+    // Every particle polished: the same atoms.
+    let exact = certify(
+        &problem.dynamics,
+        &run.final_state,
+        &CertifyOptions {
+            escape: true,
+            ..CertifyOptions::default()
+        },
+        Par::Rayon,
+    )
+    .unwrap();
+    assert_eq!(exact.coarsened, None);
+    assert_eq!(coarse.classification, exact.classification);
+    assert_eq!(coarse.classification, Classification::Strict);
+    assert_eq!(coarse.atoms.len(), exact.atoms.len());
+    for atom in &coarse.atoms {
+        let nearest = exact
+            .atoms
+            .iter()
+            .min_by(|a, b| {
+                chord(&a.position, &atom.position).total_cmp(&chord(&b.position, &atom.position))
+            })
+            .unwrap();
+        assert!(
+            chord(&nearest.position, &atom.position) < 1e-8,
+            "{atom:?} {nearest:?}"
+        );
+        assert!(
+            (nearest.mass - atom.mass).abs() < 1e-12,
+            "{atom:?} {nearest:?}"
+        );
+    }
+    assert!((coarse.energy - exact.energy).abs() <= 1e-12 * exact.energy.abs().max(1e-3));
+}
+
+/// Groups of bounded diameter: an arc longer than the diameter becomes a row of atoms along it
+/// (single linkage would chain it into one), every particle within the diameter of its atom,
+/// the mass kept; a spread state would need more than `MAX_CERTIFIED_ATOMS` groups, so
+/// `coarsening` leaves it alone.
+#[test]
+fn coarsening_rows_up_extended_clusters_but_leaves_a_spread_state() {
+    let params = {
+        let mut p = sphereflow_solver::testing::default_params();
+        p.model.beta = 4.0;
+        p
+    };
+    let largest = COARSEN_MAX.min(SETTLED_SPREAD * params.cluster_radius());
+    // Three arcs of 400 particles, 0.05 rad long, 1.25e-4 rad apart: one component each at any
+    // single-linkage distance above the spacing.
+    let arcs: Vec<f64> = [0.0, 2.0, 4.0]
+        .iter()
+        .flat_map(|c| (0..400).map(move |i| c + 0.05 * i as f64 / 399.0))
+        .collect();
+    let on_circle = |angles: &[f64]| State {
+        dim: 2,
+        positions: angles.iter().flat_map(|t| [t.cos(), t.sin()]).collect(),
+        masses: vec![1.0 / angles.len() as f64; angles.len()],
+    };
+    let state = on_circle(&arcs);
+    let mut chained = state.clone();
+    merge_close(&mut chained, 1e-3);
+    assert_eq!(chained.len(), 3);
+    let diameter = coarsening(&params, &state).expect("arcs are coarsened");
+    assert!((diameter - 0.1 * largest).abs() < 1e-15, "{diameter}");
+    for (dim, state) in [(2, state.clone()), (3, lift(&state))] {
+        let atoms = merge_within(&state, diameter, MAX_CERTIFIED_ATOMS).unwrap();
+        assert!(
+            atoms.len() >= (3.0 * 0.05 / diameter) as usize,
+            "d = {dim}: {}",
+            atoms.len()
+        );
+        assert!(atoms.len() <= MAX_CERTIFIED_ATOMS, "d = {dim}");
+        assert!((atoms.masses.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        for i in 0..state.len() {
+            let nearest = (0..atoms.len())
+                .map(|a| angle(atoms.position(a), state.position(i)))
+                .fold(f64::INFINITY, f64::min);
+            assert!(
+                nearest <= diameter,
+                "d = {dim}: particle {i} is {nearest} from its atom"
+            );
+        }
+        assert!(merge_within(&state, diameter, 10).is_none(), "d = {dim}");
+    }
+    // 1200 particles spread evenly over the circle: more than MAX_CERTIFIED_ATOMS groups at
+    // every diameter tried.
+    let spread: Vec<f64> = (0..1200)
+        .map(|i| std::f64::consts::TAU * i as f64 / 1200.0)
+        .collect();
+    assert_eq!(coarsening(&params, &on_circle(&spread)), None);
+    // A state already within the limit is not coarsened.
+    assert_eq!(coarsening(&params, &on_circle(&arcs[..300])), None);
+}
+
+/// The same points on the great circle `x_3 = 0` of S^2.
+fn lift(state: &State) -> State {
+    State {
+        dim: 3,
+        positions: state
+            .positions
+            .chunks_exact(2)
+            .flat_map(|x| [x[0], x[1], 0.0])
+            .collect(),
+        masses: state.masses.clone(),
+    }
+}
+
+/// The Euclidean distance between two points (exact near 0, where the angle's `acos` is not).
+fn chord(x: &[f64], y: &[f64]) -> f64 {
+    x.iter()
+        .zip(y)
+        .map(|(a, b)| (a - b) * (a - b))
+        .sum::<f64>()
+        .sqrt()
 }

@@ -68,7 +68,7 @@ mod newton;
 
 use serde::{Deserialize, Serialize};
 
-use crate::clusters::merge_close;
+use crate::clusters::{merge_close, merge_within};
 use crate::error::SolverError;
 use crate::field::Dynamics;
 use crate::params::{Activation, Attention};
@@ -117,6 +117,11 @@ pub struct CertifyOptions {
     /// Whether Newton's method may take over an escape's descent (module doc, Escape). Off, the
     /// flow runs to its own stop.
     pub newton_handover: bool,
+    /// After merging at `merge_tol`, merge the atoms further into groups of at most this
+    /// geodesic diameter (no chaining: [`merge_within`]), for states of too many atoms to
+    /// polish one by one. Recorded in the certificate as `coarsened`.
+    #[serde(default)]
+    pub coarsen: Option<f64>,
 }
 
 impl Default for CertifyOptions {
@@ -131,6 +136,7 @@ impl Default for CertifyOptions {
             flow_tol: 1e-6,
             max_flow_steps: 200_000,
             newton_handover: true,
+            coarsen: None,
         }
     }
 }
@@ -254,6 +260,11 @@ pub struct Certificate {
     pub perceptron_unresolved: bool,
     /// An atom on a ReLU kink, if any.
     pub kink: Option<Kink>,
+    /// The diameter of the groups the state was merged into before polishing
+    /// ([`CertifyOptions::coarsen`]), if it was: the atoms are then a stationary point found from
+    /// a state moved by up to that distance, and `energy_given` is the state's before it.
+    #[serde(default)]
+    pub coarsened: Option<f64>,
 }
 
 impl Certificate {
@@ -298,6 +309,9 @@ pub fn certify(
     let energy_given = energy(dynamics, state);
     let mut atoms = state.clone();
     merge_close(&mut atoms, options.merge_tol);
+    if let Some(diameter) = options.coarsen {
+        atoms = merge_within(&atoms, diameter, usize::MAX).expect("no limit on the atoms");
+    }
     let mut escapes = Vec::new();
     let mut escape_step = options.escape_step;
     loop {
@@ -409,6 +423,7 @@ pub fn certify(
             escapes,
             perceptron_unresolved: guard,
             kink,
+            coarsened: options.coarsen,
         });
     }
 }
@@ -455,8 +470,14 @@ fn validate(
             ),
         });
     }
-    let checks: [(&'static str, bool); 4] = [
+    let checks: [(&'static str, bool); 5] = [
         ("certify.merge_tol", options.merge_tol >= 0.0),
+        (
+            "certify.coarsen",
+            options
+                .coarsen
+                .is_none_or(|h| h > 0.0 && h < std::f64::consts::PI),
+        ),
         (
             "certify.residual_tol",
             options.residual_tol > 0.0 && options.residual_tol < 1.0,
