@@ -16,6 +16,33 @@ fn json(stdout: &str) -> serde_json::Value {
     serde_json::from_str(stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
 }
 
+/// The GeLU run at β = 7 (n = 1000) converges with its clusters still extended along arcs, over
+/// 300 atoms: the end state is coarsened into groups of 1e-3 rad (a tenth of 1e-2) and certified.
+#[test]
+fn an_end_state_of_extended_clusters_is_certified_coarsened() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "stationary",
+        "--set",
+        "model.beta=7",
+        "--set",
+        "perceptron.activation=gelu",
+    ];
+    let (code, stdout, stderr) = check(&[&args[..], &["--json"]].concat(), dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    let cert = json(&stdout);
+    assert_eq!(cert["flow"]["stop_reason"], "converged", "{stdout}");
+    assert_eq!(cert["coarsened"].as_f64(), Some(1e-3), "{stdout}");
+    assert_eq!(cert["classification"], "strict", "{stdout}");
+    assert_eq!(cert["atoms"].as_array().unwrap().len(), 10, "{stdout}");
+    let (code, stdout, stderr) = check(&args, dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("polished from groups of diameter at most 1.0e-3 rad"),
+        "{stdout}"
+    );
+}
+
 #[test]
 fn a_run_end_state_is_certified_a_minimum_and_its_atoms_read_back() {
     let dir = tempfile::tempdir().unwrap();
