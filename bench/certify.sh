@@ -2,8 +2,9 @@
 # Time to a certified state: runs the paper's S^1 β sweep (sweeps/paper/s1_beta.toml) twice from
 # empty stores, as written (the flow to the stopping rule) and with `stop.certify = true` (the
 # flow stops once its cluster count has settled and Newton's method on the atoms takes over),
-# and prints both wall times, their ratio, the certificates' classes and how far the certified
-# atoms are from the flow's final clusters.
+# and prints both wall times, their ratio, the certificates' classes, how far the certified
+# atoms are from the flow's final clusters, and how the coarsened certificates (end states of
+# more than 300 atoms) compare with certifying the same states with every particle polished.
 #
 #   bench/certify.sh [PROFILE]        (default: paper, the sweep as written; `quick` for its
 #                                      [profile.quick])
@@ -41,11 +42,12 @@ for sweep in flow certified; do
         --out "$work/tables-$sweep" >/dev/null
 done
 
-python3 - "$work" "${seconds[flow]}" "${seconds[certified]}" "$profile" <<'PY'
-import collections, json, math, pathlib, sys
+python3 - "$work" "${seconds[flow]}" "${seconds[certified]}" "$profile" "$SPHEREFLOW_BIN" "${profile_args[@]}" <<'PY'
+import collections, json, math, pathlib, subprocess, sys, time
 import pyarrow.parquet as pq
 
 work, flow_s, cert_s, profile = pathlib.Path(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+binary, profile_args = sys.argv[5], sys.argv[6:]
 flow = pq.read_table(work / "tables-flow" / "tasks.parquet").to_pylist()
 cert = pq.read_table(work / "tables-certified" / "tasks.parquet").to_pylist()
 clusters = collections.defaultdict(list)
@@ -119,4 +121,29 @@ print(f"flow after its final count had held for the window: {after_steps} of {st
 print(f"end states compared (flow converged, certified run settled): {compared}; "
       f"same atom count: {same_count}; largest distance from an atom to its cluster's centre: "
       f"{worst_distance:.2e} rad; largest mass difference: {worst_mass:.2e}")
+
+# Coarsened certificates (end states of more than 300 atoms) against certifying the same end
+# state with every particle polished (`stationary --from`, which does not coarsen).
+coarsened = sorted((r for r in cert if r["coarsened"] is not None), key=lambda r: (r["activation"], r["beta"]))
+if coarsened:
+    print(f"coarsened certificates against every particle polished ({len(coarsened)}):")
+    print("| activation | β | diameter (rad) | coarsened | every particle | largest atom distance | energy difference | time (s) |")
+    print("|---|---|---|---|---|---|---|---|")
+for row in coarsened:
+    coarse = summary("store-certified", row["task_id"])["certificate"]
+    final = work / "store-certified" / "objects" / row["task_id"][:2] / row["task_id"] / "final.npy"
+    start = time.monotonic()
+    out = subprocess.run(
+        [binary, "stationary", str(work / "certified.toml"), *profile_args,
+         "--set", f"model.beta={row['beta']}", "--set", f"perceptron.activation={row['activation']}",
+         "--from", str(final), "--json"],
+        check=True, capture_output=True, text=True).stdout
+    seconds_exact = time.monotonic() - start
+    exact = json.loads(out)
+    describe = lambda c: f"{c['classification']}, {len(c['atoms'])} atoms"
+    distance = "—"
+    if len(exact["atoms"]) == len(coarse["atoms"]):
+        distance = f"{max(min(math.dist(a['position'], b['position']) for b in exact['atoms']) for a in coarse['atoms']):.1e}"
+    print(f"| {row['activation']} | {row['beta']:g} | {row['coarsened']:.2e} | {describe(coarse)} | "
+          f"{describe(exact)} | {distance} | {coarse['energy'] - exact['energy']:.1e} | {seconds_exact:.1f} |")
 PY
