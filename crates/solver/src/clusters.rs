@@ -132,7 +132,9 @@ fn groups(state: &State, radius: f64) -> Vec<Vec<usize>> {
     }
 }
 
-fn summarize(state: &State, members: &[usize]) -> Cluster {
+/// The normalized mass-weighted mean of `members` (the first member's position when the mean
+/// vanishes) and their total mass.
+fn mean_direction(state: &State, members: &[usize]) -> (Vec<f64>, f64) {
     let mut centre = vec![0.0; state.dim];
     let mut mass = 0.0;
     for &i in members {
@@ -147,6 +149,11 @@ fn summarize(state: &State, members: &[usize]) -> Cluster {
     } else {
         centre.copy_from_slice(state.position(members[0]));
     }
+    (centre, mass)
+}
+
+fn summarize(state: &State, members: &[usize]) -> Cluster {
+    let (centre, mass) = mean_direction(state, members);
     Cluster {
         mass,
         centre,
@@ -637,22 +644,24 @@ pub fn merge_close(state: &mut State, tol: f64) -> bool {
     true
 }
 
-/// Merges `state` into groups of geodesic diameter at most `diameter`, each one atom at its
-/// normalized mass-weighted mean carrying its total mass, or `None` when that takes more than
-/// `max_atoms` atoms. Unlike [`merge_close`] no chain of close particles grows past `diameter`:
-/// an arc of particles much longer than `diameter` becomes a row of atoms along it, not one atom
-/// at its middle. On S^1 the groups are consecutive along the circle sorted from its largest
-/// gap, each opened at the first particle beyond the previous group's reach; elsewhere each
-/// group is the particles not yet grouped within `diameter / 2` of the first of them in index
-/// order. Atoms are ordered by their groups' smallest index.
-pub fn merge_within(state: &State, diameter: f64, max_atoms: usize) -> Option<State> {
+/// Groups of geodesic diameter at most `diameter` covering `state`, or `None` when that takes
+/// more than `max_groups`. Unlike single linkage ([`merge_close`]) no chain of close particles
+/// grows past `diameter`: an arc of particles much longer than `diameter` becomes a row of
+/// groups along it. On S^1 the groups are consecutive along the circle sorted from its largest
+/// gap, each opened at the first particle beyond the previous group's reach (members in angular
+/// order); elsewhere each group is the particles not yet grouped within `diameter / 2` of the
+/// first of them in index order. Groups are ordered by their smallest index.
+pub fn bounded_groups(state: &State, diameter: f64, max_groups: usize) -> Option<Vec<Vec<usize>>> {
     let n = state.len();
     let mut groups: Vec<Vec<usize>> = Vec::new();
+    if n == 0 {
+        return Some(groups);
+    }
     if state.dim == 2 {
         let mut opened = f64::NEG_INFINITY;
         for (i, theta) in sorted_from_largest_gap(state) {
             if groups.is_empty() || theta - opened > diameter {
-                if groups.len() == max_atoms {
+                if groups.len() == max_groups {
                     return None;
                 }
                 groups.push(Vec::new());
@@ -670,7 +679,7 @@ pub fn merge_within(state: &State, diameter: f64, max_atoms: usize) -> Option<St
             if grouped[first] {
                 continue;
             }
-            if groups.len() == max_atoms {
+            if groups.len() == max_groups {
                 return None;
             }
             let centre = state.position(first);
@@ -681,12 +690,19 @@ pub fn merge_within(state: &State, diameter: f64, max_atoms: usize) -> Option<St
             groups.push(group);
         }
     }
+    Some(groups)
+}
+
+/// [`bounded_groups`], each group merged into one atom at its normalized mass-weighted mean
+/// carrying its total mass (atoms in the groups' order), or `None` past `max_atoms`.
+pub fn merge_within(state: &State, diameter: f64, max_atoms: usize) -> Option<State> {
+    let groups = bounded_groups(state, diameter, max_atoms)?;
     let mut positions = Vec::with_capacity(groups.len() * state.dim);
     let mut masses = Vec::with_capacity(groups.len());
     for group in &groups {
-        let cluster = summarize(state, group);
-        positions.extend_from_slice(&cluster.centre);
-        masses.push(cluster.mass);
+        let (centre, mass) = mean_direction(state, group);
+        positions.extend_from_slice(&centre);
+        masses.push(mass);
     }
     Some(State {
         dim: state.dim,

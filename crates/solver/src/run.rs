@@ -371,8 +371,9 @@ pub enum Conclusion {
     Certified(Box<Certificate>),
     /// The run settled, but no stationary point was found there: it goes on with the flow.
     Resumed,
-    /// The end state has more atoms than [`MAX_CERTIFIED_ATOMS`] after merging, and
-    /// [`coarsening`] finds no coarser merge with fewer (a spread state): the run is over,
+    /// The end state has more atoms than [`MAX_CERTIFIED_ATOMS`] after merging, and either
+    /// [`coarsening`] finds no grouping into fewer (a spread state, or clusters too many or too
+    /// wide) or the polish of the groups kept more than half of them as atoms: the run is over,
     /// without a certificate.
     Uncertified {
         /// Atoms after merging.
@@ -387,8 +388,7 @@ pub const SETTLED_SPREAD: f64 = 0.1;
 
 /// `stop.certify` polishes at most this many atoms: the Hessian has `atoms × (d − 1)` rows and
 /// Newton's method factors it densely at every iteration. An end state of more atoms after
-/// merging is coarsened ([`coarsening`]) or, when that would not bring it under this, left
-/// uncertified.
+/// merging is coarsened ([`coarsening`]) or left uncertified.
 pub const MAX_CERTIFIED_ATOMS: usize = 300;
 
 /// The largest group diameter (radians) [`coarsening`] merges an end state into.
@@ -398,13 +398,18 @@ pub const COARSEN_MAX: f64 = 1e-2;
 /// `merge_tol`) of more than [`MAX_CERTIFIED_ATOMS`] atoms: the smallest diameter `h` of
 /// `h_max / 10`, `3 h_max / 10` and `h_max`, `h_max = min(COARSEN_MAX, SETTLED_SPREAD · radius)`
 /// (the cluster radius), whose groups ([`merge_within`]) number at most [`MAX_CERTIFIED_ATOMS`];
-/// `None` when none does. Clusters that stay extended (arcs of particles still gathering) are
-/// then polished from a row of atoms at most `h` apart. A spread state is never coarsened:
-/// [`MAX_CERTIFIED_ATOMS`] groups of diameter `COARSEN_MAX` span at most 3 radians, so on S^1 its
-/// particles would leave more than half the circle empty, and on higher spheres a vanishing
-/// fraction of the sphere is within reach of them.
-pub fn coarsening(params: &Params, merged: &State) -> Option<f64> {
-    if merged.len() <= MAX_CERTIFIED_ATOMS {
+/// `None` when none does, when `stop.certify_merge` sets the merge distance, or for a run that
+/// spreads ([`spreads`]: descent of pure attention), whose end state is not a set of clusters.
+/// Clusters that stay extended (arcs of particles still gathering) are then polished from a row
+/// of atoms at most `h` apart, which Newton's method gathers; [`Simulation::conclude`] discards
+/// a certificate that kept more than half of the groups as atoms (the grouping, not the state,
+/// would have decided them).
+pub fn coarsening(problem: &Problem, merged: &State) -> Option<f64> {
+    let params = &problem.params;
+    if merged.len() <= MAX_CERTIFIED_ATOMS
+        || params.stop.certify_merge.is_some()
+        || spreads(params, &problem.dynamics.perceptron)
+    {
         return None;
     }
     let largest = COARSEN_MAX.min(SETTLED_SPREAD * params.cluster_radius());
@@ -690,19 +695,21 @@ impl Simulation {
         merge_close(&mut merged, options.merge_tol);
         let mut options = options.clone();
         if options.coarsen.is_none() {
-            options.coarsen = coarsening(&problem.params, &merged);
+            options.coarsen = coarsening(problem, &merged);
         }
-        if merged.len() > MAX_CERTIFIED_ATOMS && options.coarsen.is_none() {
-            if reason == StopReason::Settled {
-                self.stopped = None;
-                self.settle = false;
-                return Ok(Conclusion::Resumed);
-            }
-            return Ok(Conclusion::Uncertified {
-                atoms: merged.len(),
-            });
-        }
+        // The atoms Newton's method starts from: at most MAX_CERTIFIED_ATOMS of them.
+        let start = match options.coarsen {
+            Some(diameter) => merge_within(&merged, diameter, MAX_CERTIFIED_ATOMS).map(|s| s.len()),
+            None => (merged.len() <= MAX_CERTIFIED_ATOMS).then_some(merged.len()),
+        };
+        let Some(start) = start else {
+            return Ok(self.too_many_atoms(reason, merged.len()));
+        };
         let certificate = certify(&problem.dynamics, &self.state, &options, par)?;
+        if options.coarsen.is_some() && 2 * certificate.atoms.len() > start {
+            // The polish kept most groups apart: its atoms are the grouping's, not the state's.
+            return Ok(self.too_many_atoms(reason, merged.len()));
+        }
         // Newton's residual decides, whatever the class (`unresolved` is not checked for it).
         let stationary = certificate.classification != Classification::NotStationary
             && certificate.residual <= options.residual_tol * certificate.field_scale;
@@ -712,6 +719,17 @@ impl Simulation {
             return Ok(Conclusion::Resumed);
         }
         Ok(Conclusion::Certified(Box::new(certificate)))
+    }
+
+    /// A stopped run whose end state has too many atoms to certify: a settled one goes on with
+    /// the flow, any other is over without a certificate.
+    fn too_many_atoms(&mut self, reason: StopReason, atoms: usize) -> Conclusion {
+        if reason == StopReason::Settled {
+            self.stopped = None;
+            self.settle = false;
+            return Conclusion::Resumed;
+        }
+        Conclusion::Uncertified { atoms }
     }
 
     /// Stops at a step that is not a check: record a final series row first. `velocity` is the
@@ -822,7 +840,8 @@ pub fn simulate(problem: &Problem, par: Par) -> Result<RunResult, SolverError> {
 
 /// Runs a problem until its cluster count settles (or to its own stop), then certifies the end
 /// state: `stop.certify` whatever the parameters say, with escapes from saddles or without. An
-/// end state of more than [`MAX_CERTIFIED_ATOMS`] atoms is left without a certificate.
+/// end state of more than [`MAX_CERTIFIED_ATOMS`] atoms is coarsened or left without a certificate
+/// ([`Simulation::conclude`]).
 ///
 /// # Errors
 /// As [`Simulation::advance`] and [`certify`].

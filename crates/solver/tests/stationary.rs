@@ -9,13 +9,14 @@
 mod common;
 
 use common::*;
-use sphereflow_solver::clusters::{merge_close, merge_within};
+use sphereflow_solver::clusters::{bounded_groups, merge_close, merge_within};
 use sphereflow_solver::sphere::{dot, norm};
 use sphereflow_solver::stationary::{self, tangent_basis};
 use sphereflow_solver::{
     certify, certify_options, coarsening, reference, simulate, simulate_certified, Activation,
-    Attention, CertifyOptions, Classification, Dynamics, Kernel, Par, Perceptron, Problem, Regime,
-    State, StopReason, COARSEN_MAX, MAX_CERTIFIED_ATOMS, SETTLED_SPREAD,
+    Attention, CertifyOptions, Classification, Conclusion, Dynamics, Kernel, Par, Perceptron,
+    Problem, Regime, Simulation, State, StopReason, COARSEN_MAX, MAX_CERTIFIED_ATOMS,
+    SETTLED_SPREAD,
 };
 
 const ACTIVATIONS: [Activation; 6] = [
@@ -900,7 +901,7 @@ fn an_end_state_of_extended_clusters_is_coarsened_to_the_same_certificate() {
     let coarse = run.certificate.expect("coarsened and certified");
     let diameter = coarse.coarsened.expect("coarsened");
     assert!(diameter > 0.0 && diameter <= COARSEN_MAX);
-    assert_eq!(coarsening(&params, &merged), Some(diameter));
+    assert_eq!(coarsening(&problem, &merged), Some(diameter));
     assert!(coarse.residual <= 1e-12 * coarse.field_scale, "{coarse:?}");
     assert_eq!(
         coarse.energy_given,
@@ -942,62 +943,136 @@ fn an_end_state_of_extended_clusters_is_coarsened_to_the_same_certificate() {
 }
 
 /// Groups of bounded diameter: an arc longer than the diameter becomes a row of atoms along it
-/// (single linkage would chain it into one), every particle within the diameter of its atom,
-/// the mass kept; a spread state would need more than `MAX_CERTIFIED_ATOMS` groups, so
-/// `coarsening` leaves it alone.
+/// (single linkage would chain it into one), every group within the diameter, the mass kept.
 #[test]
-fn coarsening_rows_up_extended_clusters_but_leaves_a_spread_state() {
-    let params = {
-        let mut p = sphereflow_solver::testing::default_params();
-        p.model.beta = 4.0;
-        p
-    };
-    let largest = COARSEN_MAX.min(SETTLED_SPREAD * params.cluster_radius());
+fn bounded_groups_row_up_an_arc_and_stay_within_their_diameter() {
     // Three arcs of 400 particles, 0.05 rad long, 1.25e-4 rad apart: one component each at any
     // single-linkage distance above the spacing.
     let arcs: Vec<f64> = [0.0, 2.0, 4.0]
         .iter()
         .flat_map(|c| (0..400).map(move |i| c + 0.05 * i as f64 / 399.0))
         .collect();
-    let on_circle = |angles: &[f64]| State {
-        dim: 2,
-        positions: angles.iter().flat_map(|t| [t.cos(), t.sin()]).collect(),
-        masses: vec![1.0 / angles.len() as f64; angles.len()],
-    };
     let state = on_circle(&arcs);
     let mut chained = state.clone();
     merge_close(&mut chained, 1e-3);
     assert_eq!(chained.len(), 3);
-    let diameter = coarsening(&params, &state).expect("arcs are coarsened");
-    assert!((diameter - 0.1 * largest).abs() < 1e-15, "{diameter}");
-    for (dim, state) in [(2, state.clone()), (3, lift(&state))] {
-        let atoms = merge_within(&state, diameter, MAX_CERTIFIED_ATOMS).unwrap();
-        assert!(
-            atoms.len() >= (3.0 * 0.05 / diameter) as usize,
-            "d = {dim}: {}",
-            atoms.len()
-        );
-        assert!(atoms.len() <= MAX_CERTIFIED_ATOMS, "d = {dim}");
-        assert!((atoms.masses.iter().sum::<f64>() - 1.0).abs() < 1e-12);
-        for i in 0..state.len() {
-            let nearest = (0..atoms.len())
-                .map(|a| angle(atoms.position(a), state.position(i)))
-                .fold(f64::INFINITY, f64::min);
-            assert!(
-                nearest <= diameter,
-                "d = {dim}: particle {i} is {nearest} from its atom"
-            );
-        }
-        assert!(merge_within(&state, diameter, 10).is_none(), "d = {dim}");
+    // A cloud in a cap of radius 0.05 on S^2 whose first particle is at its centre, so that a
+    // group of the particles within the diameter (not half of it) of its first one would be too
+    // wide.
+    let mut cap = random_state(3, 600, 5);
+    for i in 0..cap.len() {
+        let x = cap.position(i).to_vec();
+        let (r, phi) = (0.05 * (x[0] * 0.5 + 0.5), x[1].atan2(x[2]));
+        let y = if i == 0 {
+            [0.0, 0.0, 1.0]
+        } else {
+            [r.sin() * phi.cos(), r.sin() * phi.sin(), r.cos()]
+        };
+        cap.positions[3 * i..3 * i + 3].copy_from_slice(&y);
     }
-    // 1200 particles spread evenly over the circle: more than MAX_CERTIFIED_ATOMS groups at
-    // every diameter tried.
-    let spread: Vec<f64> = (0..1200)
-        .map(|i| std::f64::consts::TAU * i as f64 / 1200.0)
+    let diameter = 1e-2;
+    for (name, state) in [
+        ("arcs", state.clone()),
+        ("arcs on S^2", lift(&state)),
+        ("cap", cap),
+    ] {
+        let groups = bounded_groups(&state, diameter, MAX_CERTIFIED_ATOMS).unwrap();
+        let mut members: Vec<usize> = groups.iter().flatten().copied().collect();
+        members.sort_unstable();
+        assert_eq!(members, (0..state.len()).collect::<Vec<_>>(), "{name}");
+        for group in &groups {
+            for &i in group {
+                for &j in group {
+                    let d = angle(state.position(i), state.position(j));
+                    assert!(
+                        d <= diameter * (1.0 + 1e-12),
+                        "{name}: {i}, {j} are {d} apart"
+                    );
+                }
+            }
+        }
+        let atoms = merge_within(&state, diameter, MAX_CERTIFIED_ATOMS).unwrap();
+        assert_eq!(atoms.len(), groups.len(), "{name}");
+        assert!(
+            (atoms.masses.iter().sum::<f64>() - 1.0).abs() < 1e-12,
+            "{name}"
+        );
+        assert!(merge_within(&state, diameter, 5).is_none(), "{name}");
+    }
+    for dim in [2, 3] {
+        let groups = bounded_groups(
+            &if dim == 2 {
+                state.clone()
+            } else {
+                lift(&state)
+            },
+            diameter,
+            300,
+        );
+        assert!(
+            groups.unwrap().len() >= 15,
+            "d = {dim}: 0.15 rad of arcs in groups of 1e-2"
+        );
+    }
+}
+
+/// `coarsening` groups extended clusters, but never the end state of a run that spreads, nor a
+/// state already within the limit; and a grouping that Newton's method does not gather into
+/// atoms (a spread state under a perceptron) is left uncertified by `conclude`.
+#[test]
+fn coarsening_takes_extended_clusters_but_not_spread_states() {
+    let mut params = sphereflow_solver::testing::default_params();
+    params.model.beta = 4.0;
+    let problem = Problem::new(params.clone(), None, None).unwrap();
+    let largest = COARSEN_MAX.min(SETTLED_SPREAD * params.cluster_radius());
+    let arcs: Vec<f64> = [0.0, 2.0, 4.0]
+        .iter()
+        .flat_map(|c| (0..400).map(move |i| c + 0.05 * i as f64 / 399.0))
         .collect();
-    assert_eq!(coarsening(&params, &on_circle(&spread)), None);
-    // A state already within the limit is not coarsened.
-    assert_eq!(coarsening(&params, &on_circle(&arcs[..300])), None);
+    let diameter = coarsening(&problem, &on_circle(&arcs)).expect("arcs are coarsened");
+    assert!((diameter - 0.1 * largest).abs() < 1e-15, "{diameter}");
+    // Within the limit already: not coarsened.
+    assert_eq!(coarsening(&problem, &on_circle(&arcs[..300])), None);
+    // `stop.certify_merge` decides the merge when set.
+    let mut fixed = params.clone();
+    fixed.stop.certify_merge = Some(1e-6);
+    let fixed = Problem::new(fixed, None, None).unwrap();
+    assert_eq!(coarsening(&fixed, &on_circle(&arcs)), None);
+    // 500 particles drawn uniformly: about 2π / (1e-2 + 2π/500) ≈ 278 groups of 1e-2 rad, under
+    // the limit; a null descent run (spreads) is never coarsened.
+    let uniform = State::uniform(2, 500, 11);
+    assert!(merge_within(&uniform, largest, MAX_CERTIFIED_ATOMS).is_some());
+    let mut null = params.clone();
+    null.perceptron.activation = Activation::None;
+    null.model.particles = 500;
+    let null = Problem::new(null, Some(uniform.clone()), None).unwrap();
+    assert_eq!(coarsening(&null, &uniform), None);
+    // Under the perceptron the same state is grouped, but its polish keeps the groups apart (or
+    // fails): no certificate.
+    let mut relu = params.clone();
+    relu.model.particles = 500;
+    let relu = Problem::new(relu, Some(uniform.clone()), None).unwrap();
+    assert!(coarsening(&relu, &uniform).is_some());
+    let mut simulation = Simulation::start(&relu);
+    simulation.stopped = Some(StopReason::Converged);
+    let options = CertifyOptions {
+        escape: false,
+        ..certify_options(&relu.params, &uniform)
+    };
+    let conclusion = simulation.conclude(&relu, &options, Par::Rayon).unwrap();
+    assert!(
+        matches!(conclusion, Conclusion::Uncertified { atoms: 500 }),
+        "{conclusion:?}"
+    );
+}
+
+/// Particles at the given angles on S^1, equal masses.
+fn on_circle(angles: &[f64]) -> State {
+    State {
+        dim: 2,
+        positions: angles.iter().flat_map(|t| [t.cos(), t.sin()]).collect(),
+        masses: vec![1.0 / angles.len() as f64; angles.len()],
+    }
 }
 
 /// The same points on the great circle `x_3 = 0` of S^2.
