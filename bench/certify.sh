@@ -42,12 +42,12 @@ for sweep in flow certified; do
         --out "$work/tables-$sweep" >/dev/null
 done
 
-python3 - "$work" "${seconds[flow]}" "${seconds[certified]}" "$profile" "$SPHEREFLOW_BIN" "${profile_args[@]}" <<'PY'
+python3 - "$work" "${seconds[flow]}" "${seconds[certified]}" "$profile" "$SPHEREFLOW_BIN" <<'PY'
 import collections, json, math, pathlib, subprocess, sys, time
 import pyarrow.parquet as pq
 
 work, flow_s, cert_s, profile = pathlib.Path(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
-binary, profile_args = sys.argv[5], sys.argv[6:]
+binary = sys.argv[5]
 flow = pq.read_table(work / "tables-flow" / "tasks.parquet").to_pylist()
 cert = pq.read_table(work / "tables-certified" / "tasks.parquet").to_pylist()
 clusters = collections.defaultdict(list)
@@ -134,9 +134,10 @@ for row in coarsened:
     final = work / "store-certified" / "objects" / row["task_id"][:2] / row["task_id"] / "final.npy"
     start = time.monotonic()
     out = subprocess.run(
-        [binary, "stationary", str(work / "certified.toml"), *profile_args,
+        # (`stationary` takes no --profile: the task's own particle count instead.)
+        [binary, "stationary", str(work / "certified.toml"),
          "--set", f"model.beta={row['beta']}", "--set", f"perceptron.activation={row['activation']}",
-         "--from", str(final), "--json"],
+         "--set", f"model.particles={row['particles']}", "--from", str(final), "--json"],
         check=True, capture_output=True, text=True).stdout
     seconds_exact = time.monotonic() - start
     exact = json.loads(out)
