@@ -212,10 +212,10 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             let Some(certificate) = result.certificate else {
                 return Err(Failure::Run(anyhow!(
                     "the end state ({} after {} steps) has more than {MAX_CERTIFIED_ATOMS} atoms \
-                     after merging, and no grouping of them (diameters up to {COARSEN_MAX:e} rad) \
-                     was gathered by Newton's method into fewer (a spread state, or clusters \
-                     too many or too wide): too many to certify here; write it with `simulate \
-                     --out` and certify it with --from (every particle polished)",
+                     after merging and was not coarsened into fewer (a run that spreads, \
+                     clusters too many or too wide for groups of up to {COARSEN_MAX:e} rad, or \
+                     groups Newton's method kept apart): too many to certify here; write it \
+                     with `simulate --out` and certify it with --from (every particle polished)",
                     result.summary.stop_reason.as_str(),
                     result.summary.steps
                 )));

@@ -757,11 +757,6 @@ fn certification_merges_tight_clusters_but_not_a_spread_state() {
         p
     };
     let radius = params.cluster_radius();
-    let on_circle = |angles: &[f64]| State {
-        dim: 2,
-        positions: angles.iter().flat_map(|t| [t.cos(), t.sin()]).collect(),
-        masses: vec![1.0 / angles.len() as f64; angles.len()],
-    };
     // Forty particles spread evenly: neighbours closer than the radius chain into one piece,
     // so only coincident particles merge.
     let spread: Vec<f64> = (0..40)
@@ -946,12 +941,7 @@ fn an_end_state_of_extended_clusters_is_coarsened_to_the_same_certificate() {
 /// (single linkage would chain it into one), every group within the diameter, the mass kept.
 #[test]
 fn bounded_groups_row_up_an_arc_and_stay_within_their_diameter() {
-    // Three arcs of 400 particles, 0.05 rad long, 1.25e-4 rad apart: one component each at any
-    // single-linkage distance above the spacing.
-    let arcs: Vec<f64> = [0.0, 2.0, 4.0]
-        .iter()
-        .flat_map(|c| (0..400).map(move |i| c + 0.05 * i as f64 / 399.0))
-        .collect();
+    let arcs = three_arcs();
     let state = on_circle(&arcs);
     let mut chained = state.clone();
     merge_close(&mut chained, 1e-3);
@@ -1025,10 +1015,7 @@ fn coarsening_takes_extended_clusters_but_not_spread_states() {
     params.model.beta = 4.0;
     let problem = Problem::new(params.clone(), None, None).unwrap();
     let largest = COARSEN_MAX.min(SETTLED_SPREAD * params.cluster_radius());
-    let arcs: Vec<f64> = [0.0, 2.0, 4.0]
-        .iter()
-        .flat_map(|c| (0..400).map(move |i| c + 0.05 * i as f64 / 399.0))
-        .collect();
+    let arcs = three_arcs();
     let diameter = coarsening(&problem, &on_circle(&arcs)).expect("arcs are coarsened");
     assert!((diameter - 0.1 * largest).abs() < 1e-15, "{diameter}");
     // Within the limit already: not coarsened.
@@ -1064,6 +1051,15 @@ fn coarsening_takes_extended_clusters_but_not_spread_states() {
         matches!(conclusion, Conclusion::Uncertified { atoms: 500 }),
         "{conclusion:?}"
     );
+}
+
+/// The angles of three arcs of 400 particles, 0.05 rad long, 1.25e-4 rad apart: one component
+/// each at any single-linkage distance above the spacing.
+fn three_arcs() -> Vec<f64> {
+    [0.0, 2.0, 4.0]
+        .iter()
+        .flat_map(|c| (0..400).map(move |i| c + 0.05 * i as f64 / 399.0))
+        .collect()
 }
 
 /// Particles at the given angles on S^1, equal masses.
