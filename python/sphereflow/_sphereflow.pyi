@@ -79,11 +79,15 @@ def stationary(
     max_flow_steps: int | None = None,
     newton_handover: bool | None = None,
     coarsen: float | None = None,
+    descend: bool | None = None,
+    max_descent_iterations: int | None = None,
 ) -> Certificate:
     """Certifies a state: merge into atoms, Newton polish, spectrum, classification (MODEL.md §9).
 
     ``state`` is a :class:`Run` (its final state under its own field) or an n × d array with
-    ``settings`` for the model. Options left ``None`` take the solver's defaults.
+    ``settings`` for the model. Options left ``None`` take the solver's defaults. With escapes
+    on, a polish that stalls above the tolerance descends by trust-region Newton (an escape
+    ``from`` ``"stalled"``); ``descend=False`` reports it ``not_stationary``.
     """
 
 InitialLaw = (
@@ -206,7 +210,7 @@ class Certificate:
         """Residual at the start of the final polish and after each Newton step."""
     @property
     def escapes(self) -> list[dict[str, Any]]:
-        """Escapes from saddles, in order."""
+        """Escapes, in order: ``from`` is ``"saddle"`` or ``"stalled"`` (a stalled polish)."""
     @property
     def perceptron_unresolved(self) -> bool:
         """The perceptron is below the rounding of attention."""
@@ -216,6 +220,9 @@ class Certificate:
     @property
     def coarsened(self) -> float | None:
         """The diameter of the groups the state was merged into before polishing, if it was."""
+    @property
+    def distance_given(self) -> float | None:
+        """Hausdorff distance (geodesic, radians) between the given particles and the atoms."""
     def to_dict(self) -> dict[str, Any]:
         """Everything as plain data (the JSON form the store keeps)."""
 

@@ -127,7 +127,7 @@ impl Certificate {
         vector(py, self.inner.residual_history.clone())
     }
 
-    /// The escapes from saddles, in order (dicts).
+    /// The escapes, in order (dicts; `from` is `saddle` or `stalled`).
     #[getter]
     fn escapes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         json_to_py(py, &self.json["escapes"])
@@ -150,6 +150,13 @@ impl Certificate {
     #[getter]
     fn coarsened(&self) -> Option<f64> {
         self.inner.coarsened
+    }
+
+    /// The Hausdorff distance (geodesic, radians) between the given state's particles and the
+    /// certified atoms, or `None` in a certificate stored before it was kept.
+    #[getter]
+    fn distance_given(&self) -> Option<f64> {
+        self.inner.distance_given
     }
 
     /// Everything as plain data (the JSON form the store keeps).

@@ -20,11 +20,15 @@ use crate::run::{dynamics_of, Run};
 /// `newton_handover=False` lets an escape's flow run to its own stop instead of handing the rest
 /// of the descent to Newton's method. `coarsen=h` merges the atoms further into groups of
 /// geodesic diameter at most `h` before polishing (no chaining along arcs), as `stop.certify` does
-/// for end states of more than 300 atoms; the certificate records it as `coarsened`.
+/// for end states of more than 300 atoms; the certificate records it as `coarsened`. With
+/// escapes on, a polish that stalls above the tolerance descends by trust-region Newton from the
+/// atoms it started from (an escape `from` `"stalled"`); `descend=False` reports it
+/// `not_stationary` instead.
 #[pyfunction]
 #[pyo3(signature = (state, settings=None, *, masses=None, merge_tol=None, residual_tol=None,
     max_newton_iterations=None, escape=None, max_escapes=None, escape_step=None, flow_tol=None,
-    max_flow_steps=None, newton_handover=None, coarsen=None))]
+    max_flow_steps=None, newton_handover=None, coarsen=None, descend=None,
+    max_descent_iterations=None))]
 pub fn stationary(
     py: Python<'_>,
     state: &Bound<'_, PyAny>,
@@ -40,6 +44,8 @@ pub fn stationary(
     max_flow_steps: Option<usize>,
     newton_handover: Option<bool>,
     coarsen: Option<f64>,
+    descend: Option<bool>,
+    max_descent_iterations: Option<usize>,
 ) -> PyResult<Certificate> {
     let (dynamics, mut state) = if let Ok(run) = state.cast::<Run>() {
         if settings.is_some() {
@@ -92,6 +98,8 @@ pub fn stationary(
         max_flow_steps: max_flow_steps.unwrap_or(defaults.max_flow_steps),
         newton_handover: newton_handover.unwrap_or(defaults.newton_handover),
         coarsen,
+        descend: descend.unwrap_or(defaults.descend),
+        max_descent_iterations: max_descent_iterations.unwrap_or(defaults.max_descent_iterations),
     };
     let certificate = py
         .detach(|| certify(&dynamics, &state, &options, Par::Rayon))

@@ -103,6 +103,36 @@ def test_coarsening_polishes_arcs_from_rows_of_atoms():
     assert coarse.energy_given == exact.energy_given
 
 
+def test_a_stalled_polish_descends_and_says_how_far():
+    # A weak perceptron at beta = 19 (the bound sweep's model): the flow stops on its drift rule
+    # while 100 particles still creep, and Newton stalls above the tolerance there. Escapes on,
+    # the certifier descends to a strict minimum below the end state and says how far it went.
+    settings = {
+        "model.particles": 100,
+        "model.beta": 19,
+        "perceptron.activation": "relu",
+        "perceptron.scale": 0.01,
+        "perceptron.scale_mode": "norm",
+        "perceptron.seed": 778,
+        "stop.max_steps": 50000,
+    }
+    run = sphereflow.simulate(settings)
+    stalled = sphereflow.stationary(run, escape=True, descend=False)
+    assert stalled.classification == "not_stationary"
+    assert stalled.escapes == []
+    descended = sphereflow.stationary(run, escape=True)
+    assert descended.classification == "strict"
+    assert descended.escapes[0]["from"] == "stalled"
+    assert descended.escapes[0]["descent_iterations"] > 0
+    assert descended.energy < descended.energy_given
+    # The Hausdorff distance between the end state's particles and the atoms.
+    x, atoms = run.positions, descended.atoms
+    cos = np.clip(x @ atoms.T, -1.0, 1.0)
+    distance = max(np.arccos(cos).min(axis=1).max(), np.arccos(cos).min(axis=0).max())
+    assert descended.distance_given == pytest.approx(distance, abs=1e-9)
+    assert 0.0 < descended.distance_given < 0.5
+
+
 def test_meanfield_conserves_mass_and_keeps_its_snapshots():
     result = sphereflow.meanfield(
         {"model.beta": 5, "meanfield.cells": 64, "meanfield.t_end": 1.0, "meanfield.snapshots": 3},

@@ -334,6 +334,7 @@ fn task_result_columns() -> Vec<(&'static str, Column)> {
         ("escapes", int()),
         ("perceptron_unresolved", boolean()),
         ("coarsened", float()),
+        ("distance_given", float()),
         ("runtime_s", float()),
         ("solver_rev", int()),
         ("sphereflow_version", dict()),
@@ -567,6 +568,7 @@ fn analyze_from<'a>(
             certificate.map(|c| c.perceptron_unresolved),
         );
         tasks.float("coarsened", certificate.and_then(|c| c.coarsened));
+        tasks.float("distance_given", certificate.and_then(|c| c.distance_given));
         tasks.float("runtime_s", stored.as_ref().map(|r| r.summary.runtime_s));
         tasks.int(
             "solver_rev",

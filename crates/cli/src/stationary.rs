@@ -7,8 +7,8 @@ use std::time::Instant;
 use anyhow::anyhow;
 use sphereflow_plan::resolve;
 use sphereflow_solver::{
-    certify, certify_options, simulate_certified, Certificate, CertifyOptions, Par, Problem, State,
-    Summary, COARSEN_MAX, MAX_CERTIFIED_ATOMS,
+    certify, certify_options, simulate_certified, Certificate, CertifyOptions, EscapeFrom, Par,
+    Problem, State, Summary, COARSEN_MAX, MAX_CERTIFIED_ATOMS,
 };
 
 use crate::args::TaskArgs;
@@ -125,6 +125,25 @@ fn json(certificate: &Certificate, flow: Option<&Summary>, runtime_s: f64) -> se
     value
 }
 
+/// "2 escapes (1 from a saddle, 1 from a stalled polish)", or "0 escapes".
+fn escapes(certificate: &Certificate) -> String {
+    let total = certificate.escapes.len();
+    let stalled = certificate
+        .escapes
+        .iter()
+        .filter(|e| e.from == EscapeFrom::Stalled)
+        .count();
+    if stalled == 0 {
+        return plural(total, "escape");
+    }
+    format!(
+        "{} ({} from a saddle, {} from a stalled polish)",
+        plural(total, "escape"),
+        total - stalled,
+        stalled
+    )
+}
+
 fn describe(certificate: &Certificate, flow: Option<&Summary>, runtime_s: f64) -> String {
     let mut line = format!(
         "{}: {} atoms, residual {:.2e} (field scale {:.2e})",
@@ -140,7 +159,7 @@ fn describe(certificate: &Certificate, flow: Option<&Summary>, runtime_s: f64) -
         ", {}, {}, {}, energy {:.9}",
         plural(certificate.zero_modes, "zero mode"),
         plural(certificate.newton_iterations, "Newton iteration"),
-        plural(certificate.escapes.len(), "escape"),
+        escapes(certificate),
         certificate.energy
     );
     if let Some(given) = certificate.energy_given {
@@ -148,6 +167,9 @@ fn describe(certificate: &Certificate, flow: Option<&Summary>, runtime_s: f64) -
     }
     if let Some(diameter) = certificate.coarsened {
         line += &format!("; polished from groups of diameter at most {diameter:.1e} rad");
+    }
+    if let Some(distance) = certificate.distance_given {
+        line += &format!("; atoms within {distance:.2e} rad of the state given (Hausdorff)");
     }
     if let Some(kink) = &certificate.kink {
         line += &format!(

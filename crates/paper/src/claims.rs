@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sphereflow_analyze::{theory, BoundRow, Law};
 use sphereflow_plan::Typed;
-use sphereflow_solver::{Activation, Attention, Regime};
+use sphereflow_solver::{Activation, Attention, EscapeFrom, Regime};
 
 use crate::limit;
 use crate::runs::{Results, Run, SweepResults};
@@ -412,6 +412,46 @@ fn bound_rows(results: &Results) -> Vec<(&str, &BoundRow, String)> {
     rows
 }
 
+/// Where the certified states of `tasks` come from: the end state polished as it was, after
+/// escapes from saddles, or after a descent from a polish that stalled (MODEL.md §9), with the
+/// largest Hausdorff distance between a certified state and its run's end state.
+fn certified_provenance<'a>(results: &Results, tasks: impl Iterator<Item = &'a str>) -> String {
+    let certificates: BTreeMap<&str, &sphereflow_solver::Certificate> = results
+        .values()
+        .flat_map(|s| s.runs.iter())
+        .filter_map(|r| Some((r.task_id.as_str(), r.result.summary.certificate.as_ref()?)))
+        .collect();
+    let (mut polished, mut saddles, mut stalled) = (0, 0, 0);
+    let mut farthest: Option<f64> = None;
+    for certificate in tasks.filter_map(|t| certificates.get(t)) {
+        if certificate
+            .escapes
+            .iter()
+            .any(|e| e.from == EscapeFrom::Stalled)
+        {
+            stalled += 1;
+        } else if certificate.escapes.is_empty() {
+            polished += 1;
+        } else {
+            saddles += 1;
+        }
+        if let Some(d) = certificate.distance_given {
+            farthest = Some(farthest.map_or(d, |f| f.max(d)));
+        }
+    }
+    let mut text = format!(
+        "of the certified states, {polished} are the end state polished, {saddles} were reached \
+         by escapes from saddles, {stalled} by a descent where the polish stalled"
+    );
+    if let Some(d) = farthest {
+        text += &format!(
+            "; the Hausdorff distance from a certified state to its run's end state is at \
+             most {d:.3} rad"
+        );
+    }
+    text
+}
+
 const BOUND_HYPOTHESES: &str = "d = 2, USA, descent, m = 2 neurons, σ 1-Lipschitz with σ(0) = 0, \
     β ≥ 19, B(β, C_eff) < 1 (C_eff = e^β C for the shifted kernel), a certified SOPD state";
 
@@ -447,6 +487,8 @@ fn anti_concentration(results: &Results) -> Vec<Claim> {
         .fold((f64::INFINITY, 0.0f64), |(lo, hi), (_, r, _)| {
             (lo.min(r.bound), hi.max(r.bound))
         });
+    let provenance =
+        certified_provenance(results, tested.iter().map(|(_, r, _)| r.task_id.as_str()));
     let verdict = |ok: bool| {
         if tested.is_empty() {
             Verdict::NotTested
@@ -467,7 +509,7 @@ fn anti_concentration(results: &Results) -> Vec<Claim> {
             format!(
                 "largest mass of two or more certified atoms within 1/(2 sqrt β) {largest:.4} \
                  against B(β, C_eff) ∈ [{b_lo:.4}, {b_hi:.4}]; smallest margin {margin:.4}; {} \
-                 violations; heaviest single certified atom {heaviest:.4}",
+                 violations; heaviest single certified atom {heaviest:.4}; {provenance}",
                 violations.len()
             )
         },

@@ -45,7 +45,7 @@ pub use run::{
     MAX_CERTIFIED_ATOMS, SETTLED_SPREAD,
 };
 pub use state::State;
-pub use stationary::{certify, Certificate, CertifyOptions, Classification};
+pub use stationary::{certify, Certificate, CertifyOptions, Classification, Escape, EscapeFrom};
 
 /// The solver's numerical revision, recorded with every result. Bump it whenever a change can
 /// alter any result's bits: results of another revision are stale. Revision 3: the direct
@@ -62,5 +62,8 @@ pub use stationary::{certify, Certificate, CertifyOptions, Classification};
 /// exactly, decide the precision guard on the polished atoms, and a settled run whose
 /// certificate's residual is above tolerance goes on with the flow. Revision 9: `stop.certify`
 /// coarsens an end state of more than `MAX_CERTIFIED_ATOMS` atoms into groups of bounded
-/// diameter (`coarsening`) and certifies it, where it used to leave it uncertified.
-pub const SOLVER_REV: u32 = 9;
+/// diameter (`coarsening`) and certifies it, where it used to leave it uncertified. Revision 10:
+/// a certificate whose Newton polish stalls above the tolerance (USA, with escapes) descends by
+/// trust-region Newton from the atoms the polish started from and certifies again, and records
+/// its Hausdorff distance from the state given (`distance_given`).
+pub const SOLVER_REV: u32 = 10;

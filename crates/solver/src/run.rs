@@ -694,6 +694,11 @@ impl Simulation {
         let mut merged = self.state.clone();
         merge_close(&mut merged, options.merge_tol);
         let mut options = options.clone();
+        if reason == StopReason::Settled {
+            // A settled run whose polish stalls goes on with the flow rather than descending:
+            // its end state stays its flow's (module doc of `stationary`, Escape).
+            options.descend = false;
+        }
         if options.coarsen.is_none() {
             options.coarsen = coarsening(problem, &merged);
         }

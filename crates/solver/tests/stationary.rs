@@ -14,8 +14,8 @@ use sphereflow_solver::sphere::{dot, norm};
 use sphereflow_solver::stationary::{self, tangent_basis};
 use sphereflow_solver::{
     certify, certify_options, coarsening, reference, simulate, simulate_certified, Activation,
-    Attention, CertifyOptions, Classification, Conclusion, Dynamics, Kernel, Par, Perceptron,
-    Problem, Regime, Simulation, State, StopReason, COARSEN_MAX, MAX_CERTIFIED_ATOMS,
+    Attention, CertifyOptions, Classification, Conclusion, Dynamics, EscapeFrom, Kernel, Par,
+    Perceptron, Problem, Regime, Simulation, State, StopReason, COARSEN_MAX, MAX_CERTIFIED_ATOMS,
     SETTLED_SPREAD,
 };
 
@@ -1091,4 +1091,106 @@ fn chord(x: &[f64], y: &[f64]) -> f64 {
         .map(|(a, b)| (a - b) * (a - b))
         .sum::<f64>()
         .sqrt()
+}
+
+/// The bound sweep's weak-perceptron run (β = 19, ReLU, 100 particles, perceptron seed 778):
+/// the flow stops on its drift rule with atoms still creeping along directions of weak and
+/// negative curvature. Newton's method stalls above the tolerance there (its quadratic model
+/// holds only very near a critical point); a descent by trust-region Newton from the same atoms
+/// reaches a strict minimum below the end state, and the certificate says how it got there.
+fn weak_perceptron_problem() -> Problem {
+    let mut params = sphereflow_solver::testing::default_params();
+    params.model.particles = 100;
+    params.model.beta = 19.0;
+    params.perceptron.scale = 0.01;
+    params.perceptron.scale_mode = sphereflow_solver::ScaleMode::Norm;
+    params.perceptron.seed = 778;
+    params.stop.max_steps = 50_000;
+    Problem::new(params, None, None).unwrap()
+}
+
+#[test]
+fn a_stalled_polish_descends_to_a_strict_minimum_below_the_end_state() {
+    let problem = weak_perceptron_problem();
+    let end = simulate(&problem, Par::Rayon).unwrap().final_state;
+    let base = certify_options(&problem.params, &end);
+    let stalled = CertifyOptions {
+        descend: false,
+        ..base.clone()
+    };
+    let stalled = certify(&problem.dynamics, &end, &stalled, Par::Seq).unwrap();
+    assert_eq!(
+        stalled.classification,
+        Classification::NotStationary,
+        "{:?}",
+        stalled.residual_history.last()
+    );
+    assert!(stalled.residual > 1e-12 * stalled.field_scale);
+    assert!(stalled.escapes.is_empty());
+
+    let descended = certify(&problem.dynamics, &end, &base, Par::Seq).unwrap();
+    eprintln!(
+        "{:?}: {} atoms, residual {:e}, lambda_min {:?}, energy {} -> {}, distance {:?}, escapes {:?}",
+        descended.classification,
+        descended.atoms.len(),
+        descended.residual,
+        descended.lambda_min,
+        descended.energy_given.unwrap(),
+        descended.energy,
+        descended.distance_given,
+        descended.escapes
+    );
+    assert_eq!(descended.classification, Classification::Strict);
+    assert!(descended.residual <= 1e-12 * descended.field_scale);
+    let first = &descended.escapes[0];
+    assert_eq!(first.from, EscapeFrom::Stalled);
+    assert_eq!(first.flow_steps, 0);
+    assert!(first.descent_iterations > 0);
+    // It started from the merged end state, not from where Newton stalled.
+    assert_eq!(first.energy_before, {
+        let mut merged = end.clone();
+        merge_close(&mut merged, base.merge_tol);
+        stationary::energy(&problem.dynamics, &merged)
+    });
+    assert!(first.energy_after < first.energy_before);
+    let given = descended.energy_given.unwrap();
+    assert!(descended.energy < given, "{} vs {given}", descended.energy);
+    // A strict minimum: the objective Hessian positive definite.
+    assert!(descended.lambda_min.unwrap() > descended.threshold);
+    // How far it moved: every particle within the distance of an atom, every atom of a particle.
+    let distance = descended.distance_given.expect("kept");
+    let atoms = descended.state();
+    let nearest = |x: &[f64], to: &State| {
+        (0..to.len())
+            .map(|j| angle(x, to.position(j)))
+            .fold(f64::INFINITY, f64::min)
+    };
+    let farthest = (0..end.len())
+        .map(|i| nearest(end.position(i), &atoms))
+        .chain((0..atoms.len()).map(|a| nearest(atoms.position(a), &end)))
+        .fold(0.0, f64::max);
+    assert!(
+        (distance - farthest).abs() < 1e-12,
+        "{distance} vs {farthest}"
+    );
+    assert!(distance > 0.0 && distance < 0.5, "{distance}");
+}
+
+/// A settled run whose polish stalls goes on with the flow (its end state stays its flow's);
+/// the certificate at the final stop descends.
+#[test]
+fn a_settled_run_whose_polish_stalls_flows_on_and_then_descends() {
+    let mut problem = weak_perceptron_problem();
+    let flow = simulate(&problem, Par::Rayon).unwrap();
+    problem.params.stop.certify = true;
+    let certified = simulate_certified(&problem, true, Par::Rayon).unwrap();
+    assert_eq!(certified.summary.stop_reason, StopReason::Converged);
+    assert_eq!(certified.summary.steps, flow.summary.steps);
+    assert_eq!(certified.final_state.positions, flow.final_state.positions);
+    let certificate = certified.certificate.expect("certified");
+    assert_eq!(certificate.classification, Classification::Strict);
+    assert!(certificate
+        .escapes
+        .iter()
+        .any(|e| e.from == EscapeFrom::Stalled));
 }

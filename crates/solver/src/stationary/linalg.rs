@@ -6,6 +6,9 @@ use faer::{Mat, Side};
 
 use crate::error::SolverError;
 
+/// Relative threshold of the spectrum: `τ = SPECTRAL_THRESHOLD · ‖H_w‖`.
+pub const SPECTRAL_THRESHOLD: f64 = 1e-8;
+
 /// Eigenvalues (ascending) and eigenvectors (column `i` of `vectors`, row-major `n × n`) of a
 /// symmetric matrix.
 pub(crate) struct Eigen {

@@ -61,10 +61,28 @@
 //!   not necessarily below the target: a minimum may lie above it when the step gained little).
 //!   The last stretch of a flow into a minimum of weak curvature is slow (of the order of
 //!   `‖H_w‖/λ` steps per factor `e`), Newton's is a few iterations.
+//! - **Escape from a stalled polish.** Where the Hessian has directions of weak or negative
+//!   curvature (eigenvalues of order `τ` to `1e-5 ‖H_w‖`), Newton's quadratic model of the field
+//!   holds only very near a critical point, and the polish can stall above the tolerance at a
+//!   local minimum of `|F|` that is no critical point: the state is still creeping along those
+//!   directions (a flow stopped on its drift rule at `1e-4` can be 1e7 time units from
+//!   settling). With escapes on (USA, `descend`), the certifier then descends instead: trust-region
+//!   Newton on the objective itself (`newton::descend`: steps minimizing its quadratic model
+//!   `r·p + ½ pᵀJp` within the region, along negative curvature where there is some, kept when
+//!   the objective falls), from the atoms the stalled polish started from (the polish moved
+//!   them towards the stall, not downhill), atoms within `merge_tol` merging. Newton's root
+//!   finding takes over under the handover rule above, offered after each kept step from a
+//!   point without curvature below `−τ`; then the state is certified again. A descent that
+//!   lowers nothing is not tried twice. The escape is recorded `from: stalled`, and the
+//!   certified state may lie far from the given one: `distance_given` (the Hausdorff distance,
+//!   geodesic, between the given particles and the atoms) says how far. `stop.certify` does not
+//!   descend from a settled state (the run flows on, so its end state is its flow's), only at
+//!   the run's final stop.
 
 mod calculus;
 mod linalg;
 mod newton;
+mod spectrum;
 
 use serde::{Deserialize, Serialize};
 
@@ -79,10 +97,9 @@ pub use calculus::{
     coordinates, energy, field, field_scale, gradient, hessian, sigma_prime, tangent_basis,
 };
 
-use linalg::{column_span, congruence, svd, symmetric_eigen};
+use spectrum::{spectrum, Spectrum};
 
-/// Relative threshold of the spectrum: `τ = SPECTRAL_THRESHOLD · ‖H_w‖`.
-pub const SPECTRAL_THRESHOLD: f64 = 1e-8;
+pub use linalg::SPECTRAL_THRESHOLD;
 /// Factor by which the step off a saddle grows after an escape whose flow fell short.
 const ESCAPE_GROWTH: f64 = 4.0;
 /// Largest step off a saddle (radians, for the atom that moves most) that growth reaches.
@@ -122,6 +139,22 @@ pub struct CertifyOptions {
     /// polish one by one. Recorded in the certificate as `coarsened`.
     #[serde(default)]
     pub coarsen: Option<f64>,
+    /// Whether a polish that stalls above the tolerance descends (with `escape`; module doc,
+    /// Escape). `stop.certify` turns it off for a run that settled, which goes on with the flow
+    /// instead, so that a run's end state is its flow's.
+    #[serde(default = "default_descend")]
+    pub descend: bool,
+    /// Trust-region descent iterations allowed after each stalled polish.
+    #[serde(default = "default_descent_iterations")]
+    pub max_descent_iterations: usize,
+}
+
+fn default_descend() -> bool {
+    CertifyOptions::default().descend
+}
+
+fn default_descent_iterations() -> usize {
+    CertifyOptions::default().max_descent_iterations
 }
 
 impl Default for CertifyOptions {
@@ -137,6 +170,8 @@ impl Default for CertifyOptions {
             max_flow_steps: 200_000,
             newton_handover: true,
             coarsen: None,
+            descend: true,
+            max_descent_iterations: 10_000,
         }
     }
 }
@@ -202,22 +237,51 @@ pub struct Kink {
     pub distance: f64,
 }
 
-/// One escape from a saddle.
+/// Where an escape starts (module doc, Escape).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EscapeFrom {
+    /// A saddle: a step along its most negative eigenvector, then the flow.
+    #[default]
+    Saddle,
+    /// A polish that stalled above the tolerance: trust-region descent from the atoms it
+    /// started from.
+    Stalled,
+}
+
+impl EscapeFrom {
+    /// The name used in JSON and tables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EscapeFrom::Saddle => "saddle",
+            EscapeFrom::Stalled => "stalled",
+        }
+    }
+}
+
+/// One escape from a saddle or from a stalled polish.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Escape {
-    /// The negative eigenvalue stepped along.
+    /// Where it started (`saddle` in certificates stored before stalled polishes escaped).
+    #[serde(default)]
+    pub from: EscapeFrom,
+    /// From a saddle, the negative eigenvalue stepped along; from a stalled polish, the smallest
+    /// eigenvalue off the symmetry modes where it stalled (0 when no direction is left).
     pub eigenvalue: f64,
-    /// Energy at the saddle.
+    /// Energy at the saddle, or of the atoms the stalled polish started from.
     pub energy_before: f64,
-    /// Energy after the flow (before the next polish).
+    /// Energy after the flow or the descent (before the next polish).
     pub energy_after: f64,
-    /// Atoms at the saddle.
+    /// Atoms at the saddle, or that the stalled polish started from.
     pub atoms_before: usize,
-    /// Atoms after the flow.
+    /// Atoms after the flow or the descent.
     pub atoms_after: usize,
-    /// Flow steps taken.
+    /// Flow steps taken (0 from a stalled polish).
     pub flow_steps: usize,
-    /// Newton iterations of the polish that found the saddle.
+    /// Trust-region descent iterations taken (0 from a saddle).
+    #[serde(default)]
+    pub descent_iterations: usize,
+    /// Newton iterations of the polish that found the saddle or stalled.
     pub newton_iterations: usize,
 }
 
@@ -265,6 +329,11 @@ pub struct Certificate {
     /// a state moved by up to that distance, and `energy_given` is the state's before it.
     #[serde(default)]
     pub coarsened: Option<f64>,
+    /// How far the certified atoms are from the state as given: the Hausdorff distance
+    /// (geodesic, radians) between its particles and the atoms, the farthest any of either lies
+    /// from the nearest of the other (`None` in certificates stored before it was kept).
+    #[serde(default)]
+    pub distance_given: Option<f64>,
 }
 
 impl Certificate {
@@ -277,17 +346,6 @@ impl Certificate {
             masses: self.atoms.iter().map(|a| a.mass).collect(),
         }
     }
-}
-
-/// The spectrum and what it says.
-struct Spectrum {
-    eigenvalues: Vec<f64>,
-    lambda_min: Option<f64>,
-    hessian_norm: f64,
-    threshold: f64,
-    zero_modes: usize,
-    /// Eigenvector (solve coordinates) of the most negative eigenvalue off the symmetry modes.
-    most_negative: Option<(f64, Vec<f64>)>,
 }
 
 /// Certifies `state` under `dynamics`: merge, polish, classify, escape (module doc).
@@ -314,7 +372,10 @@ pub fn certify(
     }
     let mut escapes = Vec::new();
     let mut escape_step = options.escape_step;
+    // A descent from a stalled polish that lowered nothing is not tried again.
+    let mut descent_stuck = false;
     loop {
+        let unpolished = atoms.clone();
         let polish = polish_and_merge(dynamics, &mut atoms, options)?;
         let guard = perceptron_unresolved(dynamics, &atoms);
         let kink = find_kink(dynamics, &atoms);
@@ -329,6 +390,43 @@ pub fn certify(
             kink.is_some(),
             spectrum.as_ref(),
         );
+        if classification == Classification::NotStationary
+            && dynamics.attention == Attention::Usa
+            && options.escape
+            && options.descend
+            && !descent_stuck
+            && escapes.len() < options.max_escapes
+        {
+            // Newton stalled above the tolerance: where the Hessian has directions of weak or
+            // negative curvature its quadratic model holds only very near a critical point, if
+            // one is near at all. Descend from the atoms it started from (module doc, Escape).
+            let eigenvalue = spectrum.as_ref().and_then(|s| s.lambda_min).unwrap_or(0.0);
+            atoms = unpolished;
+            let energy_before = energy(dynamics, &atoms);
+            let atoms_before = atoms.len();
+            let start = newton::objective(dynamics, &atoms);
+            let mut handover = |descending: &State| handover(dynamics, descending, options, &start);
+            let descent_iterations = newton::descend(
+                dynamics,
+                &mut atoms,
+                options.merge_tol,
+                options.max_descent_iterations,
+                &mut handover,
+            )?;
+            descent_stuck = newton::objective(dynamics, &atoms).minus(&start) >= 0.0;
+            escapes.push(Escape {
+                from: EscapeFrom::Stalled,
+                eigenvalue,
+                energy_before,
+                energy_after: energy(dynamics, &atoms),
+                atoms_before,
+                atoms_after: atoms.len(),
+                flow_steps: 0,
+                descent_iterations,
+                newton_iterations: polish.iterations,
+            });
+            continue;
+        }
         if classification == Classification::Saddle
             && options.escape
             && escapes.len() < options.max_escapes
@@ -355,18 +453,7 @@ pub fn certify(
                 if !options.newton_handover {
                     return Ok(false);
                 }
-                let here = self::spectrum(dynamics, flowing)?;
-                if here.lambda_min.is_some_and(|l| l <= here.threshold) {
-                    return Ok(false);
-                }
-                let mut trial = flowing.clone();
-                let polish = polish_and_merge(dynamics, &mut trial, options)?;
-                if !polish.converged || newton::objective(dynamics, &trial).minus(&at_saddle) >= 0.0
-                {
-                    return Ok(false);
-                }
-                let there = self::spectrum(dynamics, &trial)?;
-                Ok(there.lambda_min.is_none_or(|l| l >= -there.threshold))
+                handover(dynamics, flowing, options, &at_saddle)
             };
             let flow_steps = newton::flow(
                 dynamics,
@@ -383,12 +470,14 @@ pub fn certify(
                     (escape_step * ESCAPE_GROWTH).min(MAX_ESCAPE_STEP.max(options.escape_step));
             }
             escapes.push(Escape {
+                from: EscapeFrom::Saddle,
                 eigenvalue,
                 energy_before,
                 energy_after: energy(dynamics, &atoms),
                 atoms_before,
                 atoms_after: atoms.len(),
                 flow_steps,
+                descent_iterations: 0,
                 newton_iterations: polish.iterations,
             });
             continue;
@@ -424,8 +513,45 @@ pub fn certify(
             perceptron_unresolved: guard,
             kink,
             coarsened: options.coarsen,
+            distance_given: Some(hausdorff(state, &atoms)),
         });
     }
+}
+
+/// Whether Newton's method may finish a descent from a saddle or a stalled polish at `here`:
+/// the objective Hessian is positive definite off the symmetry modes there, and a trial polish
+/// converges to a state below `start` that is not a saddle.
+fn handover(
+    dynamics: &Dynamics,
+    here: &State,
+    options: &CertifyOptions,
+    start: &newton::Objective,
+) -> Result<bool, SolverError> {
+    let at = spectrum(dynamics, here)?;
+    if at.lambda_min.is_some_and(|l| l <= at.threshold) {
+        return Ok(false);
+    }
+    let mut trial = here.clone();
+    let polish = polish_and_merge(dynamics, &mut trial, options)?;
+    if !polish.converged || newton::objective(dynamics, &trial).minus(start) >= 0.0 {
+        return Ok(false);
+    }
+    let there = spectrum(dynamics, &trial)?;
+    Ok(there.lambda_min.is_none_or(|l| l >= -there.threshold))
+}
+
+/// The Hausdorff distance (geodesic) between the particles of `given` and `atoms`.
+fn hausdorff(given: &State, atoms: &State) -> f64 {
+    let nearest = |from: &State, to: &State| -> f64 {
+        (0..from.len())
+            .map(|i| {
+                (0..to.len())
+                    .map(|j| crate::sphere::geodesic_distance(from.position(i), to.position(j)))
+                    .fold(f64::INFINITY, f64::min)
+            })
+            .fold(0.0, f64::max)
+    };
+    nearest(given, atoms).max(nearest(atoms, given))
 }
 
 fn validate(
@@ -604,131 +730,6 @@ fn classify(
         Some(l) if l > spectrum.threshold => Classification::Strict,
         Some(_) => Classification::Sopd,
     }
-}
-
-/// The orthonormal basis (solve coordinates, `N × r` row-major) of the symmetry directions: the
-/// mass-weighted tangent coordinates `√m_a U_a Ω x_a` of the rotations `Ω` fixing every active
-/// neuron's direction.
-fn symmetry_basis(dynamics: &Dynamics, atoms: &State) -> Result<(Vec<f64>, usize), SolverError> {
-    let dim = atoms.dim;
-    let tangent = dim - 1;
-    let perceptron = &dynamics.perceptron;
-    // Orthonormal basis of the complement of span{a_j : s_j ≠ 0}.
-    let active: Vec<usize> = if perceptron.is_off() {
-        Vec::new()
-    } else {
-        (0..perceptron.width())
-            .filter(|&j| perceptron.weights[j] != 0.0)
-            .collect()
-    };
-    let complement: Vec<Vec<f64>> = if active.is_empty() {
-        (0..dim)
-            .map(|i| (0..dim).map(|k| if k == i { 1.0 } else { 0.0 }).collect())
-            .collect()
-    } else {
-        // Columns of V (d × d via the square Gram matrix AᵀA) with zero singular value.
-        let mut gram = vec![0.0; dim * dim];
-        for &j in &active {
-            let a = perceptron.direction(j);
-            for p in 0..dim {
-                for q in 0..dim {
-                    gram[p * dim + q] += a[p] * a[q];
-                }
-            }
-        }
-        let decomposition = svd(&gram, dim, dim)?;
-        let largest = decomposition.singular[0];
-        (0..dim)
-            .filter(|&k| decomposition.singular[k] <= 1e-12 * largest)
-            .map(|k| (0..dim).map(|p| decomposition.v[p * dim + k]).collect())
-            .collect()
-    };
-    let c = complement.len();
-    let generators: Vec<(usize, usize)> = (0..c)
-        .flat_map(|p| (p + 1..c).map(move |q| (p, q)))
-        .collect();
-    if generators.is_empty() {
-        return Ok((Vec::new(), 0));
-    }
-    let size = atoms.len() * tangent;
-    let columns = generators.len();
-    let mut fields = vec![0.0; size * columns];
-    for a in 0..atoms.len() {
-        let x = atoms.position(a);
-        let basis = tangent_basis(x);
-        let root = atoms.masses[a].sqrt();
-        for (g, &(p, q)) in generators.iter().enumerate() {
-            // Ω x = c_p <c_q, x> − c_q <c_p, x>.
-            let (cp, cq) = (&complement[p], &complement[q]);
-            let (xp, xq) = (crate::sphere::dot(cp, x), crate::sphere::dot(cq, x));
-            let omega_x: Vec<f64> = (0..dim).map(|k| cp[k] * xq - cq[k] * xp).collect();
-            let coords = coordinates(&basis, dim, &omega_x);
-            for i in 0..tangent {
-                fields[(a * tangent + i) * columns + g] = root * coords[i];
-            }
-        }
-    }
-    column_span(&fields, size, columns, 1e-8)
-}
-
-/// The mass-weighted objective Hessian's spectrum, zero modes and most negative direction.
-///
-/// The symmetry directions are taken out exactly rather than by a threshold: off a stationary
-/// point their eigenvalues are of the order of the residual, which may exceed `τ` when the
-/// Hessian is small against the field scale (weakly interacting atoms). `lambda_min` is the
-/// smallest eigenvalue of the Hessian restricted to the orthogonal complement of their span (the
-/// complement is invariant at a stationary point, where the span is in the kernel), and
-/// `zero_modes` the span's dimension.
-fn spectrum(dynamics: &Dynamics, atoms: &State) -> Result<Spectrum, SolverError> {
-    let size = atoms.len() * (atoms.dim - 1);
-    let weighted = newton::jacobian(dynamics, atoms)?;
-    let eigen = symmetric_eigen(&weighted, size)?;
-    if let Some(bad) = eigen.values.iter().find(|v| !v.is_finite()) {
-        return Err(SolverError::CertifyFailed {
-            stage: "spectrum",
-            reason: format!("non-finite eigenvalue {bad}"),
-        });
-    }
-    let hessian_norm = eigen.values.iter().map(|v| v.abs()).fold(0.0, f64::max);
-    let threshold = SPECTRAL_THRESHOLD * hessian_norm;
-    let (symmetry, rank) = symmetry_basis(dynamics, atoms)?;
-    let (lambda_min, direction) = if rank == 0 {
-        (eigen.values.first().copied(), eigen.vector(0))
-    } else if rank >= size {
-        (None, Vec::new())
-    } else {
-        // An orthonormal basis C of the complement: eigenvectors of I − R Rᵀ of eigenvalue 1.
-        let mut projector = vec![0.0; size * size];
-        for i in 0..size {
-            for j in 0..size {
-                let inner: f64 = (0..rank)
-                    .map(|k| symmetry[i * rank + k] * symmetry[j * rank + k])
-                    .sum();
-                projector[i * size + j] = if i == j { 1.0 } else { 0.0 } - inner;
-            }
-        }
-        let split = symmetric_eigen(&projector, size)?;
-        let kept = size - rank;
-        // Ascending: the last `kept` eigenvalues are the ones (the first `rank` are zeros).
-        let basis: Vec<Vec<f64>> = (rank..size).map(|i| split.vector(i)).collect();
-        let inner = symmetric_eigen(&congruence(&weighted, size, &basis), kept)?;
-        let coefficients = inner.vector(0);
-        let direction: Vec<f64> = (0..size)
-            .map(|i| basis.iter().zip(&coefficients).map(|(c, a)| a * c[i]).sum())
-            .collect();
-        (inner.values.first().copied(), direction)
-    };
-    let most_negative = lambda_min
-        .filter(|&l| l < -threshold)
-        .map(|l| (l, direction));
-    Ok(Spectrum {
-        eigenvalues: eigen.values,
-        lambda_min,
-        hessian_norm,
-        threshold,
-        zero_modes: rank,
-        most_negative,
-    })
 }
 
 /// Moves the atoms along `direction` (solve coordinates), scaled so that the atom that moves most

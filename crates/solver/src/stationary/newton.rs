@@ -19,6 +19,12 @@
 //! **Flow.** Projected gradient steps of the objective (`E` in descent, `−E` in ascent) along the
 //! dynamics' own velocity `±F_a`, with a backtracking (Armijo) step size, merging atoms that come
 //! within the merge tolerance. Used only after stepping off a saddle.
+//!
+//! **Descent.** Trust-region Newton on the objective (USA: `r` is its gradient and `J` its
+//! Hessian in the solve coordinates): Moré–Sorensen steps through the eigendecomposition of `J`,
+//! `p(μ) = −Σ c_k / (λ_k + μ) v_k` with `μ >= max(0, −λ_min)`, along the lowest eigenvector in the
+//! hard case, kept when the objective falls by at least a tenth of the model's prediction. Used
+//! after a polish stalls above the tolerance (`stationary` module doc).
 
 use crate::clusters::merge_close;
 use crate::error::SolverError;
@@ -30,7 +36,7 @@ use crate::state::State;
 use super::calculus::{
     ambient, coordinates, energy_without_self, field_parts, hessian, tangent_basis,
 };
-use super::linalg::{svd, symmetric_eigen};
+use super::linalg::{svd, symmetric_eigen, SPECTRAL_THRESHOLD};
 
 /// Singular values of the Newton Jacobian below this fraction of the largest are treated as 0.
 const PSEUDO_INVERSE_CUTOFF: f64 = 1e-11;
@@ -40,6 +46,8 @@ const MAX_ATOM_STEP: f64 = 0.5;
 const JACOBIAN_STEP: f64 = 1e-6;
 /// Accepted flow steps between offers to hand the rest of a descent to Newton's method.
 pub(crate) const HANDOVER_EVERY: usize = 1000;
+/// The first trust radius of [`descend`] (solve coordinates).
+const DESCENT_RADIUS: f64 = 1e-2;
 
 /// The history of one Newton polish.
 #[derive(Debug, Clone)]
@@ -296,6 +304,20 @@ fn trust_region_step(
     Ok(p)
 }
 
+/// The factor (at most 1) that keeps every atom's move under the step `p` (solve coordinates)
+/// within `MAX_ATOM_STEP`.
+fn atom_step_cap(dynamics: &Dynamics, state: &State, p: &[f64]) -> f64 {
+    let tangent = state.dim - 1;
+    let largest_move = (0..state.len())
+        .map(|a| coordinate_factor(dynamics, state, a) * norm(&p[a * tangent..(a + 1) * tangent]))
+        .fold(0.0, f64::max);
+    if largest_move > MAX_ATOM_STEP {
+        MAX_ATOM_STEP / largest_move
+    } else {
+        1.0
+    }
+}
+
 fn squared(values: &[f64]) -> f64 {
     values.iter().map(|v| v * v).sum()
 }
@@ -319,16 +341,8 @@ pub(crate) fn polish(
         let size = state.len() * tangent;
         let jac = jacobian(dynamics, state)?;
         let mut p = trust_region_step(&jac, &current.values, size, symmetric, radius)?;
-        // Keep every atom's move below MAX_ATOM_STEP.
-        let largest_move = (0..state.len())
-            .map(|a| {
-                coordinate_factor(dynamics, state, a) * norm(&p[a * tangent..(a + 1) * tangent])
-            })
-            .fold(0.0, f64::max);
-        if largest_move > MAX_ATOM_STEP {
-            let shrink = MAX_ATOM_STEP / largest_move;
-            p.iter_mut().for_each(|v| *v *= shrink);
-        }
+        let shrink = atom_step_cap(dynamics, state, &p);
+        p.iter_mut().for_each(|v| *v *= shrink);
         let step_length = squared(&p).sqrt();
         if step_length == 0.0 {
             break;
@@ -487,4 +501,128 @@ pub(crate) fn flow(
 
 fn dot_self(v: &[f64]) -> f64 {
     v.iter().map(|x| x * x).sum()
+}
+
+/// Trust-region Newton descent of the objective (Moré–Sorensen steps through the
+/// eigendecomposition of the objective Hessian `J` in the solve coordinates): each step
+/// minimizes the quadratic model `r·p + ½ pᵀJp` within `|p| <= Δ`, following negative curvature
+/// where there is some, and is kept when the objective falls by at least a tenth of what the
+/// model predicts. Atoms within `merge_tol` merge after each kept step. Stops when `handover`
+/// accepts the state (offered after each kept step from a point where `J` had no eigenvalue
+/// below `−τ`), when the model predicts no decrease or the trust region collapses, or after
+/// `max_iterations`. USA only (`J` symmetric, the Hessian of the objective in the solve
+/// coordinates, `r` its gradient). Returns the iterations taken.
+pub(crate) fn descend(
+    dynamics: &Dynamics,
+    state: &mut State,
+    merge_tol: f64,
+    max_iterations: usize,
+    handover: &mut dyn FnMut(&State) -> Result<bool, SolverError>,
+) -> Result<usize, SolverError> {
+    let tangent = state.dim - 1;
+    let mut radius = DESCENT_RADIUS;
+    let mut iterations = 0;
+    while iterations < max_iterations {
+        iterations += 1;
+        let size = state.len() * tangent;
+        let current = residual(dynamics, state)?;
+        let jac = jacobian(dynamics, state)?;
+        let eigen = symmetric_eigen(&jac, size)?;
+        // Eigen-coordinates of the gradient.
+        let c: Vec<f64> = (0..size)
+            .map(|k| {
+                (0..size)
+                    .map(|i| eigen.vectors[i * size + k] * current.values[i])
+                    .sum()
+            })
+            .collect();
+        let (lowest, k_min) = eigen.values.iter().enumerate().map(|(k, &l)| (l, k)).fold(
+            (f64::INFINITY, 0),
+            |best, x| if x.0 < best.0 { x } else { best },
+        );
+        let largest = eigen.values.iter().fold(0.0f64, |m, l| m.max(l.abs()));
+        let cutoff = PSEUDO_INVERSE_CUTOFF * largest;
+        let step = |mu: f64| -> Vec<f64> {
+            (0..size)
+                .map(|k| {
+                    let shifted = eigen.values[k] + mu;
+                    if shifted > cutoff {
+                        -c[k] / shifted
+                    } else {
+                        0.0
+                    }
+                })
+                .collect()
+        };
+        let length = |q: &[f64]| q.iter().map(|v| v * v).sum::<f64>().sqrt();
+        // The Newton step where it minimizes the model inside the region; else the boundary step
+        // `q(μ)`, `μ > −λ_min`, with `|q(μ)| = Δ` (`|q|` decreases in μ: bisect).
+        let inside = (lowest > cutoff)
+            .then(|| step(0.0))
+            .filter(|q| length(q) <= radius);
+        let mut q = match inside {
+            Some(q) => q,
+            None => {
+                let floor = (-lowest).max(0.0);
+                let (mut low, mut high) = (1e-30 * largest.max(1e-300), 1e30 * largest.max(1.0));
+                if length(&step(floor + low)) <= radius {
+                    // The hard case: the gradient barely touches the lowest eigenvector; go along
+                    // it, downhill, to the boundary.
+                    let mut q = step(floor + low);
+                    let rest = (radius * radius - length(&q).powi(2)).max(0.0).sqrt();
+                    q[k_min] += if c[k_min] > 0.0 { -rest } else { rest };
+                    q
+                } else {
+                    for _ in 0..200 {
+                        let mid = (low * high).sqrt();
+                        if length(&step(floor + mid)) > radius {
+                            low = mid;
+                        } else {
+                            high = mid;
+                        }
+                        if high / low < 1.0 + 1e-9 {
+                            break;
+                        }
+                    }
+                    step(floor + high)
+                }
+            }
+        };
+        let mut p = vec![0.0; size];
+        for (k, &qk) in q.iter().enumerate() {
+            for (i, pi) in p.iter_mut().enumerate() {
+                *pi += qk * eigen.vectors[i * size + k];
+            }
+        }
+        let shrink = atom_step_cap(dynamics, state, &p);
+        p.iter_mut().for_each(|v| *v *= shrink);
+        q.iter_mut().for_each(|v| *v *= shrink);
+        let predicted: f64 = -(0..size)
+            .map(|k| c[k] * q[k] + 0.5 * eigen.values[k] * q[k] * q[k])
+            .sum::<f64>();
+        let step_length = length(&q);
+        if predicted.is_nan() || predicted <= 0.0 || step_length == 0.0 {
+            break;
+        }
+        let trial = retract(dynamics, state, &p);
+        let actual = objective(dynamics, state).minus(&objective(dynamics, &trial));
+        let ratio = actual / predicted;
+        if ratio > 0.1 {
+            *state = trial;
+            merge_close(state, merge_tol);
+            if ratio > 0.75 && step_length > 0.99 * radius {
+                radius *= 2.0;
+            }
+            // Newton is offered the rest only where the Hessian had no curvature below −τ.
+            if lowest >= -SPECTRAL_THRESHOLD * largest && handover(state)? {
+                break;
+            }
+        } else {
+            radius = 0.25 * step_length;
+            if radius < 1e-15 {
+                break;
+            }
+        }
+    }
+    Ok(iterations)
 }
