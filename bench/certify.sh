@@ -66,6 +66,7 @@ classes = collections.Counter()
 reasons = collections.Counter()
 steps = [0, 0]
 worst_distance, worst_mass, same_count, compared = 0.0, 0.0, 0, 0
+origin, distances = collections.Counter(), []
 for row in cert:
     key = (row["beta"], row["activation"])
     base = by_key[key]
@@ -74,6 +75,12 @@ for row in cert:
     classes[row["classification"] or "none (too many atoms)"] += 1
     reasons[row["stop_reason"]] += 1
     certificate = summary("store-certified", row["task_id"]).get("certificate")
+    if certificate is not None:
+        kinds = {e.get("from", "saddle") for e in certificate["escapes"]}
+        origin["after a stalled polish" if "stalled" in kinds else
+               "after escapes from saddles" if kinds else "polished as they ended"] += 1
+        if certificate.get("distance_given") is not None:
+            distances.append((certificate["distance_given"], key))
     if certificate is None or row["stop_reason"] != "settled" or base["stop_reason"] != "converged":
         continue  # only states that both runs reached as clusters are compared
     atoms = certificate["atoms"]
@@ -97,6 +104,11 @@ print(f"| flow to the stopping rule | {flow_s:.1f} | {steps[0]} | {dict(flow_rea
 print(f"| stop.certify | {cert_s:.1f} | {steps[1]} | {dict(reasons)} |")
 print(f"speed-up: {flow_s / cert_s:.2f}x in wall time, {steps[0] / max(steps[1], 1):.2f}x in steps")
 print(f"certificates: {dict(classes)}")
+if distances:
+    far = max(distances)
+    print(f"certified states: {dict(origin)}; Hausdorff distance from the end state: median "
+          f"{sorted(d for d, _ in distances)[len(distances) // 2]:.2e}, largest {far[0]:.2e} rad "
+          f"({far[1][1]}, β = {far[1][0]:g})")
 # The most certification can save: the flow after the point from which the final cluster count
 # has held for the stopping window (the earliest point at which certification may replace the
 # rest of the flow), read from the flow run's own series. Task time is weighted by each run's

@@ -633,7 +633,7 @@ fn analyze_from<'a>(
         );
         let bound = theory::mass_bound(beta, c_eff);
         // The theorem is about the certified state: on S^1 its window mass, heaviest atom and
-        // heavy atoms are those of the certificate's atoms (after any escape from a saddle),
+        // heavy atoms are those of the certificate's atoms (after any escape),
         // not of the particles the flow stopped at.
         let heavy_mass = params.measure.heavy_mass;
         let certified = result

@@ -283,9 +283,10 @@ pub fn paper_figures(results: &Results) -> Vec<PaperFigure> {
                     &format!(
                         "The bound sweep's {states} every hypothesis of the theorem \
                          (certified SOPD, d = 2, USA, descent, m = 2, σ 1-Lipschitz with σ(0) = 0, \
-                         β ≥ 19, B < 1; here {betas}), measured on the certified \
-                         atoms (after any escape from a saddle): the heaviest atom (\"largest \
-                         cluster mass\") and the heaviest set of two or more atoms within \
+                         β ≥ 19, B < 1; here {betas}), measured on the certified atoms \
+                         (after any escape from a saddle or a stalled polish, MODEL.md §9): the \
+                         heaviest atom (\"largest cluster mass\") and the heaviest set of two or \
+                         more atoms within \
                          1/(2 sqrt β) (\"largest window mass\"), against sqrt β, with \
                          B(β, C_eff) = {b} and the limit 0.5742."
                     ),
