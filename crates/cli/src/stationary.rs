@@ -25,7 +25,7 @@ pub struct Args {
     /// sum 1, merged only where they coincide unless `stop.certify_merge` is set).
     #[arg(long, value_name = "STATE.npy")]
     from: Option<PathBuf>,
-    /// Classify the polished state and stop, without escaping from a saddle.
+    /// Classify the polished state and stop, without escaping from a saddle or a stalled polish.
     #[arg(long)]
     no_escape: bool,
     /// Print the certificate as JSON.

@@ -440,8 +440,12 @@ fn certified_provenance<'a>(results: &Results, tasks: impl Iterator<Item = &'a s
         }
     }
     let mut text = format!(
-        "of the certified states, {polished} are the end state polished, {saddles} were reached \
-         by escapes from saddles, {stalled} by a descent where the polish stalled"
+        "of the certified states, {polished} {} the end state polished, {saddles} {} reached by \
+         escapes from saddles only, {stalled} {} reached by a descent where the polish stalled \
+         (with or without escapes from saddles)",
+        if polished == 1 { "is" } else { "are" },
+        if saddles == 1 { "was" } else { "were" },
+        if stalled == 1 { "was" } else { "were" },
     );
     if let Some(d) = farthest {
         text += &format!(

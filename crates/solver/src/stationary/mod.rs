@@ -71,13 +71,16 @@
 //!   `r·p + ½ pᵀJp` within the region, along negative curvature where there is some, kept when
 //!   the objective falls), from the atoms the stalled polish started from (the polish moved
 //!   them towards the stall, not downhill), atoms within `merge_tol` merging. Newton's root
-//!   finding takes over under the handover rule above, offered after each kept step from a
-//!   point without curvature below `−τ`; then the state is certified again. A descent that
-//!   lowers nothing is not tried twice. The escape is recorded `from: stalled`, and the
-//!   certified state may lie far from the given one: `distance_given` (the Hausdorff distance,
-//!   geodesic, between the given particles and the atoms) says how far. `stop.certify` does not
-//!   descend from a settled state (the run flows on, so its end state is its flow's), only at
-//!   the run's final stop.
+//!   finding takes over under the handover rule above (`newton_handover`), offered after a kept
+//!   step from a point where the model is convex and its Newton step fits in the region; then
+//!   the state is certified again, and descends again if it stalls again, within `max_escapes`
+//!   (a polish can stall just above the tolerance at a nearly degenerate minimum). After a
+//!   descent that lowered nothing, or with more than `MAX_DESCENT_ATOMS` atoms (a dense
+//!   eigendecomposition per iteration), a stalled polish is reported `not_stationary`. The
+//!   escape is recorded `from: stalled`, and the certified state may lie far from the given one:
+//!   `distance_given` (the Hausdorff distance, geodesic, between the given particles and the
+//!   atoms) says how far. `stop.certify` does not descend from a settled state (the run flows
+//!   on, so its end state is its flow's), only at the run's final stop.
 
 mod calculus;
 mod linalg;
@@ -104,6 +107,9 @@ pub use linalg::SPECTRAL_THRESHOLD;
 const ESCAPE_GROWTH: f64 = 4.0;
 /// Largest step off a saddle (radians, for the atom that moves most) that growth reaches.
 const MAX_ESCAPE_STEP: f64 = 0.5;
+/// A stalled polish of more atoms than this is not descended from: each descent iteration
+/// decomposes the dense Hessian.
+pub const MAX_DESCENT_ATOMS: usize = 300;
 /// Distance to a ReLU line `<a_j, x> = 0` below which an atom is on a kink.
 pub const KINK_TOL: f64 = 1e-12;
 /// How far from 1 the norm of a row to certify may be.
@@ -131,8 +137,8 @@ pub struct CertifyOptions {
     pub flow_tol: f64,
     /// Flow steps allowed after each escape.
     pub max_flow_steps: usize,
-    /// Whether Newton's method may take over an escape's descent (module doc, Escape). Off, the
-    /// flow runs to its own stop.
+    /// Whether Newton's method may take over an escape's descent (module doc, Escape): the flow
+    /// from a saddle or the descent from a stalled polish. Off, they run to their own stops.
     pub newton_handover: bool,
     /// After merging at `merge_tol`, merge the atoms further into groups of at most this
     /// geodesic diameter (no chaining: [`merge_within`]), for states of too many atoms to
@@ -171,7 +177,7 @@ impl Default for CertifyOptions {
             newton_handover: true,
             coarsen: None,
             descend: true,
-            max_descent_iterations: 10_000,
+            max_descent_iterations: 2_000,
         }
     }
 }
@@ -372,7 +378,7 @@ pub fn certify(
     }
     let mut escapes = Vec::new();
     let mut escape_step = options.escape_step;
-    // A descent from a stalled polish that lowered nothing is not tried again.
+    // A descent that lowered nothing is not tried again.
     let mut descent_stuck = false;
     loop {
         let unpolished = atoms.clone();
@@ -395,6 +401,7 @@ pub fn certify(
             && options.escape
             && options.descend
             && !descent_stuck
+            && atoms.len() <= MAX_DESCENT_ATOMS
             && escapes.len() < options.max_escapes
         {
             // Newton stalled above the tolerance: where the Hessian has directions of weak or
@@ -405,7 +412,12 @@ pub fn certify(
             let energy_before = energy(dynamics, &atoms);
             let atoms_before = atoms.len();
             let start = newton::objective(dynamics, &atoms);
-            let mut handover = |descending: &State| handover(dynamics, descending, options, &start);
+            let mut handover = |descending: &State| -> Result<bool, SolverError> {
+                if !options.newton_handover {
+                    return Ok(false);
+                }
+                handover(dynamics, descending, options, &start)
+            };
             let descent_iterations = newton::descend(
                 dynamics,
                 &mut atoms,

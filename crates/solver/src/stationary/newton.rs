@@ -21,10 +21,13 @@
 //! within the merge tolerance. Used only after stepping off a saddle.
 //!
 //! **Descent.** Trust-region Newton on the objective (USA: `r` is its gradient and `J` its
-//! Hessian in the solve coordinates): Moré–Sorensen steps through the eigendecomposition of `J`,
-//! `p(μ) = −Σ c_k / (λ_k + μ) v_k` with `μ >= max(0, −λ_min)`, along the lowest eigenvector in the
-//! hard case, kept when the objective falls by at least a tenth of the model's prediction. Used
-//! after a polish stalls above the tolerance (`stationary` module doc).
+//! Hessian in the solve coordinates): Moré–Sorensen steps through the eigendecomposition of `J`.
+//! Where `J` has no eigenvalue below `−τ`, the Newton step (pseudo-inverse, so not along the
+//! symmetry orbit) when it fits in the region; otherwise the boundary step
+//! `p(μ) = −Σ c_k / (λ_k + μ) v_k`, `μ > max(0, −λ_min)` with `|p(μ)| = Δ` (bisection), or, in the
+//! hard case (the gradient nearly orthogonal to the lowest eigenvector), along that eigenvector to
+//! the boundary. A step is kept when the objective falls by at least a tenth of the model's
+//! prediction. Used after a polish stalls above the tolerance (`stationary` module doc).
 
 use crate::clusters::merge_close;
 use crate::error::SolverError;
@@ -508,8 +511,8 @@ fn dot_self(v: &[f64]) -> f64 {
 /// minimizes the quadratic model `r·p + ½ pᵀJp` within `|p| <= Δ`, following negative curvature
 /// where there is some, and is kept when the objective falls by at least a tenth of what the
 /// model predicts. Atoms within `merge_tol` merge after each kept step. Stops when `handover`
-/// accepts the state (offered after each kept step from a point where `J` had no eigenvalue
-/// below `−τ`), when the model predicts no decrease or the trust region collapses, or after
+/// accepts the state (offered after each kept interior Newton step, where the model is convex
+/// and trusted), when the model predicts no decrease or the trust region collapses, or after
 /// `max_iterations`. USA only (`J` symmetric, the Hessian of the objective in the solve
 /// coordinates, `r` its gradient). Returns the iterations taken.
 pub(crate) fn descend(
@@ -542,40 +545,56 @@ pub(crate) fn descend(
         );
         let largest = eigen.values.iter().fold(0.0f64, |m, l| m.max(l.abs()));
         let cutoff = PSEUDO_INVERSE_CUTOFF * largest;
-        let step = |mu: f64| -> Vec<f64> {
+        let length = |q: &[f64]| q.iter().map(|v| v * v).sum::<f64>().sqrt();
+        // The model's minimizer `q(μ) = −Σ c_k / (λ_k + μ)` in eigen-coordinates, `μ > −λ_min`.
+        let shifted = |mu: f64| -> Vec<f64> {
             (0..size)
                 .map(|k| {
-                    let shifted = eigen.values[k] + mu;
-                    if shifted > cutoff {
-                        -c[k] / shifted
+                    let denominator = eigen.values[k] + mu;
+                    if denominator > 0.0 {
+                        -c[k] / denominator
                     } else {
                         0.0
                     }
                 })
                 .collect()
         };
-        let length = |q: &[f64]| q.iter().map(|v| v * v).sum::<f64>().sqrt();
-        // The Newton step where it minimizes the model inside the region; else the boundary step
-        // `q(μ)`, `μ > −λ_min`, with `|q(μ)| = Δ` (`|q|` decreases in μ: bisect).
-        let inside = (lowest > cutoff)
-            .then(|| step(0.0))
-            .filter(|q| length(q) <= radius);
+        // Where the Hessian is positive semidefinite (no eigenvalue below `−τ`), the Newton step
+        // when it fits in the region, as a pseudo-inverse: the eigenvalues within `cutoff` of 0
+        // or below it (the symmetry modes among them, whose curvature off a stationary point is
+        // of the order of the residual) are left out, so the step does not turn the state along
+        // its orbit.
+        let newton = (lowest >= -SPECTRAL_THRESHOLD * largest).then(|| {
+            (0..size)
+                .map(|k| {
+                    if eigen.values[k] > cutoff {
+                        -c[k] / eigen.values[k]
+                    } else {
+                        0.0
+                    }
+                })
+                .collect::<Vec<f64>>()
+        });
+        let inside = newton.filter(|q| length(q) <= radius);
+        let interior = inside.is_some();
         let mut q = match inside {
             Some(q) => q,
             None => {
+                // On the boundary: `|q(μ)| = Δ`, `|q|` decreasing in `μ > floor = max(0, −λ_min)`.
                 let floor = (-lowest).max(0.0);
-                let (mut low, mut high) = (1e-30 * largest.max(1e-300), 1e30 * largest.max(1.0));
-                if length(&step(floor + low)) <= radius {
-                    // The hard case: the gradient barely touches the lowest eigenvector; go along
-                    // it, downhill, to the boundary.
-                    let mut q = step(floor + low);
+                let mut low = (1e-12 * floor).max(1e-30 * largest.max(f64::MIN_POSITIVE));
+                let mut high = 1e30 * largest.max(1.0);
+                if length(&shifted(floor + low)) <= radius {
+                    // The hard case: the gradient (nearly) misses the lowest eigenvector, so no
+                    // `μ > floor` reaches the boundary; go along that eigenvector, downhill.
+                    let mut q = shifted(floor + low);
                     let rest = (radius * radius - length(&q).powi(2)).max(0.0).sqrt();
                     q[k_min] += if c[k_min] > 0.0 { -rest } else { rest };
                     q
                 } else {
                     for _ in 0..200 {
                         let mid = (low * high).sqrt();
-                        if length(&step(floor + mid)) > radius {
+                        if length(&shifted(floor + mid)) > radius {
                             low = mid;
                         } else {
                             high = mid;
@@ -584,7 +603,7 @@ pub(crate) fn descend(
                             break;
                         }
                     }
-                    step(floor + high)
+                    shifted(floor + high)
                 }
             }
         };
@@ -613,8 +632,9 @@ pub(crate) fn descend(
             if ratio > 0.75 && step_length > 0.99 * radius {
                 radius *= 2.0;
             }
-            // Newton is offered the rest only where the Hessian had no curvature below −τ.
-            if lowest >= -SPECTRAL_THRESHOLD * largest && handover(state)? {
+            // Newton's root finding is offered the rest after an interior Newton step: where the
+            // model is convex and trusted, not at every step of a long descent.
+            if interior && handover(state)? {
                 break;
             }
         } else {
