@@ -725,7 +725,7 @@ fn sigterm_interrupts_like_ctrl_c_and_a_later_run_resumes() {
 /// A sweep of forty-eight small tasks.
 const FORTY_EIGHT: &str = "[sweep]\nname = \"many\"\n[model]\nparticles = 100\n\
                            [integrator]\npair_kernel = \"direct\"\n\
-                           [stop]\nmax_steps = 12000\ndrift_tol = 0\n\
+                           [stop]\nmax_steps = 30000\ndrift_tol = 0\n\
                            [grid]\nmodel.beta = [1, 2, 4, 8, 16, 32]\n\
                            init.seed = { range = [0, 8] }\n";
 
