@@ -9,6 +9,10 @@ use crate::error::SolverError;
 /// Relative threshold of the spectrum: `τ = SPECTRAL_THRESHOLD · ‖H_w‖`.
 pub const SPECTRAL_THRESHOLD: f64 = 1e-8;
 
+/// Singular values (or eigenvalues) of a Newton Jacobian below this fraction of the largest are
+/// treated as 0 by the pseudo-inverse steps.
+pub(crate) const PSEUDO_INVERSE_CUTOFF: f64 = 1e-11;
+
 /// Eigenvalues (ascending) and eigenvectors (column `i` of `vectors`, row-major `n × n`) of a
 /// symmetric matrix.
 pub(crate) struct Eigen {

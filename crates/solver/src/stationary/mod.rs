@@ -86,6 +86,7 @@ mod calculus;
 mod linalg;
 mod newton;
 mod spectrum;
+mod subproblem;
 
 use serde::{Deserialize, Serialize};
 

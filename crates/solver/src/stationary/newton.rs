@@ -21,7 +21,8 @@
 //! within the merge tolerance. Used only after stepping off a saddle.
 //!
 //! **Descent.** Trust-region Newton on the objective (USA: `r` is its gradient and `J` its
-//! Hessian in the solve coordinates): Moré–Sorensen steps through the eigendecomposition of `J`.
+//! Hessian in the solve coordinates): Moré–Sorensen steps through the eigendecomposition of `J`
+//! (`subproblem::model_step`, tested against the conditions of a global minimizer over the ball).
 //! Where `J` has no eigenvalue below `−τ`, the Newton step (pseudo-inverse, so not along the
 //! symmetry orbit) when it fits in the region; otherwise the boundary step
 //! `p(μ) = −Σ c_k / (λ_k + μ) v_k`, `μ > max(0, −λ_min)` with `|p(μ)| = Δ` (bisection), or, in the
@@ -39,10 +40,9 @@ use crate::state::State;
 use super::calculus::{
     ambient, coordinates, energy_without_self, field_parts, hessian, tangent_basis,
 };
-use super::linalg::{svd, symmetric_eigen, SPECTRAL_THRESHOLD};
+use super::linalg::{svd, symmetric_eigen, PSEUDO_INVERSE_CUTOFF};
+use super::subproblem::model_step;
 
-/// Singular values of the Newton Jacobian below this fraction of the largest are treated as 0.
-const PSEUDO_INVERSE_CUTOFF: f64 = 1e-11;
 /// Largest move of one atom in one Newton step (radians).
 const MAX_ATOM_STEP: f64 = 0.5;
 /// Central-difference step for the SA Jacobian (radians).
@@ -539,74 +539,9 @@ pub(crate) fn descend(
                     .sum()
             })
             .collect();
-        let (lowest, k_min) = eigen.values.iter().enumerate().map(|(k, &l)| (l, k)).fold(
-            (f64::INFINITY, 0),
-            |best, x| if x.0 < best.0 { x } else { best },
-        );
-        let largest = eigen.values.iter().fold(0.0f64, |m, l| m.max(l.abs()));
-        let cutoff = PSEUDO_INVERSE_CUTOFF * largest;
-        let length = |q: &[f64]| q.iter().map(|v| v * v).sum::<f64>().sqrt();
-        // The model's minimizer `q(μ) = −Σ c_k / (λ_k + μ)` in eigen-coordinates, `μ > −λ_min`.
-        let shifted = |mu: f64| -> Vec<f64> {
-            (0..size)
-                .map(|k| {
-                    let denominator = eigen.values[k] + mu;
-                    if denominator > 0.0 {
-                        -c[k] / denominator
-                    } else {
-                        0.0
-                    }
-                })
-                .collect()
-        };
-        // Where the Hessian is positive semidefinite (no eigenvalue below `−τ`), the Newton step
-        // when it fits in the region, as a pseudo-inverse: the eigenvalues within `cutoff` of 0
-        // or below it (the symmetry modes among them, whose curvature off a stationary point is
-        // of the order of the residual) are left out, so the step does not turn the state along
-        // its orbit.
-        let newton = (lowest >= -SPECTRAL_THRESHOLD * largest).then(|| {
-            (0..size)
-                .map(|k| {
-                    if eigen.values[k] > cutoff {
-                        -c[k] / eigen.values[k]
-                    } else {
-                        0.0
-                    }
-                })
-                .collect::<Vec<f64>>()
-        });
-        let inside = newton.filter(|q| length(q) <= radius);
-        let interior = inside.is_some();
-        let mut q = match inside {
-            Some(q) => q,
-            None => {
-                // On the boundary: `|q(μ)| = Δ`, `|q|` decreasing in `μ > floor = max(0, −λ_min)`.
-                let floor = (-lowest).max(0.0);
-                let mut low = (1e-12 * floor).max(1e-30 * largest.max(f64::MIN_POSITIVE));
-                let mut high = 1e30 * largest.max(1.0);
-                if length(&shifted(floor + low)) <= radius {
-                    // The hard case: the gradient (nearly) misses the lowest eigenvector, so no
-                    // `μ > floor` reaches the boundary; go along that eigenvector, downhill.
-                    let mut q = shifted(floor + low);
-                    let rest = (radius * radius - length(&q).powi(2)).max(0.0).sqrt();
-                    q[k_min] += if c[k_min] > 0.0 { -rest } else { rest };
-                    q
-                } else {
-                    for _ in 0..200 {
-                        let mid = (low * high).sqrt();
-                        if length(&shifted(floor + mid)) > radius {
-                            low = mid;
-                        } else {
-                            high = mid;
-                        }
-                        if high / low < 1.0 + 1e-9 {
-                            break;
-                        }
-                    }
-                    shifted(floor + high)
-                }
-            }
-        };
+        let step = model_step(&eigen.values, &c, radius);
+        let interior = step.interior;
+        let mut q = step.q;
         let mut p = vec![0.0; size];
         for (k, &qk) in q.iter().enumerate() {
             for (i, pi) in p.iter_mut().enumerate() {
@@ -619,7 +554,7 @@ pub(crate) fn descend(
         let predicted: f64 = -(0..size)
             .map(|k| c[k] * q[k] + 0.5 * eigen.values[k] * q[k] * q[k])
             .sum::<f64>();
-        let step_length = length(&q);
+        let step_length = norm(&q);
         if predicted.is_nan() || predicted <= 0.0 || step_length == 0.0 {
             break;
         }
