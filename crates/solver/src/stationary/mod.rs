@@ -413,12 +413,7 @@ pub fn certify(
             let energy_before = energy(dynamics, &atoms);
             let atoms_before = atoms.len();
             let start = newton::objective(dynamics, &atoms);
-            let mut handover = |descending: &State| -> Result<bool, SolverError> {
-                if !options.newton_handover {
-                    return Ok(false);
-                }
-                handover(dynamics, descending, options, &start)
-            };
+            let mut handover = |descending: &State| handover(dynamics, descending, options, &start);
             let descent_iterations = newton::descend(
                 dynamics,
                 &mut atoms,
@@ -462,12 +457,7 @@ pub fn certify(
             // below the saddle: the Hessian positive definite off the symmetry modes there, and
             // the polished state not a saddle and lower than the one left. (The target is for the
             // flow's own stop: a minimum may lie above it when the step gained little.)
-            let mut handover = |flowing: &State| -> Result<bool, SolverError> {
-                if !options.newton_handover {
-                    return Ok(false);
-                }
-                handover(dynamics, flowing, options, &at_saddle)
-            };
+            let mut handover = |flowing: &State| handover(dynamics, flowing, options, &at_saddle);
             let flow_steps = newton::flow(
                 dynamics,
                 &mut atoms,
@@ -532,14 +522,17 @@ pub fn certify(
 }
 
 /// Whether Newton's method may finish a descent from a saddle or a stalled polish at `here`:
-/// the objective Hessian is positive definite off the symmetry modes there, and a trial polish
-/// converges to a state below `start` that is not a saddle.
+/// `newton_handover` is on, the objective Hessian is positive definite off the symmetry modes
+/// there, and a trial polish converges to a state below `start` that is not a saddle.
 fn handover(
     dynamics: &Dynamics,
     here: &State,
     options: &CertifyOptions,
     start: &newton::Objective,
 ) -> Result<bool, SolverError> {
+    if !options.newton_handover {
+        return Ok(false);
+    }
     let at = spectrum(dynamics, here)?;
     if at.lambda_min.is_some_and(|l| l <= at.threshold) {
         return Ok(false);

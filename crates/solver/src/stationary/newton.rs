@@ -525,20 +525,27 @@ pub(crate) fn descend(
     let tangent = state.dim - 1;
     let mut radius = DESCENT_RADIUS;
     let mut iterations = 0;
+    // The model at the current state: kept across rejected steps, which leave the state as is.
+    let mut model = None;
     while iterations < max_iterations {
         iterations += 1;
         let size = state.len() * tangent;
-        let current = residual(dynamics, state)?;
-        let jac = jacobian(dynamics, state)?;
-        let eigen = symmetric_eigen(&jac, size)?;
-        // Eigen-coordinates of the gradient.
-        let c: Vec<f64> = (0..size)
-            .map(|k| {
-                (0..size)
-                    .map(|i| eigen.vectors[i * size + k] * current.values[i])
-                    .sum()
-            })
-            .collect();
+        let (eigen, c, here) = match model.take() {
+            Some(kept) => kept,
+            None => {
+                let current = residual(dynamics, state)?;
+                let eigen = symmetric_eigen(&jacobian(dynamics, state)?, size)?;
+                // Eigen-coordinates of the gradient.
+                let c: Vec<f64> = (0..size)
+                    .map(|k| {
+                        (0..size)
+                            .map(|i| eigen.vectors[i * size + k] * current.values[i])
+                            .sum()
+                    })
+                    .collect();
+                (eigen, c, objective(dynamics, state))
+            }
+        };
         let step = model_step(&eigen.values, &c, radius);
         let interior = step.interior;
         let mut q = step.q;
@@ -559,7 +566,7 @@ pub(crate) fn descend(
             break;
         }
         let trial = retract(dynamics, state, &p);
-        let actual = objective(dynamics, state).minus(&objective(dynamics, &trial));
+        let actual = here.minus(&objective(dynamics, &trial));
         let ratio = actual / predicted;
         if ratio > 0.1 {
             *state = trial;
@@ -577,6 +584,7 @@ pub(crate) fn descend(
             if radius < 1e-15 {
                 break;
             }
+            model = Some((eigen, c, here));
         }
     }
     Ok(iterations)
