@@ -65,5 +65,8 @@ pub use stationary::{certify, Certificate, CertifyOptions, Classification, Escap
 /// diameter (`coarsening`) and certifies it, where it used to leave it uncertified. Revision 10:
 /// a certificate whose Newton polish stalls above the tolerance (USA, with escapes) descends by
 /// trust-region Newton from the atoms the polish started from and certifies again, and records
-/// its Hausdorff distance from the state given (`distance_given`).
-pub const SOLVER_REV: u32 = 10;
+/// its Hausdorff distance from the state given (`distance_given`). Revision 11: the descent and
+/// the certification flow accept a step on the energy's change summed term by term
+/// (`stationary::energy_change`, accurate to the change itself) instead of the difference of two
+/// rounded energies, so a descent goes on where its decreases fall below the energy's rounding.
+pub const SOLVER_REV: u32 = 11;

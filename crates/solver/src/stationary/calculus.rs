@@ -136,6 +136,137 @@ pub(crate) fn energy_without_self(dynamics: &Dynamics, state: &State) -> (f64, f
     (pairs / dynamics.beta + 0.5 * potential, self_mass)
 }
 
+/// `Ẽ(to) − Ẽ(from)` (`Ẽ`: the energy without the atoms' self terms, which cancel) on the sphere, for two states of the same atoms
+/// (same count, same masses), computed as a sum of differences so that its error is relative to
+/// the change itself rather than to `Ẽ`. Near a critical point a descent step lowers `Ẽ ~ 1e-3`
+/// by `1e-18` or less, below the rounding of either value (a few `1e-19`).
+///
+/// Positions are read as the points `x / |x|` they stand for: rounding leaves `|x|² = 1 + ε` with
+/// `|ε|` up to a few `1e-16`, and moving off the sphere by that much changes `Ẽ` by `ε` times its
+/// radial derivative (of the order of the field's scale) — more than the decreases at stake. So
+/// with `ε` from [`unit_defect`] (exact to `1e-32`), `c̃_ab = <x_a,x_b> (1 − (ε_a + ε_b)/2)` and
+/// `c̃' − c̃ = (<δ_a,x'_b> + <x_a,δ_b>)(1 − (ε'_a + ε'_b)/2) − <x_a,x_b>(Δε_a + Δε_b)/2`,
+/// `δ = x' − x`; then `w(c̃') − w(c̃) = w(c̃) expm1(β (c̃' − c̃))`, and each neuron's
+/// `φ(t̃₁) − φ(t̃₀)` from [`phi_change`] with `t̃ = <a_j, x> (1 − ε/2)` likewise. `None` when the
+/// two states are not the same atoms.
+pub fn energy_change(dynamics: &Dynamics, from: &State, to: &State) -> Option<f64> {
+    if from.dim != to.dim || from.masses != to.masses {
+        return None;
+    }
+    let dim = from.dim;
+    let n = from.len();
+    let delta: Vec<f64> = to
+        .positions
+        .iter()
+        .zip(&from.positions)
+        .map(|(b, a)| b - a)
+        .collect();
+    let step = |a: usize| &delta[a * dim..(a + 1) * dim];
+    let defects =
+        |state: &State| -> Vec<f64> { (0..n).map(|a| unit_defect(state.position(a))).collect() };
+    let (eps0, eps1) = (defects(from), defects(to));
+    let perceptron = &dynamics.perceptron;
+    let mut pairs = 0.0;
+    let mut potential = 0.0;
+    for a in 0..n {
+        let xa = from.position(a);
+        let mut row = 0.0;
+        for b in a + 1..n {
+            let c = dot(xa, from.position(b));
+            let change = (dot(step(a), to.position(b)) + dot(xa, step(b)))
+                * (1.0 - 0.5 * (eps1[a] + eps1[b]))
+                - 0.5 * c * ((eps1[a] - eps0[a]) + (eps1[b] - eps0[b]));
+            let weight = dynamics.weight(c * (1.0 - 0.5 * (eps0[a] + eps0[b])));
+            row += from.masses[b] * weight * (dynamics.beta * change).exp_m1();
+        }
+        pairs += from.masses[a] * row;
+        let drift: f64 = (0..perceptron.width())
+            .map(|j| {
+                let direction = perceptron.direction(j);
+                let t = dot(direction, xa);
+                let t0 = t * (1.0 - 0.5 * eps0[a]);
+                let dt =
+                    dot(direction, step(a)) * (1.0 - 0.5 * eps1[a]) - 0.5 * t * (eps1[a] - eps0[a]);
+                perceptron.weights[j] * phi_change(&perceptron.sigma, t0, t0 + dt, dt)
+            })
+            .sum();
+        potential += from.masses[a] * drift;
+    }
+    Some(pairs / dynamics.beta + 0.5 * potential)
+}
+
+/// `|x|² − 1`, exact to about `1e-32` where it is of the order of rounding (error-free products
+/// and sums, Ogita–Rump–Oishi): how far a rounded unit vector is off the sphere.
+pub fn unit_defect(x: &[f64]) -> f64 {
+    let mut sum = -1.0;
+    let mut errors = 0.0;
+    for &xk in x {
+        let product = xk * xk;
+        let product_error = xk.mul_add(xk, -product);
+        let total = sum + product;
+        let back = total - product;
+        let sum_error = (sum - back) + (product - (total - back));
+        sum = total;
+        errors += sum_error + product_error;
+    }
+    sum + errors
+}
+
+/// Gauss–Legendre nodes on [−1, 1] (the positive half) and their weights, 8 points: exact for
+/// polynomials of degree up to 15.
+const GAUSS_NODES: [f64; 4] = [
+    0.183_434_642_495_649_8,
+    0.525_532_409_916_329,
+    0.796_666_477_413_626_7,
+    0.960_289_856_497_536_3,
+];
+const GAUSS_WEIGHTS: [f64; 4] = [
+    0.362_683_783_378_362,
+    0.313_706_645_877_887_3,
+    0.222_381_034_453_374_5,
+    0.101_228_536_290_376_3,
+];
+
+/// Widest panel of the quadrature in [`phi_change`]: 8-point Gauss–Legendre on a panel of
+/// width `h` errs by about `h^16 σ^(16) / 10^12`, far below rounding for the smooth activations.
+const PHI_PANEL: f64 = 0.25;
+
+/// `φ(t₁) − φ(t₀)` with an error relative to the change, given `dt = t₁ − t₀` computed directly
+/// (not as the difference of the rounded `t`s): the piecewise quadratic activations by algebra
+/// (`(t₁ − t₀)(t₁ + t₀)` on one side of 0), the smooth ones as `∫ 2σ` by Gauss–Legendre
+/// quadrature on panels of width at most [`PHI_PANEL`].
+pub(crate) fn phi_change(sigma: &Sigma, t0: f64, t1: f64, dt: f64) -> f64 {
+    let quadratic = |slope_above: f64, slope_below: f64| {
+        let slope = |t: f64| if t > 0.0 { slope_above } else { slope_below };
+        if (t0 > 0.0) == (t1 > 0.0) {
+            slope(t0) * dt * (t0 + t1)
+        } else {
+            slope(t1) * t1 * t1 - slope(t0) * t0 * t0
+        }
+    };
+    match sigma.activation {
+        Activation::None => 0.0,
+        Activation::Linear => dt * (t0 + t1),
+        Activation::Relu => quadratic(1.0, 0.0),
+        Activation::LeakyRelu => quadratic(1.0, sigma.leaky_slope),
+        Activation::Gelu | Activation::Tanh => {
+            let panels = (dt.abs() / PHI_PANEL).ceil().max(1.0);
+            let width = dt / panels;
+            let mut total = 0.0;
+            for panel in 0..panels as usize {
+                let middle = t0 + (panel as f64 + 0.5) * width;
+                let mut sum = 0.0;
+                for (node, weight) in GAUSS_NODES.iter().zip(&GAUSS_WEIGHTS) {
+                    let offset = 0.5 * width * node;
+                    sum += weight * (sigma.sigma(middle + offset) + sigma.sigma(middle - offset));
+                }
+                total += sum * width; // ½ width · Σ w_k 2σ(·)
+            }
+            total
+        }
+    }
+}
+
 /// Per-atom pieces of the field: the unprojected attention sum (`S_a`, divided by `Z_a` for SA),
 /// the unprojected drift `D_a`, and the magnitudes of the terms they add up.
 pub(crate) struct FieldParts {
@@ -341,15 +472,43 @@ mod tests {
     }
 
     #[test]
+    fn phi_change_is_the_difference_of_phi_to_the_change_itself() {
+        for &activation in Activation::ALL {
+            let sigma = Sigma {
+                activation,
+                leaky_slope: 0.01,
+            };
+            // Wide intervals (several panels, across 0): the plain difference is accurate.
+            for (t0, t1) in [
+                (-1.3, 0.7),
+                (0.2, 2.9),
+                (-2.0, -0.1),
+                (0.5, -1.5),
+                (0.3, 0.31),
+            ] {
+                let plain = sigma.phi(t1) - sigma.phi(t0);
+                let change = phi_change(&sigma, t0, t1, t1 - t0);
+                assert!(
+                    (change - plain).abs() <= 1e-14 * (1.0 + plain.abs()),
+                    "{activation:?} on [{t0}, {t1}]: {change} vs {plain}"
+                );
+            }
+            // A tiny interval: φ(t + h) − φ(t) = 2σ(t) h + σ'(t) h² to within h³.
+            for t in [-0.8, 0.4, 1.7] {
+                let h = 1e-13;
+                let expected = 2.0 * sigma.sigma(t) * h + sigma_prime(&sigma, t) * h * h;
+                let change = phi_change(&sigma, t, t + h, h);
+                assert!(
+                    (change - expected).abs() <= 2e-15 * h,
+                    "{activation:?} at {t}: {change} vs {expected}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn sigma_prime_is_the_derivative_of_sigma() {
-        for activation in [
-            Activation::Relu,
-            Activation::Gelu,
-            Activation::Linear,
-            Activation::Tanh,
-            Activation::LeakyRelu,
-            Activation::None,
-        ] {
+        for &activation in Activation::ALL {
             let sigma = Sigma {
                 activation,
                 leaky_slope: 0.01,

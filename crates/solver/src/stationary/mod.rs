@@ -69,7 +69,8 @@
 //!   settling). With escapes on (USA, `descend`), the certifier then descends instead: trust-region
 //!   Newton on the objective itself (`newton::descend`: steps minimizing its quadratic model
 //!   `r·p + ½ pᵀJp` within the region, along negative curvature where there is some, kept when
-//!   the objective falls), from the atoms the stalled polish started from (the polish moved
+//!   the objective falls: judged on its change summed term by term, since near the end the
+//!   decreases are below the rounding of the objective itself), from the atoms the stalled polish started from (the polish moved
 //!   them towards the stall, not downhill), atoms within `merge_tol` merging. Newton's root
 //!   finding takes over under the handover rule above (`newton_handover`), offered after a kept
 //!   step from a point where the model is convex and its Newton step fits in the region; then
@@ -98,7 +99,8 @@ use crate::state::State;
 use crate::Par;
 
 pub use calculus::{
-    coordinates, energy, field, field_scale, gradient, hessian, sigma_prime, tangent_basis,
+    coordinates, energy, energy_change, field, field_scale, gradient, hessian, sigma_prime,
+    tangent_basis, unit_defect,
 };
 
 use spectrum::{spectrum, Spectrum};
@@ -413,6 +415,7 @@ pub fn certify(
             let energy_before = energy(dynamics, &atoms);
             let atoms_before = atoms.len();
             let start = newton::objective(dynamics, &atoms);
+            let before = atoms.clone();
             let mut handover = |descending: &State| handover(dynamics, descending, options, &start);
             let descent_iterations = newton::descend(
                 dynamics,
@@ -421,7 +424,7 @@ pub fn certify(
                 options.max_descent_iterations,
                 &mut handover,
             )?;
-            descent_stuck = newton::objective(dynamics, &atoms).minus(&start) >= 0.0;
+            descent_stuck = newton::objective_change(dynamics, &before, &atoms) >= 0.0;
             escapes.push(Escape {
                 from: EscapeFrom::Stalled,
                 eigenvalue,

@@ -29,6 +29,12 @@
 //! hard case (the gradient nearly orthogonal to the lowest eigenvector), along that eigenvector to
 //! the boundary. A step is kept when the objective falls by at least a tenth of the model's
 //! prediction. Used after a polish stalls above the tolerance (`stationary` module doc).
+//!
+//! **Energy changes.** The flow and the descent judge a step by the objective's change summed
+//! term by term ([`objective_change`], `calculus::energy_change`), accurate to the change itself:
+//! near the end of a descent the decreases fall to `1e-18` and below, under the rounding of the
+//! objective (`|Ẽ| ~ 1e-3`, rounded to a few `1e-19`), where the difference of two rounded
+//! values would reject every step.
 
 use crate::clusters::merge_close;
 use crate::error::SolverError;
@@ -38,7 +44,7 @@ use crate::sphere::norm;
 use crate::state::State;
 
 use super::calculus::{
-    ambient, coordinates, energy_without_self, field_parts, hessian, tangent_basis,
+    ambient, coordinates, energy_change, energy_without_self, field_parts, hessian, tangent_basis,
 };
 use super::linalg::{svd, symmetric_eigen, PSEUDO_INVERSE_CUTOFF};
 use super::subproblem::model_step;
@@ -424,6 +430,16 @@ pub(crate) fn objective(dynamics: &Dynamics, state: &State) -> Objective {
     }
 }
 
+/// `objective(to) − objective(from)`: from [`energy_change`], accurate to the change itself,
+/// when the two states are the same atoms (a step, before any merge); else the difference of
+/// the two objectives.
+pub(crate) fn objective_change(dynamics: &Dynamics, from: &State, to: &State) -> f64 {
+    match energy_change(dynamics, from, to) {
+        Some(change) => -dynamics.sign() * change,
+        None => objective(dynamics, to).minus(&objective(dynamics, from)),
+    }
+}
+
 /// Projected gradient descent of the objective along `±F`, with backtracking, until
 /// `max_a |F_a| <= tol · scale` or `max_steps`; atoms within `merge_tol` merge. Returns the
 /// number of accepted steps.
@@ -468,7 +484,6 @@ pub(crate) fn flow(
             .zip(&state.masses)
             .map(|(f, m)| m * dot_self(f))
             .sum();
-        let start = objective(dynamics, state);
         let sign = dynamics.sign();
         loop {
             // Never move an atom by more than MAX_ATOM_STEP.
@@ -482,7 +497,7 @@ pub(crate) fn flow(
                 let length = norm(x);
                 x.iter_mut().for_each(|xk| *xk /= length);
             }
-            if objective(dynamics, &trial).minus(&start) <= -1e-4 * h * rate {
+            if objective_change(dynamics, state, &trial) <= -1e-4 * h * rate {
                 *state = trial;
                 h *= 1.5;
                 break;
@@ -530,7 +545,7 @@ pub(crate) fn descend(
     while iterations < max_iterations {
         iterations += 1;
         let size = state.len() * tangent;
-        let (eigen, c, here) = match model.take() {
+        let (eigen, c) = match model.take() {
             Some(kept) => kept,
             None => {
                 let current = residual(dynamics, state)?;
@@ -543,7 +558,7 @@ pub(crate) fn descend(
                             .sum()
                     })
                     .collect();
-                (eigen, c, objective(dynamics, state))
+                (eigen, c)
             }
         };
         let step = model_step(&eigen.values, &c, radius);
@@ -566,7 +581,7 @@ pub(crate) fn descend(
             break;
         }
         let trial = retract(dynamics, state, &p);
-        let actual = here.minus(&objective(dynamics, &trial));
+        let actual = -objective_change(dynamics, state, &trial);
         let ratio = actual / predicted;
         if ratio > 0.1 {
             *state = trial;
@@ -584,7 +599,7 @@ pub(crate) fn descend(
             if radius < 1e-15 {
                 break;
             }
-            model = Some((eigen, c, here));
+            model = Some((eigen, c));
         }
     }
     Ok(iterations)
