@@ -67,6 +67,6 @@ pub use stationary::{certify, Certificate, CertifyOptions, Classification, Escap
 /// trust-region Newton from the atoms the polish started from and certifies again, and records
 /// its Hausdorff distance from the state given (`distance_given`). Revision 11: the descent and
 /// the certification flow accept a step on the energy's change summed term by term
-/// (`stationary::energy_change`, accurate to the change itself) instead of the difference of two
+/// (`stationary::energy_change`, its error a few ulps of its terms) instead of the difference of two
 /// rounded energies, so a descent goes on where its decreases fall below the energy's rounding.
 pub const SOLVER_REV: u32 = 11;

@@ -1206,7 +1206,7 @@ fn a_descent_resolves_decreases_below_the_rounding_of_the_energy() {
     assert!(certificate.energy < certificate.energy_given.unwrap());
     let descent = &certificate.escapes[0];
     assert_eq!(descent.from, EscapeFrom::Stalled);
-    // The last of its decreases are below the energy's rounding: more than a few hundred steps.
+    // The last of its decreases are below the energy's rounding: a long descent (442 steps).
     assert!(descent.descent_iterations > 100, "{descent:?}");
 }
 
@@ -1302,6 +1302,88 @@ fn energy_changes_are_accurate_to_the_change_itself() {
             }
         }
     }
+}
+
+/// At a certified minimum the terms of `energy_change` cancel to second order: for steps of 1e-6
+/// and 1e-8 rad it is still `Σ_a m_a <F_a, x'_a − x_a> + ½ t² ξᵀHξ` to a part in 1e-4 (the
+/// difference of the rounded energies is off by about the change itself at 1e-8).
+#[test]
+fn energy_changes_resolve_second_order_steps_at_a_minimum() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(23);
+    for (activation, kernel) in [
+        (Activation::Gelu, Kernel::Shifted),
+        (Activation::Tanh, Kernel::Paper),
+        (Activation::Relu, Kernel::Shifted),
+    ] {
+        let dynamics = dynamics(2, 6.0, activation, Attention::Usa, Regime::Descent, kernel);
+        let start = state_off_kinks(&dynamics, 5, 500);
+        let options = CertifyOptions {
+            escape: true,
+            ..CertifyOptions::default()
+        };
+        let cert = certify(&dynamics, &start, &options, Par::Seq).unwrap();
+        let label = format!("{activation:?}, {kernel:?}: {:?}", cert.classification);
+        assert!(
+            matches!(
+                cert.classification,
+                Classification::Strict | Classification::Sopd
+            ),
+            "{label}"
+        );
+        let state = cert.state();
+        let size = state.len();
+        let xi: Vec<f64> = (0..size).map(|_| rng.gen_range(-1.0..1.0)).collect();
+        let field = stationary::field(&dynamics, &state);
+        let curvature = quadratic_form(&stationary::hessian(&dynamics, &state), &xi);
+        assert!(curvature > 0.0, "{label}");
+        for t in [1e-6, 1e-8] {
+            let moved = geodesic(&state, &xi, t);
+            let first: f64 = (0..size)
+                .map(|a| {
+                    let step: Vec<f64> = (0..2)
+                        .map(|k| moved.position(a)[k] - state.position(a)[k])
+                        .collect();
+                    state.masses[a] * dot(&field[2 * a..2 * a + 2], &step)
+                })
+                .sum();
+            let expected = first + 0.5 * t * t * curvature;
+            let change = stationary::energy_change(&dynamics, &state, &moved).unwrap();
+            assert!(
+                (change - expected).abs() <= 1e-4 * expected.abs(),
+                "{label}, t = {t}: {change} vs {expected}"
+            );
+        }
+    }
+}
+
+/// Far apart at a large β (shifted kernel, β = 800): `w` underflows and `expm1(β Δc)` would
+/// overflow (their product NaN); the change stays finite, the difference of the pair weights.
+#[test]
+fn energy_changes_stay_finite_at_large_beta() {
+    let dynamics = dynamics(
+        2,
+        800.0,
+        Activation::None,
+        Attention::Usa,
+        Regime::Descent,
+        Kernel::Shifted,
+    );
+    let from = State {
+        dim: 2,
+        positions: vec![1.0, 0.0, -1.0, 0.0],
+        masses: vec![0.5, 0.5],
+    };
+    let mut to = from.clone();
+    to.positions[2..].copy_from_slice(&[1.3f64.cos(), 1.3f64.sin()]);
+    let change = stationary::energy_change(&dynamics, &from, &to).unwrap();
+    // (1/β) m_a m_b (w(cos 1.3) − w(−1)), the second weight e^{−1600} = 0 in f64.
+    let expected = 0.25 / 800.0 * (800.0 * (1.3f64.cos() - 1.0)).exp();
+    assert!(expected > 0.0 && change.is_finite());
+    assert!(
+        (change - expected).abs() <= 1e-12 * expected,
+        "{change} vs {expected}"
+    );
 }
 
 /// A rounded unit vector's `|x|² − 1` exactly (to 1e-31), checked in integers: components in

@@ -31,7 +31,8 @@
 //! prediction. Used after a polish stalls above the tolerance (`stationary` module doc).
 //!
 //! **Energy changes.** The flow and the descent judge a step by the objective's change summed
-//! term by term ([`objective_change`], `calculus::energy_change`), accurate to the change itself:
+//! term by term ([`objective_change`], `calculus::energy_change`), with an error of a few ulps of
+//! its terms rather than of the objective:
 //! near the end of a descent the decreases fall to `1e-18` and below, under the rounding of the
 //! objective (`|Ẽ| ~ 1e-3`, rounded to a few `1e-19`), where the difference of two rounded
 //! values would reject every step.
@@ -430,7 +431,7 @@ pub(crate) fn objective(dynamics: &Dynamics, state: &State) -> Objective {
     }
 }
 
-/// `objective(to) − objective(from)`: from [`energy_change`], accurate to the change itself,
+/// `objective(to) − objective(from)`: from [`energy_change`] (its error a few ulps of its terms),
 /// when the two states are the same atoms (a step, before any merge); else the difference of
 /// the two objectives.
 pub(crate) fn objective_change(dynamics: &Dynamics, from: &State, to: &State) -> f64 {
