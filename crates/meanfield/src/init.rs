@@ -6,8 +6,8 @@ use std::f64::consts::TAU;
 use serde::{Deserialize, Serialize};
 
 use crate::error::MeanFieldError;
-use crate::quadrature::GaussLegendre;
 use crate::theory::scaled_bessel_i;
+use sphereflow_solver::quadrature::GaussLegendre;
 
 /// Gauss–Legendre nodes per cell for the von Mises cell averages.
 const NODES_PER_CELL: usize = 8;

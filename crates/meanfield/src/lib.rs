@@ -24,7 +24,7 @@ pub mod growth;
 pub mod init;
 pub mod observe;
 pub mod params;
-pub mod quadrature;
+pub use sphereflow_solver::quadrature;
 pub mod scheme;
 pub mod solve;
 pub mod theory;

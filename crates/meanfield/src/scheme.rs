@@ -46,7 +46,7 @@ use sphereflow_solver::{Attention, Par};
 
 use crate::error::MeanFieldError;
 use crate::params::{Limiter, MeanFieldParams, Model, MAX_CELLS, MIN_CELLS};
-use crate::quadrature::GaussLegendre;
+use sphereflow_solver::quadrature::GaussLegendre;
 
 /// Gauss–Legendre nodes per half of a cell-pair average, and per cell for `v` and `Z`.
 const NODES: usize = 8;

@@ -23,6 +23,7 @@ pub mod kernel;
 pub mod par;
 pub mod params;
 pub mod perceptron;
+pub mod quadrature;
 pub mod reference;
 pub mod run;
 pub mod sphere;

@@ -22,8 +22,11 @@
 use crate::field::Dynamics;
 use crate::params::{Activation, Attention};
 use crate::perceptron::Sigma;
+use crate::quadrature::GaussLegendre;
 use crate::sphere::{dot, project_tangent};
 use crate::state::State;
+
+use std::sync::OnceLock;
 
 /// σ'(s), the derivative of the activation (for `relu` and `leaky_relu`, the one-sided value that
 /// `Sigma::sigma` takes: the slope for `s > 0`, the other one at and below 0).
@@ -224,20 +227,8 @@ pub fn unit_defect(x: &[f64]) -> f64 {
     sum + errors
 }
 
-/// Gauss–Legendre nodes on [−1, 1] (the positive half) and their weights, 8 points: exact for
-/// polynomials of degree up to 15.
-const GAUSS_NODES: [f64; 4] = [
-    0.183_434_642_495_649_8,
-    0.525_532_409_916_329,
-    0.796_666_477_413_626_7,
-    0.960_289_856_497_536_3,
-];
-const GAUSS_WEIGHTS: [f64; 4] = [
-    0.362_683_783_378_362,
-    0.313_706_645_877_887_3,
-    0.222_381_034_453_374_5,
-    0.101_228_536_290_376_3,
-];
+/// Points of the Gauss–Legendre rule in [`phi_change`]: exact for polynomials of degree 15.
+const PHI_NODES: usize = 8;
 
 /// Widest panel of the quadrature in [`phi_change`]: 8-point Gauss–Legendre on a panel of
 /// width `h` errs by about `h^16 σ^(16) / 10^12`, far below rounding for the smooth activations.
@@ -248,6 +239,9 @@ const PHI_PANEL: f64 = 0.25;
 /// (`(t₁ − t₀)(t₁ + t₀)` on one side of 0), the smooth ones as `∫ 2σ` by Gauss–Legendre
 /// quadrature on panels of width at most [`PHI_PANEL`].
 pub(crate) fn phi_change(sigma: &Sigma, t0: f64, t1: f64, dt: f64) -> f64 {
+    if !dt.is_finite() {
+        return sigma.phi(t1) - sigma.phi(t0);
+    }
     let quadratic = |slope_above: f64, slope_below: f64| {
         let slope = |t: f64| if t > 0.0 { slope_above } else { slope_below };
         if (t0 > 0.0) == (t1 > 0.0) {
@@ -256,28 +250,22 @@ pub(crate) fn phi_change(sigma: &Sigma, t0: f64, t1: f64, dt: f64) -> f64 {
             slope(t1) * t1 * t1 - slope(t0) * t0 * t0
         }
     };
-    if !dt.is_finite() {
-        return sigma.phi(t1) - sigma.phi(t0);
-    }
     match sigma.activation {
         Activation::None => 0.0,
         Activation::Linear => dt * (t0 + t1),
         Activation::Relu => quadratic(1.0, 0.0),
         Activation::LeakyRelu => quadratic(1.0, sigma.leaky_slope),
         Activation::Gelu | Activation::Tanh => {
+            static RULE: OnceLock<GaussLegendre> = OnceLock::new();
+            let rule = RULE.get_or_init(|| GaussLegendre::new(PHI_NODES));
             let panels = (dt.abs() / PHI_PANEL).ceil().max(1.0);
             let width = dt / panels;
-            let mut total = 0.0;
-            for panel in 0..panels as usize {
-                let middle = t0 + (panel as f64 + 0.5) * width;
-                let mut sum = 0.0;
-                for (node, weight) in GAUSS_NODES.iter().zip(&GAUSS_WEIGHTS) {
-                    let offset = 0.5 * width * node;
-                    sum += weight * (sigma.sigma(middle + offset) + sigma.sigma(middle - offset));
-                }
-                total += sum * width; // ½ width · Σ w_k 2σ(·)
-            }
-            total
+            (0..panels as usize)
+                .map(|panel| {
+                    let start = t0 + panel as f64 * width;
+                    rule.integrate_width(start, width, |s| 2.0 * sigma.sigma(s))
+                })
+                .sum()
         }
     }
 }

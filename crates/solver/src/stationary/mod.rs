@@ -70,10 +70,10 @@
 //!   Newton on the objective itself (`newton::descend`: steps minimizing its quadratic model
 //!   `r·p + ½ pᵀJp` within the region, along negative curvature where there is some, kept when
 //!   the objective falls: judged on its change summed term by term, since near the end the
-//!   decreases are below the rounding of the objective itself), from the atoms the stalled polish started from (the polish moved
-//!   them towards the stall, not downhill), atoms within `merge_tol` merging. Newton's root
-//!   finding takes over under the handover rule above (`newton_handover`), offered after a kept
-//!   step from a point where the model is convex and its Newton step fits in the region; then
+//!   decreases are below the rounding of the objective itself), from the atoms the stalled
+//!   polish started from (the polish moved them towards the stall, not downhill), atoms within
+//!   `merge_tol` merging. Newton's root finding takes over under the handover rule above
+//!   (`newton_handover`), offered after a kept step from a point where the model is convex and its Newton step fits in the region; then
 //!   the state is certified again, and descends again if it stalls again, within `max_escapes`
 //!   (a polish can stall just above the tolerance at a nearly degenerate minimum). After a
 //!   descent that lowered nothing, or with more than `MAX_DESCENT_ATOMS` atoms (a dense

@@ -32,10 +32,9 @@
 //!
 //! **Energy changes.** The flow and the descent judge a step by the objective's change summed
 //! term by term ([`objective_change`], `calculus::energy_change`), with an error of a few ulps of
-//! its terms rather than of the objective:
-//! near the end of a descent the decreases fall to `1e-18` and below, under the rounding of the
-//! objective (`|Ẽ| ~ 1e-3`, rounded to a few `1e-19`), where the difference of two rounded
-//! values would reject every step.
+//! its terms rather than of the objective: near the end of a descent the decreases fall to
+//! `1e-18` and below, under the rounding of the objective (`|Ẽ| ~ 1e-3`, rounded to a few
+//! `1e-19`), where the difference of two rounded values would reject every step.
 
 use crate::clusters::merge_close;
 use crate::error::SolverError;

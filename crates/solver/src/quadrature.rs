@@ -1,5 +1,6 @@
-//! Gauss–Legendre quadrature, for the cell averages of smooth functions (the kernel's cell-pair
-//! averages, the perceptron potential, von Mises laws): `n` nodes integrate polynomials of
+//! Gauss–Legendre quadrature, for the mean-field scheme's cell averages of smooth functions (the
+//! kernel's cell-pair averages, the perceptron potential, von Mises laws) and the certifier's
+//! potential differences (`stationary::calculus::phi_change`): `n` nodes integrate polynomials of
 //! degree `2n - 1` exactly.
 
 /// Nodes and weights of the `n`-point Gauss–Legendre rule on `[-1, 1]`, nodes increasing.
@@ -48,6 +49,20 @@ impl GaussLegendre {
     pub fn integrate(&self, a: f64, b: f64, f: impl Fn(f64) -> f64) -> f64 {
         let half = 0.5 * (b - a);
         let middle = 0.5 * (a + b);
+        self.scaled_sum(middle, half, f)
+    }
+
+    /// `∫ f` over `[start, start + width]` with the width given rather than taken as the
+    /// difference of rounded ends: for an interval much shorter than its ends' magnitude
+    /// (`1e-13` at `1.7`) that difference would keep few of the width's digits.
+    pub fn integrate_width(&self, start: f64, width: f64, f: impl Fn(f64) -> f64) -> f64 {
+        let half = 0.5 * width;
+        let middle = start + half;
+        self.scaled_sum(middle, half, f)
+    }
+
+    /// `half · Σ w_k f(middle + half x_k)`: the integral over `[middle − half, middle + half]`.
+    fn scaled_sum(&self, middle: f64, half: f64, f: impl Fn(f64) -> f64) -> f64 {
         let sum: f64 = self
             .nodes
             .iter()
