@@ -455,6 +455,11 @@ impl Display {
         let overall = counts.overall(self.started.elapsed());
         if let Some((_, bar)) = &self.bars {
             bar.set_message(overall_line(width, &overall));
+            if overall.finished == overall.queued {
+                // set_message draws at most every 50 ms: the last count would be skipped when
+                // the run ends within that time; suspending redraws at once.
+                bar.suspend(|| {});
+            }
         } else {
             let mut last = self.last_line.lock().expect("clock");
             let finished = matches!(event, Event::Finished { .. } | Event::Failed { .. });
