@@ -4,11 +4,20 @@
 //! matters: at `1e-2` the run's clusters merge into 15 atoms at once; at `1e-3` they leave 192
 //! atoms that Newton pulls together over a few dozen iterations (dense 192 × 192
 //! eigendecompositions).
+//!
+//! The second group certifies, as `stop.certify` does, the end state that took longest in the
+//! paper's S^1 β sweep (sweeps/paper/s1_beta.toml, GeLU, β = 5: 44k steps to convergence, 12
+//! counted clusters of arcs still gathering): merged, coarsened into groups of 1e-3 rad (248
+//! atoms), polished, and, its polish stalling, descended to a strict minimum.
 #![allow(missing_docs)] // criterion_group! generates undocumented items
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use sphereflow_solver::clusters::merge_close;
+use sphereflow_solver::params::Activation;
 use sphereflow_solver::testing::default_params;
-use sphereflow_solver::{certify, simulate, CertifyOptions, Par, Problem};
+use sphereflow_solver::{
+    certify, certify_options, coarsening, simulate, CertifyOptions, Classification, Par, Problem,
+};
 
 fn certify_end_state(c: &mut Criterion) {
     let mut params = default_params();
@@ -36,5 +45,28 @@ fn certify_end_state(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, certify_end_state);
+fn certify_sweep_end_state(c: &mut Criterion) {
+    let mut params = default_params();
+    params.model.beta = 5.0;
+    params.perceptron.activation = Activation::Gelu;
+    let problem = Problem::new(params, None, None).expect("valid parameters");
+    let end = simulate(&problem, Par::Rayon)
+        .expect("the run succeeds")
+        .final_state;
+    let mut options = certify_options(&problem.params, &end);
+    let mut merged = end.clone();
+    merge_close(&mut merged, options.merge_tol);
+    options.coarsen = coarsening(&problem, &merged);
+    assert!(options.coarsen.is_some(), "the end state is coarsened");
+    let certificate = certify(&problem.dynamics, &end, &options, Par::Rayon).expect("certifies");
+    assert_eq!(certificate.classification, Classification::Strict);
+    let mut group = c.benchmark_group("certify_s1_beta_sweep_gelu_beta5");
+    group.sample_size(10);
+    group.bench_function("stop_certify", |b| {
+        b.iter(|| certify(&problem.dynamics, &end, &options, Par::Rayon).expect("certifies"))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, certify_end_state, certify_sweep_end_state);
 criterion_main!(benches);

@@ -70,4 +70,7 @@ pub use stationary::{certify, Certificate, CertifyOptions, Classification, Escap
 /// the certification flow accept a step on the energy's change summed term by term
 /// (`stationary::energy_change`, its error a few ulps of its terms) instead of the difference of two
 /// rounded energies, so a descent goes on where its decreases fall below the energy's rounding.
-pub const SOLVER_REV: u32 = 11;
+/// Revision 12: Newton's polish merges atoms that come within the merge distance after each
+/// accepted step instead of at the end of a polish (its iteration budget counted from the last
+/// merge), so the path from a coarsened state, and at times the minimum reached, changes.
+pub const SOLVER_REV: u32 = 12;

@@ -291,23 +291,34 @@ pub(crate) fn field_parts(dynamics: &Dynamics, state: &State) -> FieldParts {
     let n = state.len();
     let perceptron = &dynamics.perceptron;
     let mut field = vec![0.0; n * dim];
+    let mut felt = vec![0.0; n];
+    // Each pair's weight once, added to both atoms: atom `a` receives its terms in the order of
+    // `b` (from the earlier atoms' rows, then its own), as a loop over every `b` would add them.
+    for a in 0..n {
+        let xa = state.position(a);
+        for b in a + 1..n {
+            let xb = state.position(b);
+            let w = dynamics.weight(dot(xa, xb));
+            let (wa, wb) = (state.masses[b] * w, state.masses[a] * w);
+            felt[a] += wa;
+            felt[b] += wb;
+            let (head, tail) = field.split_at_mut(b * dim);
+            for ((oa, ob), (&x_a, &x_b)) in head[a * dim..(a + 1) * dim]
+                .iter_mut()
+                .zip(&mut tail[..dim])
+                .zip(xa.iter().zip(xb))
+            {
+                *oa += wa * x_b;
+                *ob += wb * x_a;
+            }
+        }
+    }
     let mut attention_scale = 0.0f64;
     let mut scale = 0.0f64;
     for a in 0..n {
         let xa = state.position(a);
         let out = &mut field[a * dim..(a + 1) * dim];
-        let mut felt = 0.0;
-        for b in 0..n {
-            if b == a {
-                continue;
-            }
-            let xb = state.position(b);
-            let w = state.masses[b] * dynamics.weight(dot(xa, xb));
-            felt += w;
-            for (o, &x) in out.iter_mut().zip(xb) {
-                *o += w * x;
-            }
-        }
+        let mut felt = felt[a];
         if dynamics.attention == Attention::Sa {
             // The atom's own weight counts in the normalization Z_a.
             let z = felt + state.masses[a] * dynamics.weight(1.0);

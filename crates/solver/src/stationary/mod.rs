@@ -322,10 +322,10 @@ pub struct Certificate {
     /// merge or the polish moved the state (`None` in certificates stored before it was kept).
     #[serde(default)]
     pub energy_given: Option<f64>,
-    /// Newton iterations of the final polish (summed over its rounds when atoms merged).
+    /// Newton iterations of the final polish, merges included.
     pub newton_iterations: usize,
-    /// `max_a |F_a|` at the start of the final polish and after each accepted Newton step (the
-    /// rounds one after the other when atoms merged in between).
+    /// `max_a |F_a|` at the start of the final polish and after each accepted Newton step (of
+    /// the merged atoms after a step that merged some).
     pub residual_history: Vec<f64>,
     /// Escapes from saddles, in order.
     pub escapes: Vec<Escape>,
@@ -637,8 +637,9 @@ fn validate(
     Ok(())
 }
 
-/// Polishes, merges atoms that came within `merge_tol`, and polishes again until nothing merges;
-/// the iterations add up and the residual histories are concatenated.
+/// Polishes (atoms that come within `merge_tol` merge as the polish goes), merges what the
+/// last step brought within `merge_tol`, and polishes again until nothing merges; the
+/// iterations add up and the residual histories are concatenated.
 fn polish_and_merge(
     dynamics: &Dynamics,
     atoms: &mut State,
@@ -650,6 +651,7 @@ fn polish_and_merge(
             dynamics,
             atoms,
             options.residual_tol,
+            options.merge_tol,
             options.max_newton_iterations,
         )?;
         let polish = match total.take() {

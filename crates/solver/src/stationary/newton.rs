@@ -16,6 +16,9 @@
 //! make `J` singular; singular values below `PSEUDO_INVERSE_CUTOFF` of the largest are dropped,
 //! so the step is the minimum-norm one and does not move along the orbit.
 //!
+//! Atoms that come within the merge tolerance merge after each accepted step, so a cluster's
+//! atoms leave the problem as they meet.
+//!
 //! **Flow.** Projected gradient steps of the objective (`E` in descent, `−E` in ascent) along the
 //! dynamics' own velocity `±F_a`, with a backtracking (Armijo) step size, merging atoms that come
 //! within the merge tolerance. Used only after stepping off a saddle.
@@ -253,20 +256,16 @@ fn triplets(jac: &[f64], r: &[f64], size: usize, symmetric: bool) -> Result<Trip
     })
 }
 
-/// The trust-region step for `J p ≈ −r` with `|p| <= radius`.
-fn trust_region_step(
-    jac: &[f64],
-    r: &[f64],
-    size: usize,
-    symmetric: bool,
-    radius: Option<f64>,
-) -> Result<Vec<f64>, SolverError> {
+/// The trust-region step for `J p ≈ −r` with `|p| <= radius`, from `J`'s singular triplets
+/// with `r`.
+fn trust_region_step(triplets: &Triplets, size: usize, radius: Option<f64>) -> Vec<f64> {
     let Triplets {
         singular,
         c,
         v,
         rank,
-    } = triplets(jac, r, size, symmetric)?;
+    } = triplets;
+    let rank = *rank;
     let largest = singular.first().copied().unwrap_or(0.0);
     let coefficients = |mu: f64| -> Vec<f64> {
         (0..rank)
@@ -310,7 +309,7 @@ fn trust_region_step(
             *pj += coefficient * v[j * rank + k];
         }
     }
-    Ok(p)
+    p
 }
 
 /// The factor (at most 1) that keeps every atom's move under the step `p` (solve coordinates)
@@ -331,11 +330,17 @@ fn squared(values: &[f64]) -> f64 {
     values.iter().map(|v| v * v).sum()
 }
 
-/// Newton's method with a trust region until `max_a |F_a| <= tol · scale` or `max_iterations`.
+/// Newton's method with a trust region until `max_a |F_a| <= tol · scale` or `max_iterations`
+/// without a merge. Atoms within `merge_tol` merge after each accepted step (the residual is then
+/// that of the merged atoms), so the atoms of a cluster being gathered leave the problem as they
+/// meet rather than at the end of a polish: a coarsened state's few hundred atoms shrink to its
+/// clusters' count within the polish, and each dense eigendecomposition is of the atoms left.
+/// A rejected step leaves the state as it is, and its Jacobian and triplets are kept.
 pub(crate) fn polish(
     dynamics: &Dynamics,
     state: &mut State,
     tol: f64,
+    merge_tol: f64,
     max_iterations: usize,
 ) -> Result<Polish, SolverError> {
     let tangent = state.dim - 1;
@@ -343,13 +348,24 @@ pub(crate) fn polish(
     let mut history = vec![current.max_field];
     let mut radius: Option<f64> = None;
     let mut iterations = 0;
+    let mut since_merge = 0;
+    // The Jacobian at the current state and its triplets, kept across rejected steps.
+    let mut kept: Option<(Vec<f64>, Triplets)> = None;
     // USA's Jacobian is a scaled Hessian: symmetric.
     let symmetric = dynamics.attention == Attention::Usa;
-    while current.max_field > tol * current.scale && iterations < max_iterations {
+    while current.max_field > tol * current.scale && since_merge < max_iterations {
         iterations += 1;
+        since_merge += 1;
         let size = state.len() * tangent;
-        let jac = jacobian(dynamics, state)?;
-        let mut p = trust_region_step(&jac, &current.values, size, symmetric, radius)?;
+        let (jac, triplets) = match kept.take() {
+            Some(model) => model,
+            None => {
+                let jac = jacobian(dynamics, state)?;
+                let triplets = triplets(&jac, &current.values, size, symmetric)?;
+                (jac, triplets)
+            }
+        };
+        let mut p = trust_region_step(&triplets, size, radius);
         let shrink = atom_step_cap(dynamics, state, &p);
         p.iter_mut().for_each(|v| *v *= shrink);
         let step_length = squared(&p).sqrt();
@@ -373,6 +389,10 @@ pub(crate) fn polish(
         if ratio > 1e-4 && actual > 0.0 {
             *state = trial_state;
             current = trial;
+            if merge_close(state, merge_tol) {
+                current = residual(dynamics, state)?;
+                since_merge = 0;
+            }
             history.push(current.max_field);
             if ratio > 0.75 && radius.is_none_or(|r| step_length > 0.99 * r) {
                 radius = Some(2.0 * step_length);
@@ -386,6 +406,8 @@ pub(crate) fn polish(
             if step_length < 1e-15 {
                 break;
             }
+            // The state is unchanged: so are its Jacobian and the triplets.
+            kept = Some((jac, triplets));
         }
     }
     Ok(Polish {
@@ -603,4 +625,50 @@ pub(crate) fn descend(
         }
     }
     Ok(iterations)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::Activation;
+    use crate::run::Problem;
+    use crate::testing::default_params;
+
+    /// The paper's S^1 sweep at GeLU, β = 5, and two atoms of half the mass each `gap` apart
+    /// around the angle where its heaviest certified atom sits: attention and the perceptron
+    /// gather them into one.
+    fn gathering_pair(gap: f64) -> (Dynamics, State) {
+        let mut params = default_params();
+        params.model.beta = 5.0;
+        params.perceptron.activation = Activation::Gelu;
+        let dynamics = Problem::new(params, None, None)
+            .expect("valid parameters")
+            .dynamics;
+        let centre = -2.109_313_572_895_152_4_f64;
+        let angles = [centre - gap / 2.0, centre + gap / 2.0];
+        let state = State {
+            dim: 2,
+            positions: angles.iter().flat_map(|t| [t.cos(), t.sin()]).collect(),
+            masses: vec![0.5, 0.5],
+        };
+        (dynamics, state)
+    }
+
+    #[test]
+    fn a_polish_merges_atoms_as_they_meet() {
+        let (dynamics, start) = gathering_pair(1e-3);
+        let mut merging = start.clone();
+        let merged = polish(&dynamics, &mut merging, 1e-12, 1e-6, 100).expect("polishes");
+        assert!(merged.converged, "residual {:e}", merged.residual);
+        assert_eq!(merging.len(), 1, "the pair met within the polish");
+        assert_eq!(merged.history.len(), merged.iterations + 1);
+        // Without merging the polish keeps both atoms, however close it brings them.
+        let mut apart = start;
+        polish(&dynamics, &mut apart, 1e-12, 0.0, 100).expect("polishes");
+        assert_eq!(apart.len(), 2);
+        let gap = crate::sphere::dot(apart.position(0), apart.position(1))
+            .min(1.0)
+            .acos();
+        assert!(gap < 1e-6, "the atoms end {gap:e} apart");
+    }
 }
