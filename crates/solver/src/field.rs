@@ -89,9 +89,15 @@ impl Dynamics {
     /// The attention weight at inner product `s = <x_i, x_j>`.
     #[inline]
     pub fn weight(&self, s: f64) -> f64 {
+        self.weight_exponent(s).exp()
+    }
+
+    /// The exponent `t` of the attention weight `e^t` at inner product `s`: `β(s − 1)` or `βs`.
+    #[inline]
+    pub fn weight_exponent(&self, s: f64) -> f64 {
         match self.kernel {
-            Kernel::Shifted => (self.beta * (s - 1.0)).exp(),
-            Kernel::Paper => (self.beta * s).exp(),
+            Kernel::Shifted => self.beta * (s - 1.0),
+            Kernel::Paper => self.beta * s,
         }
     }
 

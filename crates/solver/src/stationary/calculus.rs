@@ -20,6 +20,7 @@
 //! term `<x_a, ∇_a Ẽ>` by amounts that cancel.
 
 use crate::field::Dynamics;
+use crate::kernel::{exp_in_place, Backend};
 use crate::params::{Activation, Attention};
 use crate::perceptron::Sigma;
 use crate::quadrature::GaussLegendre;
@@ -284,6 +285,23 @@ pub(crate) struct FieldParts {
     pub scale: f64,
 }
 
+/// The attention weights `w_ab` of the pairs `a < b`, row after row (`a`, then `b`, ascending),
+/// from the pair kernels' vectorised `exp` (a couple of ulps; flushed to zero below
+/// `f64::MIN_POSITIVE`): the field and the Hessian take one `exp` per pair, most of their cost
+/// with the C library's.
+fn pair_weights(dynamics: &Dynamics, state: &State) -> Vec<f64> {
+    let n = state.len();
+    let mut weights = Vec::with_capacity(n * n.saturating_sub(1) / 2);
+    for a in 0..n {
+        let xa = state.position(a);
+        for b in a + 1..n {
+            weights.push(dynamics.weight_exponent(dot(xa, state.position(b))));
+        }
+    }
+    exp_in_place(Backend::detect(), &mut weights);
+    weights
+}
+
 /// The field `F_a = A_a + u(x_a)` (without the regime's sign) of every atom, with the scales of
 /// its terms.
 pub(crate) fn field_parts(dynamics: &Dynamics, state: &State) -> FieldParts {
@@ -294,11 +312,14 @@ pub(crate) fn field_parts(dynamics: &Dynamics, state: &State) -> FieldParts {
     let mut felt = vec![0.0; n];
     // Each pair's weight once, added to both atoms: atom `a` receives its terms in the order of
     // `b` (from the earlier atoms' rows, then its own), as a loop over every `b` would add them.
+    let weights = pair_weights(dynamics, state);
+    let mut pair = 0;
     for a in 0..n {
         let xa = state.position(a);
         for b in a + 1..n {
             let xb = state.position(b);
-            let w = dynamics.weight(dot(xa, xb));
+            let w = weights[pair];
+            pair += 1;
             let (wa, wb) = (state.masses[b] * w, state.masses[a] * w);
             felt[a] += wa;
             felt[b] += wb;
@@ -382,11 +403,12 @@ pub fn hessian(dynamics: &Dynamics, state: &State) -> Vec<f64> {
     let beta = dynamics.beta;
     let perceptron = &dynamics.perceptron;
     let bases: Vec<Vec<f64>> = (0..n).map(|a| tangent_basis(state.position(a))).collect();
-    // w_ab once per pair (the kernel is symmetric: the same bits either way round).
+    // w_ab once per pair (the kernel is symmetric).
     let mut weights = vec![0.0; n * n];
+    let mut pairs = pair_weights(dynamics, state).into_iter();
     for a in 0..n {
         for b in a + 1..n {
-            let w = dynamics.weight(dot(state.position(a), state.position(b)));
+            let w = pairs.next().expect("a weight per pair");
             weights[a * n + b] = w;
             weights[b * n + a] = w;
         }
