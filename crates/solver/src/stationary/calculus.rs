@@ -288,7 +288,8 @@ pub(crate) struct FieldParts {
 /// The attention weights `w_ab` of the pairs `a < b`, row after row (`a`, then `b`, ascending),
 /// from the pair kernels' vectorised `exp` (a couple of ulps; flushed to zero below
 /// `f64::MIN_POSITIVE`): the field and the Hessian take one `exp` per pair, most of their cost
-/// with the C library's.
+/// with the C library's. A NaN exponent gives 0 there, not NaN; a non-finite position still
+/// makes the field non-finite (it multiplies the weights), which `newton::residual` refuses.
 fn pair_weights(dynamics: &Dynamics, state: &State) -> Vec<f64> {
     let n = state.len();
     let mut weights = Vec::with_capacity(n * n.saturating_sub(1) / 2);

@@ -128,7 +128,8 @@ pub struct CertifyOptions {
     pub merge_tol: f64,
     /// Newton stops at `max_a |F_a| <= residual_tol · scale`.
     pub residual_tol: f64,
-    /// Newton iterations allowed per polish.
+    /// Newton iterations a polish may take without merging atoms: the count starts again at each
+    /// merge (at most one per atom), as each polish round after a merge used to start afresh.
     pub max_newton_iterations: usize,
     /// Whether to escape from saddles.
     pub escape: bool,
@@ -322,7 +323,7 @@ pub struct Certificate {
     /// merge or the polish moved the state (`None` in certificates stored before it was kept).
     #[serde(default)]
     pub energy_given: Option<f64>,
-    /// Newton iterations of the final polish, merges included.
+    /// Newton iterations of the final polish, summed over its rounds (merges take none).
     pub newton_iterations: usize,
     /// `max_a |F_a|` at the start of the final polish and after each accepted Newton step (of
     /// the merged atoms after a step that merged some).
@@ -637,9 +638,10 @@ fn validate(
     Ok(())
 }
 
-/// Polishes (atoms that come within `merge_tol` merge as the polish goes), merges what the
-/// last step brought within `merge_tol`, and polishes again until nothing merges; the
-/// iterations add up and the residual histories are concatenated.
+/// Polishes (atoms that come within `merge_tol` merge as the polish goes), then merges what is
+/// still within `merge_tol` (atoms a polish that took no step started with, or merged centres
+/// that landed that close) and polishes again until nothing merges; the iterations add up and
+/// the residual histories are concatenated.
 fn polish_and_merge(
     dynamics: &Dynamics,
     atoms: &mut State,

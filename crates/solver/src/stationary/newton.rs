@@ -335,7 +335,10 @@ fn squared(values: &[f64]) -> f64 {
 /// that of the merged atoms), so the atoms of a cluster being gathered leave the problem as they
 /// meet rather than at the end of a polish: a coarsened state's few hundred atoms shrink to its
 /// clusters' count within the polish, and each dense eigendecomposition is of the atoms left.
-/// A rejected step leaves the state as it is, and its Jacobian and triplets are kept.
+/// (Atoms merge for good once within `merge_tol`, even if the polish would have moved them
+/// apart again: the merge distance is the certification's resolution.) After a merge the trust
+/// region starts afresh, as a new polish would. A rejected step leaves the state as it is, and
+/// its Jacobian and triplets are kept.
 pub(crate) fn polish(
     dynamics: &Dynamics,
     state: &mut State,
@@ -392,6 +395,10 @@ pub(crate) fn polish(
             if merge_close(state, merge_tol) {
                 current = residual(dynamics, state)?;
                 since_merge = 0;
+                // A smaller problem with other masses: its trust region starts afresh.
+                radius = None;
+                history.push(current.max_field);
+                continue;
             }
             history.push(current.max_field);
             if ratio > 0.75 && radius.is_none_or(|r| step_length > 0.99 * r) {
@@ -661,7 +668,10 @@ mod tests {
         let merged = polish(&dynamics, &mut merging, 1e-12, 1e-6, 100).expect("polishes");
         assert!(merged.converged, "residual {:e}", merged.residual);
         assert_eq!(merging.len(), 1, "the pair met within the polish");
-        assert_eq!(merged.history.len(), merged.iterations + 1);
+        // Converged on the merged atom's own residual, not on the pair's before the merge.
+        let own = residual(&dynamics, &merging).expect("finite").max_field;
+        assert_eq!(merged.residual, own);
+        assert_eq!(merged.history.last(), Some(&own));
         // Without merging the polish keeps both atoms, however close it brings them.
         let mut apart = start;
         polish(&dynamics, &mut apart, 1e-12, 0.0, 100).expect("polishes");
