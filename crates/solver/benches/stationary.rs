@@ -12,11 +12,10 @@
 #![allow(missing_docs)] // criterion_group! generates undocumented items
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use sphereflow_solver::clusters::merge_close;
 use sphereflow_solver::params::Activation;
 use sphereflow_solver::testing::default_params;
 use sphereflow_solver::{
-    certify, certify_options, coarsening, simulate, CertifyOptions, Classification, Par, Problem,
+    certify, end_state_options, simulate, CertifyOptions, Classification, Par, Problem,
 };
 
 fn certify_end_state(c: &mut Criterion) {
@@ -53,10 +52,7 @@ fn certify_sweep_end_state(c: &mut Criterion) {
     let end = simulate(&problem, Par::Rayon)
         .expect("the run succeeds")
         .final_state;
-    let mut options = certify_options(&problem.params, &end);
-    let mut merged = end.clone();
-    merge_close(&mut merged, options.merge_tol);
-    options.coarsen = coarsening(&problem, &merged);
+    let options = end_state_options(&problem, &end);
     assert!(options.coarsen.is_some(), "the end state is coarsened");
     let certificate = certify(&problem.dynamics, &end, &options, Par::Rayon).expect("certifies");
     assert_eq!(certificate.classification, Classification::Strict);

@@ -8,7 +8,7 @@
 use sphereflow_solver::clusters::merge_close;
 use sphereflow_solver::params::Activation;
 use sphereflow_solver::testing::default_params;
-use sphereflow_solver::{certify, certify_options, coarsening, simulate, Par, Problem};
+use sphereflow_solver::{certify, end_state_options, simulate, Par, Problem};
 use std::time::Instant;
 
 const BETAS: [f64; 13] = [
@@ -28,10 +28,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             params.perceptron.activation = activation;
             let problem = Problem::new(params, None, None)?;
             let end = simulate(&problem, Par::Rayon)?.final_state;
-            let mut options = certify_options(&problem.params, &end);
+            let options = end_state_options(&problem, &end);
             let mut merged = end.clone();
             merge_close(&mut merged, options.merge_tol);
-            options.coarsen = coarsening(&problem, &merged);
             let mut best = f64::INFINITY;
             let mut certificate = None;
             for _ in 0..3 {

@@ -41,9 +41,9 @@ pub use params::{
 };
 pub use perceptron::Perceptron;
 pub use run::{
-    certify_options, coarsening, simulate, simulate_certified, spreads, Conclusion, Frame, Frames,
-    Problem, RunResult, SeriesRow, Simulation, StopReason, Summary, COARSEN_MAX,
-    MAX_CERTIFIED_ATOMS, SETTLED_SPREAD,
+    certify_options, coarsening, end_state_options, simulate, simulate_certified, spreads,
+    Conclusion, Frame, Frames, Problem, RunResult, SeriesRow, Simulation, StopReason, Summary,
+    COARSEN_MAX, MAX_CERTIFIED_ATOMS, SETTLED_SPREAD,
 };
 pub use state::State;
 pub use stationary::{certify, Certificate, CertifyOptions, Classification, Escape, EscapeFrom};

@@ -419,6 +419,17 @@ pub fn coarsening(problem: &Problem, merged: &State) -> Option<f64> {
         .find(|&diameter| merge_within(merged, diameter, MAX_CERTIFIED_ATOMS).is_some())
 }
 
+/// The options [`Simulation::conclude`] certifies a run's end `state` with, for a run that
+/// stopped on its own rule (a settled one also does not descend): [`certify_options`], with the
+/// [`coarsening`] of the state merged at their `merge_tol`.
+pub fn end_state_options(problem: &Problem, state: &State) -> CertifyOptions {
+    let mut options = certify_options(&problem.params, state);
+    let mut merged = state.clone();
+    merge_close(&mut merged, options.merge_tol);
+    options.coarsen = coarsening(problem, &merged);
+    options
+}
+
 /// The certification options of `stop.certify` for a state: merged at `stop.certify_merge`, or
 /// by default, when the state is a set of tight clusters (every counted cluster's spread within
 /// [`SETTLED_SPREAD`] of the radius), at that distance (one atom per cluster), and only where
