@@ -12,6 +12,7 @@ use pyo3::types::{PyDict, PyList};
 use pyo3::IntoPyObjectExt;
 use sphereflow_exec::store::ObjectState;
 use sphereflow_exec::Store;
+use sphereflow_meanfield::{particle_spread, ParticleSpread};
 use sphereflow_plan::schema::{check, default_value};
 use sphereflow_plan::{resolve, Setting, Sweep, TaskId, Typed, SCHEMA};
 use sphereflow_solver::{
@@ -51,6 +52,14 @@ impl Run {
     /// The final state.
     pub fn final_state(&self) -> &State {
         &self.final_state
+    }
+
+    /// The spread measures of a run that spreads, on S^1.
+    fn spread(&self) -> Option<ParticleSpread> {
+        if !self.dynamics.spreads() {
+            return None;
+        }
+        particle_spread(&self.final_state).ok()
     }
 }
 
@@ -411,7 +420,9 @@ impl Run {
     /// The summary of the end state (as `sphereflow simulate --json`): `n_clusters`, `n_heavy`,
     /// `max_cluster_mass`, `max_window_mass`, `max_spread`, `energy_initial`, `energy_final`,
     /// `steps`, `rejected_steps`, `t_final`, `stop_reason`, `max_drift`, `n_atoms`,
-    /// `runtime_s`, `solver_rev`.
+    /// `runtime_s`, `solver_rev`, and `spread`: whether the run spreads (descent without a
+    /// perceptron), whose `n_clusters` then counts the arcs of width r that tile it, not
+    /// clusters; on S^1 such a run also has `largest_gap` (× 2π/n) and `w1_uniform` (radians).
     #[getter]
     fn observables<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let mut json =
@@ -419,6 +430,13 @@ impl Run {
         if let Some(map) = json.as_object_mut() {
             map.insert("runtime_s".into(), self.runtime_s.into());
             map.insert("solver_rev".into(), SOLVER_REV.into());
+            // A run that spreads is described by its distance from uniform (S^1), never by a
+            // cluster count (MODEL.md §7), as `simulate --json` does.
+            map.insert("spread".into(), self.dynamics.spreads().into());
+            if let Some(spread) = self.spread() {
+                map.insert("largest_gap".into(), spread.largest_gap.into());
+                map.insert("w1_uniform".into(), spread.w1_uniform.into());
+            }
         }
         json_to_py(py, &json)
     }
@@ -502,14 +520,22 @@ impl Run {
 
     fn __repr__(&self) -> String {
         let s = &self.summary;
+        let shape = match (self.dynamics.spreads(), self.spread()) {
+            (true, Some(m)) => format!(
+                "spread, largest gap {:.2} × 2π/n, W1 to uniform {:.2e}",
+                m.largest_gap, m.w1_uniform
+            ),
+            (true, None) => "spread".to_string(),
+            (false, _) => format!(
+                "{} clusters, {} heavy, largest mass {:.4}",
+                s.n_clusters, s.n_heavy, s.max_cluster_mass
+            ),
+        };
         format!(
-            "Run({} after {} steps, t = {:.1}: {} clusters, {} heavy, largest mass {:.4}, energy {:.6} -> {:.6}{})",
+            "Run({} after {} steps, t = {:.1}: {shape}, energy {:.6} -> {:.6}{})",
             s.stop_reason.as_str(),
             s.steps,
             s.t_final,
-            s.n_clusters,
-            s.n_heavy,
-            s.max_cluster_mass,
             s.energy_initial,
             s.energy_final,
             self.task_id

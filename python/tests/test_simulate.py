@@ -61,6 +61,27 @@ def test_final_positions_are_bit_identical_to_the_cli(cli, tmp_path, settings):
         assert observed[key] == summary[key], key
 
 
+def test_a_spreading_run_is_described_by_its_distance_from_uniform_as_the_cli_does(cli):
+    # Descent without a perceptron repels: the run spreads, and both say so with the same
+    # measures rather than a cluster count.
+    settings = {
+        "model.beta": 10,
+        "model.particles": 200,
+        "perceptron.activation": "none",
+        "stop.max_steps": 300,
+    }
+    summary = json.loads(cli("simulate", *set_args(settings), "--json").stdout)
+    observed = sphereflow.simulate(settings).observables
+    assert summary["spread"] is True and observed["spread"] is True
+    for key in ["largest_gap", "w1_uniform"]:
+        assert observed[key] == summary[key], key
+    assert 1.0 <= observed["largest_gap"] and 0.0 < observed["w1_uniform"] < 0.2
+    assert "spread, largest gap" in repr(sphereflow.simulate(settings))
+    clustered = sphereflow.simulate(CASES[0])
+    assert clustered.observables["spread"] is False
+    assert "w1_uniform" not in clustered.observables and "clusters" in repr(clustered)
+
+
 def test_a_change_of_setting_changes_the_bits(cli, tmp_path):
     # The comparison above can fail: another seed gives other positions.
     out = tmp_path / "final.npy"

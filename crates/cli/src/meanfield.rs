@@ -3,10 +3,10 @@
 
 use std::path::PathBuf;
 
-use sphereflow_meanfield::{as_run_result, solve, Model};
+use sphereflow_meanfield::{as_run_result, density_spread, solve, Model};
 use sphereflow_plan::resolve;
 use sphereflow_plan::schema::parse_set;
-use sphereflow_solver::{Par, Problem};
+use sphereflow_solver::{spreads, Par, Problem};
 
 use crate::args::TaskArgs;
 use crate::failure::Failure;
@@ -17,7 +17,9 @@ pub struct Args {
     #[command(flatten)]
     task: TaskArgs,
     /// Print the run as JSON: the snapshot times, the mass and energy series, the final
-    /// clusters and the runtime.
+    /// clusters and the runtime. A density that spreads (descent without a perceptron) has
+    /// `"spread": true`, its largest and smallest cell averages over uniform and its W1
+    /// distance to uniform; its clusters are the arcs of width r that tile it, not clusters.
     #[arg(long)]
     json: bool,
     /// Write the density at the snapshot times (`.npy`, snapshots × cells, per radian).
@@ -57,6 +59,12 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     let run =
         as_run_result(&model, &setup.numerics, &result, &problem.params).map_err(Failure::run)?;
     let s = &run.summary;
+    // A density that spreads (descent without a perceptron) is described by how far it is
+    // from uniform, never by a cluster count (MODEL.md §7).
+    let spread = spreads(&problem.params, &problem.dynamics.perceptron)
+        .then(|| density_spread(result.final_density()))
+        .transpose()
+        .map_err(Failure::run)?;
     let mass_drift = result
         .mass
         .iter()
@@ -75,7 +83,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
                 })
             })
             .collect();
-        let summary = serde_json::json!({
+        let mut summary = serde_json::json!({
             "cells": result.cells,
             "steps": result.steps,
             "times": result.times,
@@ -96,24 +104,35 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             "energy_final": s.energy_final,
             "max_mass_error": mass_drift,
             "clusters": clusters,
+            "spread": spread.is_some(),
             "runtime_s": result.runtime_seconds,
         });
+        // The spread measures, for a spread density only (no nulls: every number is finite).
+        if let Some(m) = spread {
+            summary["density_peak"] = m.peak.into();
+            summary["density_trough"] = m.trough.into();
+            summary["w1_uniform"] = m.w1_uniform.into();
+        }
         println!(
             "{}",
             serde_json::to_string_pretty(&summary).expect("plain JSON")
         );
     } else {
+        let shape = match spread {
+            Some(m) => format!(
+                "spread (descent without a perceptron: not clusters): density from {:.3} to \
+                 {:.3} times uniform, W1 to uniform {:.2e} rad",
+                m.trough, m.peak, m.w1_uniform
+            ),
+            None => crate::output::clusters_text(s),
+        };
         println!(
-            "t = {} after {} steps on {} cells ({:.2} s): {}, {} heavy, largest \
-             mass {:.4}, largest window mass {:.4}, energy {:.6} -> {:.6}, mass error {:.1e}",
+            "t = {} after {} steps on {} cells ({:.2} s): {shape}, energy {:.6} -> {:.6}, mass \
+             error {:.1e}",
             s.t_final,
             result.steps,
             result.cells,
             result.runtime_seconds,
-            crate::output::plural(s.n_clusters, "cluster"),
-            s.n_heavy,
-            s.max_cluster_mass,
-            s.max_window_mass,
             s.energy_initial,
             s.energy_final,
             mass_drift

@@ -12,6 +12,18 @@ use sphereflow_solver::{Perceptron, State};
 
 use crate::failure::Failure;
 
+/// The clusters of an end state in words: count, heavy atoms, largest cluster and window mass
+/// (for a state that is not spread).
+pub fn clusters_text(s: &sphereflow_solver::Summary) -> String {
+    format!(
+        "{}, {} heavy, largest mass {:.4}, largest window mass {:.4}",
+        plural(s.n_clusters, "cluster"),
+        s.n_heavy,
+        s.max_cluster_mass,
+        s.max_window_mass
+    )
+}
+
 /// A count and its noun, the noun plural unless the count is one: `1 cluster`, `3 clusters`.
 pub fn plural(count: usize, word: &str) -> String {
     format!("{count} {word}{}", if count == 1 { "" } else { "s" })

@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+use sphereflow_meanfield::{particle_spread, ParticleSpread};
 use sphereflow_plan::resolve;
-use sphereflow_solver::{simulate, Par, Problem};
+use sphereflow_solver::{simulate, spreads, Par, Problem};
 
 use crate::args::TaskArgs;
 use crate::failure::Failure;
@@ -14,7 +15,9 @@ use crate::failure::Failure;
 pub struct Args {
     #[command(flatten)]
     task: TaskArgs,
-    /// Print the summary as JSON.
+    /// Print the summary as JSON. A run that spreads (descent without a perceptron) has
+    /// `"spread": true`, with its largest gap (× 2π/n) and W1 distance to uniform on S^1; its
+    /// `n_clusters` counts the arcs of width r that tile it, which are not clusters.
     #[arg(long)]
     json: bool,
     /// Write the final state (`.npy`, one row `[mass, x_1 .. x_d]` per atom; readable by
@@ -44,8 +47,13 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     let result = simulate(&problem, Par::Rayon).map_err(|e| Failure::Run(e.into()))?;
     let runtime_s = started.elapsed().as_secs_f64();
     let s = &result.summary;
+    // A run that spreads (descent without a perceptron) is described by how far it is from
+    // uniform, never by a cluster count (MODEL.md §7): `Some(None)` off S^1, where no measure
+    // of spread is computed.
+    let spread = spreads(&problem.params, &problem.dynamics.perceptron)
+        .then(|| particle_spread(&result.final_state).ok());
     if args.json {
-        let summary = serde_json::json!({
+        let mut summary = serde_json::json!({
             "n_clusters": s.n_clusters,
             "n_heavy": s.n_heavy,
             "max_cluster_mass": s.max_cluster_mass,
@@ -58,8 +66,14 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             "max_drift": s.max_drift,
             "runtime_s": runtime_s,
             "n_atoms": s.n_atoms,
+            "spread": spread.is_some(),
             "solver_rev": sphereflow_solver::SOLVER_REV,
         });
+        // The spread measures, for a spread run on S^1 only (no nulls: every number is finite).
+        if let Some(Some(m)) = spread {
+            summary["largest_gap"] = m.largest_gap.into();
+            summary["w1_uniform"] = m.w1_uniform.into();
+        }
         println!(
             "{}",
             serde_json::to_string_pretty(&summary).expect("plain JSON")
@@ -71,16 +85,16 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         } else {
             format!("{:.3e}", s.t_final)
         };
+        let shape = match spread {
+            Some(measures) => spread_text(measures),
+            None => crate::output::clusters_text(s),
+        };
         println!(
-            "{} after {} steps (t = {t_final}, {:.2} s): {}, {} heavy, largest mass \
-             {:.4}, largest window mass {:.4}, energy {:.6} -> {:.6}, max drift {:.2e}",
+            "{} after {} steps (t = {t_final}, {:.2} s): {shape}, energy {:.6} -> {:.6}, max \
+             drift {:.2e}",
             s.stop_reason.as_str(),
             s.steps,
             runtime_s,
-            crate::output::plural(s.n_clusters, "cluster"),
-            s.n_heavy,
-            s.max_cluster_mass,
-            s.max_window_mass,
             s.energy_initial,
             s.energy_final,
             s.max_drift
@@ -97,11 +111,16 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             params.perceptron.activation.as_str(),
             s.stop_reason.as_str(),
             s.steps,
-            crate::output::plural(s.n_clusters, "cluster")
+            match spread {
+                Some(_) => "spread".to_string(),
+                None => crate::output::plural(s.n_clusters, "cluster"),
+            }
         );
+        // The arcs that tile a spread state are not clusters: none is ringed.
         let clusters = result
             .clusters
             .iter()
+            .filter(|_| spread.is_none())
             .map(|c| (c.centre.clone(), c.mass))
             .collect();
         crate::output::write_state_figure(
@@ -116,4 +135,16 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         )?;
     }
     Ok(())
+}
+
+/// A spread state in words: its distance from uniform (S^1), never a cluster count.
+fn spread_text(measures: Option<ParticleSpread>) -> String {
+    match measures {
+        Some(m) => format!(
+            "spread (descent without a perceptron: not clusters): largest gap {:.2} × 2π/n, W1 \
+             to uniform {:.2e} rad",
+            m.largest_gap, m.w1_uniform
+        ),
+        None => "spread (descent without a perceptron: not clusters)".to_string(),
+    }
 }

@@ -1379,3 +1379,61 @@ fn simulate_and_stationary_draw_their_final_state() {
     }
     assert!(!d.join("f.png").exists() && !d.join("f.jpg").exists());
 }
+
+#[test]
+fn simulate_reports_a_spreading_run_by_its_distance_from_uniform_not_as_clusters() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Descent without a perceptron repels (MODEL.md §7): the particles spread.
+    let null = [
+        "simulate",
+        "--set",
+        "model.particles=200",
+        "--set",
+        "model.beta=10",
+        "--set",
+        "perceptron.activation=none",
+        "--set",
+        "stop.max_steps=2000",
+    ];
+    let (code, stdout, stderr) = check(&[&null[..], &["--json"]].concat(), d);
+    assert_eq!(code, 0, "{stderr}");
+    let summary: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(summary["spread"], true, "{stdout}");
+    // 200 particles: the largest gap is at least the uniform spacing, and far below a
+    // clustered state's (which leaves most of the circle empty).
+    let gap = summary["largest_gap"].as_f64().unwrap();
+    assert!((1.0..40.0).contains(&gap), "{stdout}");
+    let w1 = summary["w1_uniform"].as_f64().unwrap();
+    assert!(w1 > 0.0 && w1 < 0.2, "{stdout}");
+    let (code, line, stderr) = check(&[&null[..], &["--figure", "null.png"]].concat(), d);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        line.contains("spread (descent without a perceptron: not clusters): largest gap"),
+        "{line}"
+    );
+    assert!(
+        !line.contains("cluster,") && !line.contains("clusters,"),
+        "{line}"
+    );
+    // The one-panel figure is wide enough for its title and key (700 pixels).
+    let png = std::fs::read(d.join("null.png")).unwrap();
+    let width = u32::from_be_bytes(png[16..20].try_into().unwrap());
+    assert!(width >= 700, "{width}");
+    // With a perceptron: clusters, and no spread measures.
+    let (code, stdout, stderr) = check(
+        &[
+            "simulate",
+            "--set",
+            "model.particles=200",
+            "--set",
+            "model.beta=10",
+            "--json",
+        ],
+        d,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let summary: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(summary["spread"], false, "{stdout}");
+    assert!(summary.get("largest_gap").is_none() && summary["n_clusters"].as_u64().unwrap() >= 1);
+}

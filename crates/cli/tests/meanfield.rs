@@ -127,3 +127,64 @@ fn mean_field_tasks_are_planned_cached_and_analyzed_beside_particles() {
     assert_eq!(meanfield[0]["summary"]["stop_reason"], "t_max");
     assert_eq!(meanfield[0]["summary"]["t_final"], 2.0);
 }
+
+#[test]
+fn a_density_that_spreads_is_reported_by_its_distance_from_uniform_not_as_clusters() {
+    let dir = tempfile::tempdir().unwrap();
+    // Descent without a perceptron repels (MODEL.md §7): a cosine bump flattens out.
+    let args = |extra: &[&'static str]| {
+        let mut args = vec![
+            "meanfield",
+            "--set",
+            "model.beta=5",
+            "--set",
+            "perceptron.activation=none",
+            "--set",
+            "init.law=cosine",
+            "--set",
+            "meanfield.cells=256",
+            "--set",
+            "meanfield.t_end=2",
+        ];
+        args.extend_from_slice(extra);
+        args
+    };
+    let (code, stdout, stderr) = check(&args(&["--json"]), dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    let run = json(&stdout);
+    assert_eq!(run["spread"], true, "{stdout}");
+    let (peak, trough) = (
+        run["density_peak"].as_f64().unwrap(),
+        run["density_trough"].as_f64().unwrap(),
+    );
+    assert!(trough < 1.0 && 1.0 < peak, "{stdout}");
+    assert!(run["w1_uniform"].as_f64().unwrap() > 0.0, "{stdout}");
+    let (code, line, stderr) = check(&args(&[]), dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        line.contains("spread (descent without a perceptron: not clusters)"),
+        "{line}"
+    );
+    assert!(
+        line.contains("W1 to uniform") && !line.contains("cluster,") && !line.contains("clusters,"),
+        "{line}"
+    );
+    // With a perceptron the density gathers: clusters, and no spread measures.
+    let (code, stdout, stderr) = check(
+        &[
+            "meanfield",
+            "--set",
+            "model.beta=5",
+            "--set",
+            "meanfield.cells=256",
+            "--set",
+            "meanfield.t_end=2",
+            "--json",
+        ],
+        dir.path(),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let run = json(&stdout);
+    assert_eq!(run["spread"], false, "{stdout}");
+    assert!(run.get("w1_uniform").is_none() && run["n_clusters"].as_u64().unwrap() >= 1);
+}

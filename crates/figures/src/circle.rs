@@ -144,11 +144,16 @@ where
     Ok(())
 }
 
+/// The width (pixels) the key's longest line needs at its font size.
+const KEY_WIDTH: u32 = 700;
+
 impl Figure for CircleGrid {
     fn size(&self) -> (u32, u32) {
         let columns = self.columns.max(1) as u32;
         let rows = self.panels.len().div_ceil(self.columns.max(1)) as u32;
-        (columns * 330, rows * 340 + 90)
+        // At least KEY_WIDTH wide, so that the title and the key below the panels are whole
+        // when there are only one or two panels in a row.
+        ((columns * 330).max(KEY_WIDTH), rows * 340 + 90)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult

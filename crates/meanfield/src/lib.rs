@@ -27,6 +27,7 @@ pub mod params;
 pub use sphereflow_solver::quadrature;
 pub mod scheme;
 pub mod solve;
+pub mod spread;
 pub mod theory;
 pub mod wasserstein;
 
@@ -39,5 +40,6 @@ pub use observe::{as_run_result, density_atoms, COUNTED_CLUSTER_MASS, OBSERVED_M
 pub use params::{Limiter, MeanFieldParams, Model};
 pub use scheme::{MeanField, Scratch, StepReport};
 pub use solve::{check_step_budget, solve, solve_density, uniform_rate, MeanFieldResult};
+pub use spread::{density_spread, particle_spread, DensitySpread, ParticleSpread};
 pub use theory::growth_rate;
 pub use wasserstein::{w1, w1_density_density, w1_particles_density, CircleMeasure};

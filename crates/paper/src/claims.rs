@@ -1053,22 +1053,10 @@ fn null_runs_spread(results: &Results) -> Option<Claim> {
     }
     // The largest gap between neighbours (in units of 2π/n) and the W1 distance to uniform.
     let measures = |state: &sphereflow_solver::State| -> (f64, Option<f64>) {
-        let angles: Vec<f64> = state
-            .positions
-            .chunks_exact(2)
-            .map(|x| x[1].atan2(x[0]).rem_euclid(std::f64::consts::TAU))
-            .collect();
-        let mut sorted = angles.clone();
-        sorted.sort_by(f64::total_cmp);
-        let gap = sorted
-            .windows(2)
-            .map(|w| w[1] - w[0])
-            .chain(std::iter::once(
-                sorted[0] + std::f64::consts::TAU - sorted[sorted.len() - 1],
-            ))
-            .fold(0.0f64, f64::max);
-        let w1 = sphereflow_meanfield::w1_particles_density(&angles, &state.masses, &[1.0]).ok();
-        (gap * state.len() as f64 / std::f64::consts::TAU, w1)
+        match sphereflow_meanfield::particle_spread(state) {
+            Ok(spread) => (spread.largest_gap, Some(spread.w1_uniform)),
+            Err(_) => (f64::NAN, None),
+        }
     };
     let (mut gaps, mut distances) = (Vec::new(), Vec::new());
     let (mut start_gaps, mut start_distances) = (Vec::new(), Vec::new());

@@ -176,6 +176,9 @@ impl StopReason {
 /// Whether a run is a descent run of pure attention (no perceptron, or one whose weights are all
 /// 0), whose end state is spread rather than clustered (MODEL.md §4): the runs `stop.spread_tol`
 /// applies to, and those the analysis reports as spread, never as clusters.
+///
+/// [`Dynamics::spreads`](crate::field::Dynamics::spreads) says the same from a problem's
+/// dynamics.
 pub fn spreads(params: &Params, perceptron: &Perceptron) -> bool {
     params.model.regime == Regime::Descent
         && (params.perceptron.activation == Activation::None
@@ -899,6 +902,34 @@ fn run_to_certificate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_dynamics_say_whether_a_run_spreads_as_its_parameters_do() {
+        use crate::testing::default_params;
+        for regime in [Regime::Descent, Regime::Ascent] {
+            for activation in [Activation::None, Activation::Relu, Activation::Gelu] {
+                for scale in [0.0, 1.0] {
+                    let mut params = default_params();
+                    params.model.particles = 8;
+                    params.model.regime = regime;
+                    params.perceptron.activation = activation;
+                    params.perceptron.scale = scale;
+                    let problem = Problem::new(params, None, None).unwrap();
+                    let expected = regime == Regime::Descent
+                        && (activation == Activation::None || scale == 0.0);
+                    assert_eq!(
+                        spreads(&problem.params, &problem.dynamics.perceptron),
+                        expected
+                    );
+                    assert_eq!(
+                        problem.dynamics.spreads(),
+                        expected,
+                        "{regime:?} {activation:?} {scale}"
+                    );
+                }
+            }
+        }
+    }
 
     fn frame(check: u64) -> Frame {
         Frame {
