@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use sphereflow_meanfield::{particle_spread, ParticleSpread};
 use sphereflow_plan::resolve;
-use sphereflow_solver::{simulate, spreads, Par, Problem};
+use sphereflow_solver::{simulate, spreads, Par, Problem, StopReason};
 
 use crate::args::TaskArgs;
 use crate::failure::Failure;
@@ -129,9 +129,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             &result.final_state,
             &problem.dynamics.perceptron,
             clusters,
-            s.stop_reason
-                .hit_cap()
-                .then(|| format!("did not converge ({})", s.stop_reason.as_str())),
+            cap_mark(s.stop_reason, problem.params.stop.drift_tol),
         )?;
     }
     Ok(())
@@ -146,5 +144,39 @@ fn spread_text(measures: Option<ParticleSpread>) -> String {
             m.largest_gap, m.w1_uniform
         ),
         None => "spread (descent without a perceptron: not clusters)".to_string(),
+    }
+}
+
+/// The figure's mark for a run that stopped at its step or time cap: it did not converge, or,
+/// without a stopping rule (`stop.drift_tol = 0`), it ran to its cap as asked.
+fn cap_mark(reason: StopReason, drift_tol: f64) -> Option<String> {
+    if !reason.hit_cap() {
+        return None;
+    }
+    Some(if drift_tol > 0.0 {
+        format!("did not converge ({})", reason.as_str())
+    } else {
+        format!(
+            "ran to {} (no stopping rule: stop.drift_tol = 0)",
+            reason.as_str()
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_run_with_a_stopping_rule_is_marked_as_not_converging() {
+        assert_eq!(cap_mark(StopReason::Converged, 1e-4), None);
+        assert_eq!(
+            cap_mark(StopReason::MaxSteps, 1e-4).as_deref(),
+            Some("did not converge (max_steps)")
+        );
+        assert_eq!(
+            cap_mark(StopReason::TMax, 0.0).as_deref(),
+            Some("ran to t_max (no stopping rule: stop.drift_tol = 0)")
+        );
     }
 }
