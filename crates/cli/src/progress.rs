@@ -2,12 +2,13 @@
 //! periodic lines otherwise), and the Ctrl-C / SIGTERM handling that interrupts it.
 //!
 //! The estimated time left follows the executor's cost model ([`sphereflow_exec::cost_model`]:
-//! a task costs about steps × the pair weights of one pass, `n²/2` direct, `n (K + 1)` on S^1's
-//! spectral path): the work done so far in this run (the steps of finished tasks and of running
-//! ones, each weighted so) over the time it took gives
-//! a rate, and the work left (the steps still to take, up to each task's step cap, scaled by
-//! how far below their caps the finished tasks stopped) at that rate is the estimate. Every
-//! line is cut to the terminal's width. The arithmetic and the layout are pure functions
+//! a task costs about steps × the pair weights of its field evaluations, `n²/2` a pass direct,
+//! `n (K + 1)` on S^1's spectral path, one pass per stage of its integrator): the work done so
+//! far in this run (the steps of finished tasks and of running ones, each weighted so) over the
+//! time it took gives a rate, and the work left (the steps still to take, up to each task's
+//! step cap, those of a task with a stopping rule scaled by how far below their caps the
+//! finished tasks with one stopped) at that rate is the estimate. Every line is cut to the
+//! terminal's width. The arithmetic and the layout are pure functions
 //! ([`eta_seconds`], [`overall_line`], [`task_line`]), tested without a terminal.
 
 use std::collections::{BTreeMap, HashMap};
@@ -17,7 +18,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use sphereflow_exec::{cost_model, run_many, Event, Report, RunOptions, Store};
+use sphereflow_exec::{cost_model, run_many, Event, Report, RunOptions, Store, TaskCost};
 use sphereflow_plan::Plan;
 
 use crate::failure::Failure;
@@ -52,48 +53,73 @@ pub struct Work {
     pub step: u64,
     /// Whether it has finished (or failed): nothing of it is left.
     pub finished: bool,
+    /// Whether it may stop before its cap ([`sphereflow_exec::TaskCost::stopping_rule`]);
+    /// without a stopping rule it runs to its cap.
+    pub stopping_rule: bool,
 }
 
-/// Seconds left, estimated from the work done in `elapsed_s` seconds: `None` while nothing has
+/// An estimate of the time left.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Eta {
+    /// Seconds left.
+    pub seconds: f64,
+    /// Whether it is an upper bound rather than an estimate: tasks with a stopping rule are
+    /// left and none has finished, so they are taken to run to their caps (`ETA ≤ ...`).
+    pub at_most: bool,
+}
+
+/// The time left, estimated from the work done in `elapsed_s` seconds: `None` while nothing has
 /// been measured (no step taken, or under a second elapsed), rather than a guess.
 ///
-/// Work is steps × weight. Tasks not finished are expected to run to their step caps scaled by
-/// the mean fraction of their caps that finished tasks of this run took (a run that meets its
-/// stopping rule early shortens what is expected of the others), never to fewer steps than
-/// they have taken. Without weights (mean-field tasks only), tasks count by number.
-pub fn eta_seconds(elapsed_s: f64, tasks: &[Work]) -> Option<f64> {
+/// Work is steps × weight. A task with a stopping rule that has not finished is expected to run
+/// to its step cap scaled by the mean fraction of their caps that the finished tasks with a
+/// stopping rule took, never to fewer steps than it has taken; a task without one runs to its
+/// cap, and says nothing of the others. While no task with a stopping rule has finished, those
+/// left are taken to run to their caps and the estimate is an upper bound ([`Eta::at_most`]):
+/// most runs stop well below their caps. Without weights (mean-field tasks only), tasks count
+/// by number.
+pub fn eta_seconds(elapsed_s: f64, tasks: &[Work]) -> Option<Eta> {
+    let estimate = |seconds| Eta {
+        seconds,
+        at_most: false,
+    };
     if !tasks.is_empty() && tasks.iter().all(|w| w.finished) {
-        return Some(0.0);
+        return Some(estimate(0.0));
     }
     if elapsed_s.is_nan() || elapsed_s < 1.0 {
         return None;
     }
-    let finished: Vec<&Work> = tasks.iter().filter(|w| w.finished).collect();
-    let fraction = if finished.is_empty() {
+    if tasks.iter().all(|w| w.weight == 0.0) {
+        // No cost model to go by: count tasks.
+        let finished = tasks.iter().filter(|w| w.finished).count() as f64;
+        let unfinished = tasks.len() as f64 - finished;
+        return (finished > 0.0).then(|| estimate(elapsed_s / finished * unfinished));
+    }
+    let stopped: Vec<f64> = tasks
+        .iter()
+        .filter(|w| w.finished && w.stopping_rule)
+        .map(|w| (w.step as f64 / w.max_steps.max(1) as f64).min(1.0))
+        .collect();
+    let at_most = stopped.is_empty() && tasks.iter().any(|w| !w.finished && w.stopping_rule);
+    let fraction = if stopped.is_empty() {
         1.0
     } else {
-        finished
-            .iter()
-            .map(|w| (w.step as f64 / w.max_steps.max(1) as f64).min(1.0))
-            .sum::<f64>()
-            / finished.len() as f64
+        stopped.iter().sum::<f64>() / stopped.len() as f64
     };
     let (mut done, mut left) = (0.0, 0.0);
     for work in tasks {
         let taken = work.step.saturating_sub(work.start_step) as f64;
         done += work.weight * taken;
         if !work.finished {
-            let expected = (work.max_steps as f64 * fraction).max(work.step as f64);
+            let share = if work.stopping_rule { fraction } else { 1.0 };
+            let expected = (work.max_steps as f64 * share).max(work.step as f64);
             left += work.weight * (expected - work.step as f64);
         }
     }
-    if tasks.iter().all(|w| w.weight == 0.0) {
-        // No cost model to go by: count tasks.
-        let finished = finished.len() as f64;
-        let unfinished = tasks.len() as f64 - finished;
-        return (finished > 0.0).then(|| elapsed_s / finished * unfinished);
-    }
-    (done > 0.0).then(|| left / (done / elapsed_s))
+    (done > 0.0).then(|| Eta {
+        seconds: left / (done / elapsed_s),
+        at_most,
+    })
 }
 
 /// A duration as a person reads it: `45 s`, `3 min 20 s`, `2 h 05 min`.
@@ -140,8 +166,8 @@ pub struct Overall {
     pub failed: usize,
     /// Already in the store.
     pub cached: usize,
-    /// Estimated seconds left ([`eta_seconds`]).
-    pub eta_s: Option<f64>,
+    /// The time left ([`eta_seconds`]).
+    pub eta: Option<Eta>,
 }
 
 /// Narrowest and widest bar drawn.
@@ -152,8 +178,12 @@ const BAR_WIDTHS: (usize, usize) = (10, 30);
 /// The bar narrows first; then the cached, failed and running counts go, in that order; the
 /// elapsed time, the counts of tasks and the ETA stay.
 pub fn overall_line(width: usize, view: &Overall) -> String {
-    let eta = match view.eta_s {
-        Some(seconds) => format!("ETA {}", duration_text(seconds)),
+    let eta = match view.eta {
+        Some(Eta {
+            seconds,
+            at_most: true,
+        }) => format!("ETA ≤ {}", duration_text(seconds)),
+        Some(Eta { seconds, .. }) => format!("ETA {}", duration_text(seconds)),
         None => "ETA estimating".to_string(),
     };
     // (text, kept while there is room): in display order, dropped from the last optional one.
@@ -284,7 +314,7 @@ impl Counts {
             running: self.running.len(),
             failed: self.failed,
             cached: self.cached,
-            eta_s: eta_seconds(elapsed.as_secs_f64(), &work),
+            eta: eta_seconds(elapsed.as_secs_f64(), &work),
         }
     }
 }
@@ -294,7 +324,7 @@ struct Display {
     counts: Mutex<Counts>,
     bars: Option<(MultiProgress, ProgressBar)>,
     /// The cost model of every task of the run's sweeps, by id.
-    costs: HashMap<String, (f64, u64)>,
+    costs: HashMap<String, TaskCost>,
     started: Instant,
     last_line: Mutex<Instant>,
     every: Duration,
@@ -358,15 +388,20 @@ impl Display {
                 counts.queued += *queued;
             }
             Event::Queued { id, .. } => {
-                let (weight, max_steps) = self.costs.get(id).copied().unwrap_or((0.0, 1));
+                let cost = self.costs.get(id).copied().unwrap_or(TaskCost {
+                    per_step: 0.0,
+                    max_steps: 1,
+                    stopping_rule: true,
+                });
                 counts.work.insert(
                     id.clone(),
                     Work {
-                        weight,
-                        max_steps,
+                        weight: cost.per_step,
+                        max_steps: cost.max_steps,
                         start_step: 0,
                         step: 0,
                         finished: false,
+                        stopping_rule: cost.stopping_rule,
                     },
                 );
             }
@@ -539,7 +574,15 @@ mod tests {
             start_step: 0,
             step,
             finished,
+            stopping_rule: true,
         }
+    }
+
+    /// The seconds of an estimate that is not an upper bound.
+    fn seconds(eta: Option<Eta>) -> f64 {
+        let eta = eta.expect("an estimate");
+        assert!(!eta.at_most, "{eta:?}");
+        eta.seconds
     }
 
     #[test]
@@ -549,46 +592,78 @@ mod tests {
         assert_eq!(eta_seconds(30.0, &four), None);
         assert_eq!(eta_seconds(0.5, &[work(100.0, 1000, 500, false)]), None);
         // Once everything has finished nothing is left, however fast it went.
-        assert_eq!(eta_seconds(0.1, &[work(100.0, 1000, 20, true)]), Some(0.0));
+        assert_eq!(
+            seconds(eta_seconds(0.1, &[work(100.0, 1000, 20, true)])),
+            0.0
+        );
     }
 
     #[test]
     fn the_estimate_follows_the_steps_of_running_tasks() {
-        // Two equal tasks half done after 60 s: 60 s left, not the minutes a count of finished
-        // tasks would give.
+        // Two equal tasks half done after 60 s, none finished: at most 60 s left (to their caps),
+        // not the minutes a count of finished tasks would give.
         let half = [work(100.0, 1000, 500, false), work(100.0, 1000, 500, false)];
         let eta = eta_seconds(60.0, &half).unwrap();
-        assert!((eta - 60.0).abs() < 1e-9, "{eta}");
-        // Four equal tasks, two done, two half done, after 90 s: 3 of 4 units in 90 s, 1 left.
+        assert!(eta.at_most && (eta.seconds - 60.0).abs() < 1e-9, "{eta:?}");
+        // Four equal tasks, two done at their caps, two half done, after 90 s: 3 of 4 units in
+        // 90 s, 1 left.
         let tasks = [
             work(100.0, 1000, 1000, true),
             work(100.0, 1000, 1000, true),
             work(100.0, 1000, 500, false),
             work(100.0, 1000, 500, false),
         ];
-        assert!((eta_seconds(90.0, &tasks).unwrap() - 30.0).abs() < 1e-9);
+        assert!((seconds(eta_seconds(90.0, &tasks)) - 30.0).abs() < 1e-9);
     }
 
     #[test]
     fn the_estimate_weighs_tasks_by_particles_squared_and_learns_early_stops() {
         // A finished task of 100 particles in 10 s; a pending one of 200 costs 4 times as much.
         let tasks = [work(100.0, 1000, 1000, true), work(200.0, 1000, 0, false)];
-        assert!((eta_seconds(10.0, &tasks).unwrap() - 40.0).abs() < 1e-9);
+        assert!((seconds(eta_seconds(10.0, &tasks)) - 40.0).abs() < 1e-9);
         // Finished tasks stopped at a tenth of their cap: so will the others, probably.
         let tasks = [work(100.0, 1000, 100, true), work(100.0, 1000, 0, false)];
-        assert!((eta_seconds(10.0, &tasks).unwrap() - 10.0).abs() < 1e-9);
+        assert!((seconds(eta_seconds(10.0, &tasks)) - 10.0).abs() < 1e-9);
         // A running task past that fraction is expected to go on to at least its step.
         let tasks = [work(100.0, 1000, 100, true), work(100.0, 1000, 300, false)];
-        assert_eq!(eta_seconds(10.0, &tasks), Some(0.0));
+        assert_eq!(seconds(eta_seconds(10.0, &tasks)), 0.0);
         // Resumed tasks: only the steps of this run count as done work.
         let resumed = Work {
             start_step: 500,
             ..work(100.0, 1000, 750, false)
         };
-        assert!((eta_seconds(10.0, &[resumed]).unwrap() - 10.0).abs() < 1e-9);
+        let eta = eta_seconds(10.0, &[resumed]).unwrap();
+        assert!((eta.seconds - 10.0).abs() < 1e-9, "{eta:?}");
         // Without weights (mean-field tasks), tasks count by number.
         let counted = [work(0.0, 1, 1, true), work(0.0, 1, 0, false)];
-        assert!((eta_seconds(4.0, &counted).unwrap() - 4.0).abs() < 1e-9);
+        assert!((seconds(eta_seconds(4.0, &counted)) - 4.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn runs_without_a_stopping_rule_go_to_their_caps_and_say_nothing_of_the_others() {
+        let no_rule = |step, finished| Work {
+            stopping_rule: false,
+            ..work(100.0, 100, step, finished)
+        };
+        // A run without a rule finished at its cap (100 of 100 steps) in 10 s: the pending run
+        // with a rule is not taken to run to its cap on that account, and without a finished
+        // run with a rule the estimate is an upper bound: its 1000 steps at the measured rate.
+        let tasks = [no_rule(100, true), work(100.0, 1000, 0, false)];
+        let eta = eta_seconds(10.0, &tasks).unwrap();
+        assert!(eta.at_most && (eta.seconds - 100.0).abs() < 1e-9, "{eta:?}");
+        // Once a run with a rule has stopped at a tenth of its cap, the others are expected to:
+        // an estimate, no longer a bound. A pending run without a rule still goes to its cap.
+        let tasks = [
+            no_rule(100, true),
+            work(100.0, 1000, 100, true),
+            work(100.0, 1000, 0, false),
+            no_rule(0, false),
+        ];
+        // 200 steps done in 10 s; left: 100 (a tenth of 1000) + 100 (to the cap) = 200 steps.
+        assert!((seconds(eta_seconds(10.0, &tasks)) - 10.0).abs() < 1e-9);
+        // Only runs without a rule: never a bound.
+        let tasks = [no_rule(100, true), no_rule(50, false)];
+        assert!((seconds(eta_seconds(15.0, &tasks)) - 5.0).abs() < 1e-9);
     }
 
     #[test]
@@ -607,7 +682,10 @@ mod tests {
             running: 2,
             failed: 1,
             cached: 4,
-            eta_s,
+            eta: eta_s.map(|seconds| Eta {
+                seconds,
+                at_most: false,
+            }),
         }
     }
 
@@ -637,6 +715,15 @@ mod tests {
             "00:01:23 [=========>                    ] 3/10 · 2 running · 1 failed · 4 cached · \
              ETA estimating"
         );
+        // An upper bound says so.
+        let bound = Overall {
+            eta: Some(Eta {
+                seconds: 130.0,
+                at_most: true,
+            }),
+            ..overall(None)
+        };
+        assert!(overall_line(120, &bound).ends_with("ETA ≤ 2 min 10 s"));
     }
 
     #[test]

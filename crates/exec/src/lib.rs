@@ -28,6 +28,6 @@ pub use error::ExecError;
 pub use events::Event;
 pub use gc::{gc, GcReport};
 pub use lease::Lease;
-pub use runner::{cost_model, run, run_many, Report, RunOptions, Shard, MAX_JOBS};
+pub use runner::{cost_model, run, run_many, Report, RunOptions, Shard, TaskCost, MAX_JOBS};
 pub use state::{counts, label, task_result, task_state, task_states, TaskState};
 pub use store::{write_atomic, ObjectState, Store, StoredResult};

@@ -22,6 +22,7 @@ use sphereflow_plan::{Plan, Task, TaskId, Typed};
 use crate::state::{label, task_state, TaskState};
 use sphereflow_meanfield::{as_run_result, Model};
 use sphereflow_plan::MeanFieldSetup;
+use sphereflow_solver::params::Method;
 use sphereflow_solver::{
     certify_options, Certificate, Conclusion, PairKernel, Par, Problem, RunResult, Simulation,
     SOLVER_REV,
@@ -191,14 +192,57 @@ fn float_value(plan: &Plan, task: &Task, path: &str) -> Option<f64> {
     }
 }
 
-/// The cost model of a task, as progress displays estimate what is left: `(cost per step, step
-/// cap)`, the cost per step the pair pass the solver will take
-/// ([`sphereflow_solver::pair_pass_cost`]: `n² / 2` pair weights direct, `n (K + 1)` on S^1's
-/// spectral path). A mean-field task costs 0 here (displays then count tasks).
-pub fn cost_model(plan: &Plan, task: &Task) -> (f64, u64) {
-    let (particles, max_steps) = size(plan, task);
+/// A task's number parameter (an integer or a float), `None` when it is neither.
+fn number_value(plan: &Plan, task: &Task, path: &str) -> Option<f64> {
+    match plan.value(task, path) {
+        Some(Typed::Float(x)) => Some(x),
+        Some(Typed::Int(i)) => Some(i as f64),
+        _ => None,
+    }
+}
+
+/// What progress displays expect of a task ([`cost_model`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TaskCost {
+    /// The pair weights one step computes: the solver's pair pass
+    /// ([`sphereflow_solver::pair_pass_cost`]: `n² / 2` direct, `n (K + 1)` on S^1's spectral
+    /// path) times the integrator's field evaluations per step
+    /// ([`Method::field_evaluations`](sphereflow_solver::params::Method::field_evaluations)).
+    /// 0 for a mean-field task (displays then count tasks).
+    pub per_step: f64,
+    /// The most steps it can take: `stop.max_steps`, or fewer when a fixed step reaches
+    /// `stop.t_max` first (`ceil(t_max / dt)`).
+    pub max_steps: u64,
+    /// Whether it may stop before `max_steps` on its own (`stop.drift_tol > 0`: the stopping
+    /// rule); without one a run goes to `max_steps`.
+    pub stopping_rule: bool,
+}
+
+/// The cost model of a task, as progress displays estimate what is left ([`TaskCost`]).
+pub fn cost_model(plan: &Plan, task: &Task) -> TaskCost {
+    let (particles, mut max_steps) = size(plan, task);
+    let stopping_rule = number_value(plan, task, "stop.drift_tol").is_none_or(|tol| tol > 0.0);
     if particles == 0 {
-        return (0.0, max_steps);
+        return TaskCost {
+            per_step: 0.0,
+            max_steps,
+            stopping_rule,
+        };
+    }
+    let method = match plan.value(task, "integrator.method") {
+        Some(Typed::Text(name)) => Method::from_name(&name).unwrap_or(Method::Euler),
+        _ => Method::Euler,
+    };
+    let t_max = number_value(plan, task, "stop.t_max");
+    let dt = number_value(plan, task, "integrator.dt");
+    if let (true, Some(t_max), Some(dt)) = (method.fixed_step(), t_max, dt) {
+        if t_max > 0.0 && dt > 0.0 {
+            // Steps of dt reach t_max after ceil(t_max / dt) of them (within rounding).
+            let steps = (t_max / dt - 1e-9).ceil().max(1.0);
+            if steps < max_steps as f64 {
+                max_steps = steps as u64;
+            }
+        }
     }
     let dim = int_value(plan, task, "model.dim").unwrap_or(2) as usize;
     let beta = float_value(plan, task, "model.beta").unwrap_or(1.0);
@@ -206,8 +250,12 @@ pub fn cost_model(plan: &Plan, task: &Task) -> (f64, u64) {
         Some(Typed::Text(name)) => PairKernel::from_name(&name).unwrap_or(PairKernel::Auto),
         _ => PairKernel::Auto,
     };
-    let cost = sphereflow_solver::pair_pass_cost(dim, particles as usize, beta, pair_kernel);
-    (cost, max_steps)
+    let pass = sphereflow_solver::pair_pass_cost(dim, particles as usize, beta, pair_kernel);
+    TaskCost {
+        per_step: pass * method.field_evaluations() as f64,
+        max_steps,
+        stopping_rule,
+    }
 }
 
 /// The scheduler's cost of a mean-field task per `cells² × t_end`, in the particle runs' unit

@@ -423,7 +423,9 @@ model.dim = [2, 3]
                     && sweep.value(t, "model.dim") == Some(sphereflow_plan::Typed::Int(dim))
             })
             .unwrap();
-        cost_model(&sweep, task)
+        let cost = cost_model(&sweep, task);
+        assert!(cost.stopping_rule, "{cost:?}");
+        (cost.per_step, cost.max_steps)
     };
     // S^2 and small S^1 runs: every pair once.
     assert_eq!(cost(1000, 3), (0.5e6, 300));
@@ -434,4 +436,46 @@ model.dim = [2, 3]
     assert!(spectral > 1e6 && spectral < 1e9, "{spectral}");
     let (small, _) = cost(1000, 2);
     assert!(small <= 0.5e6, "{small}");
+}
+
+/// A step costs one pair pass per field evaluation of its integrator, a fixed step reaches
+/// `stop.t_max` after `t_max / dt` steps, and `stop.drift_tol = 0` means no stopping rule.
+#[test]
+fn the_cost_model_counts_field_evaluations_the_time_cap_and_the_stopping_rule() {
+    let sweep = plan(
+        r#"
+[sweep]
+name = "integrators"
+[model]
+dim = 3
+particles = 100
+[stop]
+max_steps = 1000
+t_max = 5
+[integrator]
+dt = 0.05
+[grid]
+integrator.method = ["euler", "rk2", "rk4", "adaptive"]
+stop.drift_tol = [0.0, 1e-4]
+"#,
+    );
+    for task in &sweep.tasks {
+        let method = match sweep.value(task, "integrator.method") {
+            Some(sphereflow_plan::Typed::Text(m)) => m,
+            other => panic!("{other:?}"),
+        };
+        let cost = cost_model(&sweep, task);
+        let (evaluations, cap) = match method.as_str() {
+            "euler" => (1.0, 100),
+            "rk2" => (2.0, 100),
+            "rk4" => (4.0, 100),
+            // Its steps vary: only the step cap bounds them.
+            "adaptive" => (6.0, 1000),
+            other => panic!("{other}"),
+        };
+        assert_eq!(cost.per_step, 0.5e4 * evaluations, "{method}");
+        assert_eq!(cost.max_steps, cap, "{method}");
+        let rule = sweep.value(task, "stop.drift_tol") != Some(sphereflow_plan::Typed::Float(0.0));
+        assert_eq!(cost.stopping_rule, rule, "{method}");
+    }
 }

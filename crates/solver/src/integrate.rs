@@ -107,6 +107,26 @@ fn tableau(method: Method) -> &'static Tableau {
     }
 }
 
+impl Method {
+    /// Field evaluations per accepted step: one per stage, the first stage being the velocity
+    /// at the step's start that the previous step left (Euler 1, RK2 2, RK4 4), and Dormand–Prince
+    /// one fewer, its last stage being the next step's first (FSAL): 6. What a step costs in
+    /// pair passes, for estimates of the time left.
+    pub fn field_evaluations(self) -> usize {
+        let stages = tableau(self).a.len();
+        match self {
+            Method::Adaptive => stages - 1,
+            _ => stages,
+        }
+    }
+
+    /// Whether the step size is fixed (`integrator.dt`), so a run to `stop.t_max` takes
+    /// `t_max / dt` steps.
+    pub fn fixed_step(self) -> bool {
+        self != Method::Adaptive
+    }
+}
+
 /// `sin(r)/r`, accurate near 0.
 #[inline]
 fn sinc(r: f64) -> f64 {
