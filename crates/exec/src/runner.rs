@@ -192,15 +192,6 @@ fn float_value(plan: &Plan, task: &Task, path: &str) -> Option<f64> {
     }
 }
 
-/// A task's number parameter (an integer or a float), `None` when it is neither.
-fn number_value(plan: &Plan, task: &Task, path: &str) -> Option<f64> {
-    match plan.value(task, path) {
-        Some(Typed::Float(x)) => Some(x),
-        Some(Typed::Int(i)) => Some(i as f64),
-        _ => None,
-    }
-}
-
 /// What progress displays expect of a task ([`cost_model`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TaskCost {
@@ -221,7 +212,7 @@ pub struct TaskCost {
 /// The cost model of a task, as progress displays estimate what is left ([`TaskCost`]).
 pub fn cost_model(plan: &Plan, task: &Task) -> TaskCost {
     let (particles, mut max_steps) = size(plan, task);
-    let stopping_rule = number_value(plan, task, "stop.drift_tol").is_none_or(|tol| tol > 0.0);
+    let stopping_rule = float_value(plan, task, "stop.drift_tol").is_none_or(|tol| tol > 0.0);
     if particles == 0 {
         return TaskCost {
             per_step: 0.0,
@@ -233,8 +224,8 @@ pub fn cost_model(plan: &Plan, task: &Task) -> TaskCost {
         Some(Typed::Text(name)) => Method::from_name(&name).unwrap_or(Method::Euler),
         _ => Method::Euler,
     };
-    let t_max = number_value(plan, task, "stop.t_max");
-    let dt = number_value(plan, task, "integrator.dt");
+    let t_max = float_value(plan, task, "stop.t_max");
+    let dt = float_value(plan, task, "integrator.dt");
     if let (true, Some(t_max), Some(dt)) = (method.fixed_step(), t_max, dt) {
         if t_max > 0.0 && dt > 0.0 {
             // Steps of dt reach t_max after ceil(t_max / dt) of them (within rounding).

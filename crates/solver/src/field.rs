@@ -17,7 +17,7 @@ use crate::kernel::direct::{self, Weight};
 use crate::kernel::spectral::{Moments, PairSums, SpectralPlan, SpectralSums};
 use crate::kernel::{Backend, FieldPath};
 use crate::par::Par;
-use crate::params::{Activation, Attention, Kernel, PairKernel, Regime};
+use crate::params::{Attention, Kernel, PairKernel, Regime};
 use crate::perceptron::Perceptron;
 use crate::sphere::{dot, norm, project_tangent, project_tangent_fixed};
 
@@ -113,9 +113,7 @@ impl Dynamics {
     /// 0): its states spread rather than cluster ([`crate::run::spreads`], from the dynamics
     /// alone).
     pub fn spreads(&self) -> bool {
-        self.regime == Regime::Descent
-            && (self.perceptron.sigma.activation == Activation::None
-                || self.perceptron.weights.iter().all(|&w| w == 0.0))
+        self.regime == Regime::Descent && self.perceptron.is_off()
     }
 
     /// The factor turning shifted-kernel sums into this kernel's: 1, or `e^β` for `paper`.

@@ -46,7 +46,7 @@ use crate::error::SolverError;
 use crate::field::Dynamics;
 use crate::integrate::{check_step_size, step, Scratch};
 use crate::par::Par;
-use crate::params::{Activation, Method, Params, Regime};
+use crate::params::{Method, Params, Regime};
 use crate::perceptron::Perceptron;
 use crate::sphere::norm;
 use crate::state::State;
@@ -180,9 +180,7 @@ impl StopReason {
 /// [`Dynamics::spreads`](crate::field::Dynamics::spreads) says the same from a problem's
 /// dynamics.
 pub fn spreads(params: &Params, perceptron: &Perceptron) -> bool {
-    params.model.regime == Regime::Descent
-        && (params.perceptron.activation == Activation::None
-            || perceptron.weights.iter().all(|&w| w == 0.0))
+    params.model.regime == Regime::Descent && perceptron.is_off()
 }
 
 /// One row of the time series, recorded at every check.
@@ -905,6 +903,7 @@ mod tests {
 
     #[test]
     fn the_dynamics_say_whether_a_run_spreads_as_its_parameters_do() {
+        use crate::params::Activation;
         use crate::testing::default_params;
         for regime in [Regime::Descent, Regime::Ascent] {
             for activation in [Activation::None, Activation::Relu, Activation::Gelu] {
